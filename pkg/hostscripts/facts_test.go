@@ -1,0 +1,166 @@
+package hostscripts
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// Credentials that sit in the fixture and must never reach the output.
+var secrets = []string{"c2VjcmV0LXRva2Vu", "hunter2", "s3cr3t-identity-token"}
+
+func factsRoot(t *testing.T) string {
+	t.Helper()
+	root := t.TempDir()
+	stub := func(out string) string { return "#!/bin/sh\nprintf '%s\\n' '" + out + "'\n" }
+	files := map[string]string{
+		"etc/os-release": "NAME=\"Rocky Linux\"\nID=\"rocky\"\nVERSION_ID=\"9.3\"\nPRETTY_NAME=\"Rocky Linux 9.3 (Blue Onyx)\"\n",
+		"etc/docker/daemon.json": "{\n  \"exec-opts\": [\"native.cgroupdriver=systemd\"],\n" +
+			"  \"registry-mirrors\": [\"https://mirror.example.com\"],\n  \"note\": \"tab\\there \\\"q\\\" back\\\\slash\"\n}\n",
+		"root/.docker/config.json": `{"auths":{"registry.example.com":{"auth":"c2VjcmV0LXRva2Vu"},` +
+			`"https://index.docker.io/v1/":{"auth":"aHVudGVyMg==","identitytoken":"s3cr3t-identity-token"}},` +
+			`"credHelpers":{"123.dkr.ecr.us-east-1.amazonaws.com":"ecr-login"},"HttpHeaders":{"X-Key":"hunter2"}}`,
+		"proc/1/comm":    "systemd\n",
+		"proc/1/cmdline": "/sbin/init\x00",
+		"proc/4242/comm": "kubelet\n",
+		"proc/4242/cmdline": "/usr/bin/kubelet\x00--config=/var/lib/kubelet/config.yaml\x00" +
+			"--container-runtime-endpoint=unix:///run/cri-dockerd.sock\x00--pod-infra-container-image=registry.k8s.io/pause:3.9\x00",
+		"proc/modules":                       "overlay 151552 0 - Live 0x0\nnf_nat 49152 1 - Live 0x0\n",
+		"proc/sys/net/ipv4/ip_forward":       "1\n",
+		"proc/mounts":                        "/dev/sda1 / xfs rw 0 0\n/dev/sdb1 /var/lib/docker xfs rw 0 0\n",
+		"sys/fs/cgroup/cgroup.controllers":   "cpu memory pids\n",
+		"var/lib/kubelet/kubeadm-flags.env":  "KUBELET_KUBEADM_ARGS=\"--container-runtime-endpoint=unix:///run/cri-dockerd.sock --pod-infra-container-image=registry.k8s.io/pause:3.9\"\n",
+		"etc/sysconfig/kubelet":              "KUBELET_EXTRA_ARGS=",
+		"var/lib/kubelet/config.yaml":        "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\ncgroupDriver: systemd\n",
+		"etc/cron.d/prune":                   "# docker system prune is below\nSHELL=/bin/sh\n0 3 * * * root /usr/bin/docker system prune -af\n",
+		"usr/local/bin/push.sh":              "#!/bin/sh\nset -e\ndocker login -u ci -p hunter2 registry.example.com\necho dockerized\n",
+		"etc/systemd/system/docker.service":  "[Service]\nExecStart=/usr/bin/dockerd\n",
+		"etc/systemd/system/monitor.service": "[Service]\nExecStart=/usr/bin/docker run --rm monitor\n",
+		"run/systemd/system/.keep":           "",
+		"var/lib/.keep":                      "",
+	}
+	exes := map[string]string{
+		"usr/bin/dnf": stub("4.14.0"),
+		"usr/bin/yum": stub("4.14.0"),
+		"usr/bin/docker": "#!/bin/sh\ncase \"$1\" in\nversion) echo 24.0.7 ;;\ninfo) echo systemd ;;\n" +
+			"*) echo 'Docker version 24.0.7, build afdd53b' ;;\nesac\n",
+		"usr/bin/systemctl":   stub("active"),
+		"usr/bin/cri-dockerd": stub("cri-dockerd 0.3.9 (a1b2c3d)"),
+		"usr/bin/runc":        stub("runc version 1.1.12"),
+		"usr/bin/crun":        stub("crun version 1.8.5"),
+	}
+	write := func(name, content string, mode os.FileMode) {
+		p := filepath.Join(root, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for name, content := range files {
+		write(name, content, 0o644)
+	}
+	for name, content := range exes {
+		write(name, content, 0o755)
+	}
+	return root
+}
+
+func TestFactsFromHostTree(t *testing.T) {
+	root := factsRoot(t)
+	for name, sh := range shells(t) {
+		t.Run(name, func(t *testing.T) {
+			out, err := withEnv(sh("-c", Get(Facts)), "CRIMIG_HOST_PREFIX="+root).Output()
+			if err != nil {
+				t.Fatalf("facts.sh failed: %v\n%s", err, out)
+			}
+			for _, s := range secrets {
+				if strings.Contains(string(out), s) {
+					t.Errorf("facts output leaks the credential %q:\n%s", s, out)
+				}
+			}
+			f, err := ParseFacts(out)
+			if err != nil {
+				t.Fatalf("%v\n%s", err, out)
+			}
+			checkFacts(t, root, f)
+		})
+	}
+}
+
+func checkFacts(t *testing.T, root string, f *HostFacts) {
+	t.Helper()
+	daemon, _ := os.ReadFile(filepath.Join(root, "etc/docker/daemon.json"))
+	config, _ := os.ReadFile(filepath.Join(root, "var/lib/kubelet/config.yaml"))
+	flags, _ := os.ReadFile(filepath.Join(root, "var/lib/kubelet/kubeadm-flags.env"))
+	ipForward := "1"
+	want := HostFacts{
+		OS:             OSRelease{ID: "rocky", VersionID: "9.3", PrettyName: "Rocky Linux 9.3 (Blue Onyx)"},
+		PackageManager: "dnf",
+		Systemd:        true,
+		Docker: DockerFacts{
+			Installed: true, Version: "24.0.7", Active: "active", CgroupDriver: "systemd",
+			DaemonJSON:            ptr(string(daemon)),
+			Registries:            []string{"123.dkr.ecr.us-east-1.amazonaws.com", "https://index.docker.io/v1/", "registry.example.com"},
+			DataRootSeparateMount: true,
+		},
+		Kubelet: KubeletFacts{
+			Cmdline: []string{"/usr/bin/kubelet", "--config=/var/lib/kubelet/config.yaml",
+				"--container-runtime-endpoint=unix:///run/cri-dockerd.sock", "--pod-infra-container-image=registry.k8s.io/pause:3.9"},
+			CmdlineSource: "/proc/4242/cmdline",
+			FlagsFiles: map[string]string{
+				"/var/lib/kubelet/kubeadm-flags.env": string(flags),
+				"/etc/sysconfig/kubelet":             "KUBELET_EXTRA_ARGS=",
+			},
+			ConfigYAML: ptr(string(config)),
+		},
+		Cgroup: CgroupFacts{Version: 2, KubeletDriver: "systemd"},
+		Kernel: KernelFacts{
+			Modules: map[string]bool{"overlay": true, "br_netfilter": false},
+			Sysctls: map[string]*string{"net.ipv4.ip_forward": &ipForward, "net.bridge.bridge-nf-call-iptables": nil},
+		},
+		Disk: DiskFacts{VarLibDockerSeparateMount: true},
+		DockerCallers: []FileLine{
+			{Path: "/etc/cron.d/prune", Line: 3},
+			{Path: "/etc/systemd/system/monitor.service", Line: 2},
+			{Path: "/usr/local/bin/push.sh", Line: 3},
+		},
+		Runtimes: RuntimeFacts{
+			Crun:       Binary{Installed: true, Path: "/usr/bin/crun", Version: "1.8.5"},
+			Runc:       Binary{Installed: true, Path: "/usr/bin/runc", Version: "1.1.12"},
+			CriDockerd: Binary{Installed: true, Path: "/usr/bin/cri-dockerd", Version: "0.3.9"},
+		},
+	}
+	if f.Disk.VarLibFreeBytes == nil || *f.Disk.VarLibFreeBytes <= 0 {
+		t.Errorf("varLibFreeBytes = %v, want a positive number", f.Disk.VarLibFreeBytes)
+	}
+	f.Disk.VarLibFreeBytes = nil
+	if diff := cmp.Diff(want, *f); diff != "" {
+		t.Errorf("facts mismatch (-want +got):\n%s", diff)
+	}
+}
+
+func TestFactsOnAnEmptyHost(t *testing.T) {
+	root := t.TempDir()
+	for name, sh := range shells(t) {
+		t.Run(name, func(t *testing.T) {
+			out, err := withEnv(sh("-c", Get(Facts)), "CRIMIG_HOST_PREFIX="+root).Output()
+			if err != nil {
+				t.Fatalf("facts.sh failed: %v\n%s", err, out)
+			}
+			f, err := ParseFacts(out)
+			if err != nil {
+				t.Fatalf("%v\n%s", err, out)
+			}
+			if f.Docker.Installed || f.Docker.DaemonJSON != nil || f.Kubelet.Cmdline != nil || f.Systemd {
+				t.Errorf("an empty host reported facts: %s", out)
+			}
+		})
+	}
+}
+
+func ptr[T any](v T) *T { return &v }

@@ -1,0 +1,62 @@
+// Package hostscripts owns every shell script crimig runs on a node's host.
+//
+// Each script is a POSIX sh file embedded into the binary. Scripts take their
+// parameters only from environment variables, so Go code never splices values
+// into shell text. They run under the host's /bin/sh, which may be dash, bash
+// or busybox ash, and every one passes shellcheck.
+package hostscripts
+
+import (
+	"embed"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strings"
+)
+
+//go:embed *.sh
+var files embed.FS
+
+// Names of the embedded scripts.
+const (
+	// ExecWrapper runs a script with an environment and prints the exit trailer.
+	ExecWrapper = "exec-wrapper.sh"
+	// Upload receives a file on stdin, checks its sha256 and renames it into place.
+	Upload = "upload.sh"
+	// Detach starts a job that outlives the exec pod and the container runtime.
+	Detach = "detach.sh"
+	// JobRunner is the process a detached job runs as; Detach installs it.
+	JobRunner = "job-runner.sh"
+	// JournalLib is sourced by detached jobs to write their journal.
+	JournalLib = "journal-lib.sh"
+	// JournalRead prints a run's journal and, optionally, a job's status.
+	JournalRead = "journal-read.sh"
+	// Facts prints the host facts as one JSON document (see HostFacts).
+	Facts = "facts.sh"
+)
+
+// Get returns the text of an embedded script. It panics on an unknown name,
+// which is a programming error caught by the package tests.
+func Get(name string) string {
+	b, err := files.ReadFile(name)
+	if err != nil {
+		panic(fmt.Sprintf("hostscripts: no embedded script %q", name))
+	}
+	return string(b)
+}
+
+// Names lists the embedded scripts, sorted.
+func Names() []string {
+	entries, err := fs.ReadDir(files, ".")
+	if err != nil {
+		panic(err)
+	}
+	var names []string
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), ".sh") {
+			names = append(names, e.Name())
+		}
+	}
+	sort.Strings(names)
+	return names
+}
