@@ -165,7 +165,6 @@ func TestUpload(t *testing.T) {
 	}
 }
 
-
 func TestDetachedJobWritesJournal(t *testing.T) {
 	if _, err := os.Stat("/run/systemd/system"); err == nil {
 		t.Skip("this machine runs systemd; detach.sh would start a real unit")
