@@ -1,0 +1,143 @@
+package hostconf
+
+import (
+	"fmt"
+	"path"
+	"strings"
+)
+
+// Paths of the CRI-O files crimig writes. crio.conf itself is never edited:
+// the drop-in sorts after the package's own 10-crio.conf and overrides it.
+const (
+	CrioDropIn        = "/etc/crio/crio.conf.d/90-crimig.conf"
+	CrioServiceDropIn = "/etc/systemd/system/crio.service.d/90-crimig.conf"
+	CrioEndpoint      = "unix:///var/run/crio/crio.sock"
+)
+
+// runtimeSettings is what both runtime writers need, resolved once from
+// daemon.json, the kubelet flags and the options.
+type runtimeSettings struct {
+	CgroupDriver   string // "systemd" or "cgroupfs"
+	PauseImage     string
+	DataRoot       string // docker's data-root, "" when unset
+	DataRootOK     bool
+	DefaultRuntime string // "" keeps the runtime's own default
+	CrunTooOld     bool
+	ConmonPath     string
+}
+
+// crioConf renders /etc/crio/crio.conf.d/90-crimig.conf and the losses that
+// only apply to CRI-O.
+func crioConf(c *DaemonConfig, s runtimeSettings) ([]byte, []Loss) {
+	var w tomlw
+	var losses []Loss
+	w.comment("Written by kubectl crimig; crio.conf is left untouched.")
+	if root := crioRoot(s); root != "" {
+		w.table("crio")
+		w.comment("daemon.json data-root %s: keep images on the same filesystem.", s.DataRoot)
+		w.str("root", root)
+	}
+	w.table("crio.runtime")
+	w.comment("Must match the kubelet's cgroupDriver.")
+	w.str("cgroup_manager", s.CgroupDriver)
+	if s.CgroupDriver == "cgroupfs" {
+		w.comment("cgroupfs requires conmon in the pod cgroup.")
+		w.str("conmon_cgroup", "pod")
+	}
+	if s.ConmonPath != "" {
+		w.str("conmon", s.ConmonPath)
+	}
+	if rt := crioDefaultRuntime(s); rt != "" {
+		w.str("default_runtime", rt)
+	}
+	if ul := ulimitStrings(c.DefaultUlimits); len(ul) > 0 {
+		w.comment("daemon.json default-ulimits, as name=soft:hard.")
+		w.strs("default_ulimits", ul)
+	}
+	losses = append(losses, crioRuntimes(&w, c)...)
+	w.table("crio.image")
+	w.str("pause_image", s.PauseImage)
+	return w.bytes(), losses
+}
+
+// crioRoot places CRI-O's storage next to docker's data-root, never inside
+// it: /var/lib/docker (or its replacement) is kept intact for rollback.
+func crioRoot(s runtimeSettings) string {
+	if s.DataRoot == "" || !s.DataRootOK {
+		return ""
+	}
+	return path.Join(path.Dir(path.Clean(s.DataRoot)), "containers", "storage")
+}
+
+// crioDefaultRuntime: a docker default-runtime (nvidia) wins; otherwise runc
+// only when crun is too old for the CRI-O version (design 7b).
+func crioDefaultRuntime(s runtimeSettings) string {
+	if s.DefaultRuntime != "" {
+		return s.DefaultRuntime
+	}
+	if s.CrunTooOld {
+		return "runc"
+	}
+	return ""
+}
+
+// crioRuntimes writes one handler per docker "runtimes" entry. The handler
+// keeps docker's name so a RuntimeClass with that handler keeps working.
+func crioRuntimes(w *tomlw, c *DaemonConfig) []Loss {
+	var losses []Loss
+	for _, name := range sortedKeys(c.Runtimes) {
+		rt := c.Runtimes[name]
+		p, l := runtimeBinary(name, rt)
+		losses = append(losses, l...)
+		w.table("crio.runtime.runtimes." + tomlKey(name))
+		w.comment("daemon.json runtimes.%s", name)
+		w.str("runtime_path", p)
+		w.str("runtime_type", "oci")
+		w.str("runtime_root", "/run/"+name)
+	}
+	return losses
+}
+
+// runtimeBinary makes docker's path absolute (docker searched $PATH; CRI-O
+// and containerd stat the path) and reports arguments it cannot pass.
+func runtimeBinary(name string, rt RuntimeSpec) (string, []Loss) {
+	var losses []Loss
+	p := rt.Path
+	if p == "" {
+		p = name
+	}
+	if !strings.HasPrefix(p, "/") {
+		losses = append(losses, newLoss(LossInfo, "runtimes."+name, rt.Path,
+			"docker looked the runtime up in $PATH; the new runtime needs an absolute path, /usr/bin is assumed",
+			"check the binary is at /usr/bin/"+p))
+		p = "/usr/bin/" + p
+	}
+	if len(rt.RuntimeArgs) > 0 {
+		losses = append(losses, newLoss(LossWarning, "runtimes."+name+".runtimeArgs",
+			strings.Join(rt.RuntimeArgs, " "), "runtime arguments cannot be passed by the new runtime",
+			"wrap the binary in a script that adds the arguments"))
+	}
+	return p, losses
+}
+
+func ulimitStrings(m map[string]Ulimit) []string {
+	out := make([]string, 0, len(m))
+	for _, k := range sortedKeys(m) {
+		u := m[k]
+		name := u.Name
+		if name == "" {
+			name = k
+		}
+		out = append(out, fmt.Sprintf("%s=%d:%d", name, u.Soft, u.Hard))
+	}
+	return out
+}
+
+// crioServiceDropIn is needed on cgroupfs hosts only: there systemd counts
+// conmon and every container as part of crio.service, so the default
+// KillMode would kill all pods on `systemctl restart crio`.
+func crioServiceDropIn() []byte {
+	return []byte("# Written by kubectl crimig: with cgroup_manager = \"cgroupfs\" the containers\n" +
+		"# live in crio.service's cgroup; do not kill them when crio restarts.\n" +
+		"[Service]\nKillMode=process\n")
+}

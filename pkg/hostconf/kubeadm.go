@@ -1,0 +1,53 @@
+package hostconf
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Kubeadm per-node CRI socket locations.
+const (
+	CRISocketAnnotation = "kubeadm.alpha.kubernetes.io/cri-socket"
+	InstanceConfigPath  = "/var/lib/kubelet/instance-config.yaml"
+)
+
+// CRISocket returns the value of the kubeadm cri-socket annotation for a
+// kubelet version: kubeadm ≥1.24 wants a URL, older kubeadm a bare path.
+func CRISocket(kubeletVersion, endpoint string) (string, error) {
+	minor, err := kubeletMinor(kubeletVersion)
+	if err != nil {
+		return "", err
+	}
+	if minor >= 24 {
+		return endpoint, nil
+	}
+	return strings.TrimPrefix(endpoint, "unix://"), nil
+}
+
+// UsesNodeLocalCRISocket reports whether kubeadm keeps the CRI socket in
+// /var/lib/kubelet/instance-config.yaml instead of the Node annotation
+// (NodeLocalCRISocket, beta and on by default from 1.34).
+func UsesNodeLocalCRISocket(kubeletVersion string) (bool, error) {
+	minor, err := kubeletMinor(kubeletVersion)
+	if err != nil {
+		return false, err
+	}
+	return minor >= 34, nil
+}
+
+// InstanceConfig returns the content of instance-config.yaml: kubeadm
+// writes a KubeletConfiguration fragment holding only
+// containerRuntimeEndpoint and merges it into config.yaml on upgrade. An
+// existing file is edited in place so anything else in it survives.
+func InstanceConfig(existing []byte, endpoint string) ([]byte, error) {
+	if len(strings.TrimSpace(string(existing))) == 0 {
+		return []byte("apiVersion: kubelet.config.k8s.io/v1beta1\n" +
+			"kind: KubeletConfiguration\n" +
+			"containerRuntimeEndpoint: " + yamlScalar(endpoint) + "\n"), nil
+	}
+	out, err := EditKubeletConfig(existing, ConfigEdits{ContainerRuntimeEndpoint: endpoint})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", InstanceConfigPath, err)
+	}
+	return out, nil
+}

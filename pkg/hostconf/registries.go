@@ -1,0 +1,191 @@
+package hostconf
+
+import (
+	"net"
+	"net/url"
+	"path"
+	"sort"
+	"strings"
+)
+
+// Paths of the registry files crimig writes or copies into.
+const (
+	RegistriesDropIn   = "/etc/containers/registries.conf.d/90-crimig.conf"
+	DockerCertsDir     = "/etc/docker/certs.d"
+	ContainersCertsDir = "/etc/containers/certs.d"
+	ContainerdCertsDir = "/etc/containerd/certs.d"
+)
+
+// mirror is one docker.io mirror, normalised from a registry-mirrors URL.
+type mirror struct {
+	Scheme   string // "https" or "http"
+	Location string // host[:port][/path], no scheme, no trailing slash
+	Insecure bool
+}
+
+// registries is daemon.json's registry settings, normalised once and shared
+// by the CRI-O and containerd writers.
+type registries struct {
+	Mirrors  []mirror
+	Insecure []string // host[:port], input order, no duplicates
+	cidrs    []*net.IPNet
+	losses   []Loss
+}
+
+func parseRegistries(c *DaemonConfig) registries {
+	var r registries
+	seen := map[string]bool{}
+	for _, e := range c.InsecureRegistries {
+		host := stripScheme(e)
+		if _, n, err := net.ParseCIDR(host); err == nil {
+			r.cidrs = append(r.cidrs, n)
+			r.losses = append(r.losses, newLoss(LossWarning, "insecure-registries", e,
+				"CIDR ranges cannot be expressed in registries.conf or containerd hosts.toml",
+				"list each registry host in that range in insecure-registries before migrating"))
+			continue
+		}
+		if host != "" && !seen[host] {
+			seen[host] = true
+			r.Insecure = append(r.Insecure, host)
+		}
+	}
+	for _, raw := range c.RegistryMirrors {
+		m, ok := r.parseMirror(raw)
+		if ok {
+			r.Mirrors = append(r.Mirrors, m)
+		}
+	}
+	return r
+}
+
+// parseMirror keeps host[:port][/path] and drops credentials, query and
+// fragment, which docker never sent to a mirror anyway.
+func (r *registries) parseMirror(raw string) (mirror, bool) {
+	s := strings.TrimSpace(raw)
+	if !strings.Contains(s, "://") {
+		s = "https://" + s
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" {
+		r.losses = append(r.losses, newLoss(LossWarning, "registry-mirrors", raw,
+			"not a valid mirror URL", "fix the URL and re-run the plan"))
+		return mirror{}, false
+	}
+	if u.User != nil {
+		r.losses = append(r.losses, newLoss(LossWarning, "registry-mirrors", raw,
+			"credentials in a mirror URL are not copied", "configure pull credentials for the mirror separately"))
+	}
+	m := mirror{Scheme: strings.ToLower(u.Scheme), Location: u.Host + strings.TrimRight(u.EscapedPath(), "/")}
+	m.Insecure = m.Scheme == "http" || r.isInsecure(u.Host)
+	return m, true
+}
+
+// isInsecure applies docker's rule: a host is insecure when listed, or when
+// it is an IP inside a listed CIDR.
+func (r *registries) isInsecure(host string) bool {
+	for _, h := range r.Insecure {
+		if h == host {
+			return true
+		}
+	}
+	ipStr := host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		ipStr = h
+	}
+	ip := net.ParseIP(ipStr)
+	for _, n := range r.cidrs {
+		if ip != nil && n.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+func stripScheme(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.Index(s, "://"); i >= 0 {
+		s = s[i+3:]
+	}
+	if i := strings.IndexByte(s, '/'); i >= 0 && !looksLikeCIDR(s) {
+		s = s[:i]
+	}
+	return s
+}
+
+func looksLikeCIDR(s string) bool {
+	_, _, err := net.ParseCIDR(s)
+	return err == nil
+}
+
+// registriesConf renders the registries.conf.d drop-in (v2 format).
+// unqualified-search-registries is always written: CRI-O rejects short names
+// such as "nginx:1.25" that docker silently resolved against docker.io.
+func registriesConf(r registries) []byte {
+	var w tomlw
+	w.comment("Written by kubectl crimig from /etc/docker/daemon.json.")
+	w.comment("Docker resolved short image names against docker.io; keep that behaviour.")
+	w.strs("unqualified-search-registries", []string{"docker.io"})
+	dockerHubInsecure := false
+	for _, h := range r.Insecure {
+		if h == "docker.io" {
+			dockerHubInsecure = true
+		}
+	}
+	if len(r.Mirrors) > 0 || dockerHubInsecure {
+		w.arrayTable("registry")
+		w.comment("registry-mirrors: docker applied them to Docker Hub only.")
+		w.str("prefix", "docker.io")
+		w.str("location", "docker.io")
+		if dockerHubInsecure {
+			w.boolean("insecure", true)
+		}
+		for _, m := range r.Mirrors {
+			w.arrayTable("registry.mirror")
+			w.str("location", m.Location)
+			if m.Insecure {
+				w.boolean("insecure", true)
+			}
+		}
+	}
+	for _, h := range r.Insecure {
+		if h == "docker.io" {
+			continue
+		}
+		w.arrayTable("registry")
+		w.comment("insecure-registries")
+		w.str("location", h)
+		w.boolean("insecure", true)
+	}
+	return w.bytes()
+}
+
+// CertDir is one existing directory under /etc/docker/certs.d. Files are the
+// file names inside it, when the caller listed them; containerd's hosts.toml
+// needs them to reference the certificates explicitly.
+type CertDir struct {
+	Host  string   `json:"host"`
+	Files []string `json:"files,omitempty"`
+}
+
+// CopyOp copies a directory tree; the migrate engine must not overwrite
+// files that already exist at To with different content without backing
+// them up first.
+type CopyOp struct {
+	From string `json:"from"`
+	To   string `json:"to"`
+}
+
+// certCopies maps docker's per-registry certificate dirs into the target
+// runtime's; both read the same ca.crt / client.cert / client.key layout.
+func certCopies(dirs []CertDir, toRoot string) []CopyOp {
+	ops := make([]CopyOp, 0, len(dirs))
+	for _, d := range dirs {
+		host := path.Base(strings.TrimRight(d.Host, "/"))
+		if host == "" || host == "." || host == "/" {
+			continue
+		}
+		ops = append(ops, CopyOp{From: path.Join(DockerCertsDir, host), To: path.Join(toRoot, host)})
+	}
+	sort.Slice(ops, func(i, j int) bool { return ops[i].From < ops[j].From })
+	return ops
+}

@@ -1,0 +1,83 @@
+package hostconf
+
+import "fmt"
+
+// resolveSettings decides the values both runtimes need and reports the
+// daemon.json settings no translator consumes.
+func resolveSettings(in Input, dc *DaemonConfig, flags FlagsResult, configDriver string) (runtimeSettings, []Loss, error) {
+	s := runtimeSettings{
+		CgroupDriver: cgroupDriver(in.Options, dc, flags.CgroupDriver, configDriver),
+		DataRoot:     dc.EffectiveDataRoot(),
+		DataRootOK:   in.Options.DataRootCheckOK,
+		CrunTooOld:   in.Options.CrunTooOld,
+		ConmonPath:   in.Options.ConmonPath,
+	}
+	if s.CgroupDriver != "systemd" && s.CgroupDriver != "cgroupfs" {
+		return s, nil, fmt.Errorf("cgroup driver %q: want systemd or cgroupfs", s.CgroupDriver)
+	}
+	if s.DataRoot == "/var/lib/docker" {
+		s.DataRoot = "" // docker's default: nothing to follow
+	}
+	s.PauseImage = firstNonEmpty(in.Options.PauseImage, flags.PodInfraImage)
+	if s.PauseImage == "" {
+		p, err := DefaultPauseImage(in.KubeletVersion)
+		if err != nil {
+			return s, nil, err
+		}
+		s.PauseImage = p
+	}
+	var losses []Loss
+	s.DefaultRuntime, losses = defaultRuntime(dc)
+	losses = append(losses, daemonKeyLosses(dc)...)
+	losses = append(losses, logLosses(dc)...)
+	losses = append(losses, storageLosses(dc)...)
+	losses = append(losses, execOptLosses(dc)...)
+	if s.DataRoot != "" && !s.DataRootOK {
+		losses = append(losses, newLoss(LossWarning, "data-root", s.DataRoot,
+			"the new runtime keeps images under its default root on /var/lib, not next to docker's data-root",
+			"check free space under /var/lib, or make the data-root check pass to follow it"))
+	}
+	return s, losses, nil
+}
+
+// cgroupDriver keeps the driver the node already runs with: docker's
+// exec-opts, else the kubelet's (which had to match docker), else docker's
+// default for the cgroup version. Changing the driver is an explicit option.
+func cgroupDriver(o Options, dc *DaemonConfig, flagDriver, configDriver string) string {
+	if d := firstNonEmpty(o.CgroupDriver, dc.CgroupDriver(), flagDriver, configDriver); d != "" {
+		return d
+	}
+	if o.CgroupV2 {
+		return "systemd"
+	}
+	return "cgroupfs"
+}
+
+// defaultRuntime carries docker's default-runtime over when the runtime is
+// one of the translated "runtimes" entries.
+func defaultRuntime(dc *DaemonConfig) (string, []Loss) {
+	switch d := dc.DefaultRuntime; {
+	case d == "" || d == "runc":
+		return "", nil
+	case hasKey(dc.Runtimes, d):
+		return d, nil
+	default:
+		return "", []Loss{newLoss(LossWarning, "default-runtime", d,
+			"the default runtime is not defined in daemon.json runtimes, so it cannot be carried over",
+			"define the runtime handler in the new runtime's configuration and set it as default")}
+	}
+}
+
+func hasKey[V any](m map[string]V, k string) bool {
+	_, ok := m[k]
+	return ok
+}
+
+func firstNonEmpty(vs ...string) string {
+	for _, v := range vs {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
