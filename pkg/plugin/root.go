@@ -4,8 +4,12 @@
 package plugin
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
@@ -57,6 +61,7 @@ func NewCmdRoot(streams genericiooptions.IOStreams) *cobra.Command {
 	f := cmdutil.NewFactory(configFlags)
 
 	groups := templates.CommandGroups{
+		{Message: "Inspect Commands:", Commands: []*cobra.Command{NewCmdPlan(f, streams)}},
 		{Message: "Other Commands:", Commands: []*cobra.Command{NewCmdVersion(f, streams)}},
 	}
 	groups.Add(cmd)
@@ -80,7 +85,11 @@ func (e *ExitError) Unwrap() error { return e.Err }
 // Execute runs the command and turns its error into kubectl-style output and an
 // exit code.
 func Execute(cmd *cobra.Command, streams genericiooptions.IOStreams) int {
-	err := cmd.Execute()
+	// Ctrl-C cancels the command's context; commands then clean up (node
+	// pods, locks) with contexts of their own before returning.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := cmd.ExecuteContext(ctx)
 	if err == nil {
 		return 0
 	}

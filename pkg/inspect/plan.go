@@ -1,0 +1,190 @@
+package inspect
+
+import (
+	"fmt"
+	"sort"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/crimig/kubectl-crimig/pkg/hostconf"
+)
+
+// PlanAPIVersion versions the -o json|yaml document.
+const PlanAPIVersion = "crimig.io/v1alpha1"
+
+// Options choose what the plan is for.
+type Options struct {
+	Target hostconf.Target
+	// TargetVersion overrides the runtime version picked from the kubelet's.
+	TargetVersion string
+	// Nodes restricts the plan; empty means every node.
+	Nodes []string
+	// Source is where the runtime comes from: pkgs, repo=URL or bundle=FILE.
+	Source string
+}
+
+// Plan is the document `kubectl crimig plan` prints.
+type Plan struct {
+	APIVersion string     `json:"apiVersion"`
+	Kind       string     `json:"kind"`
+	Target     string     `json:"target"`
+	Summary    Summary    `json:"summary"`
+	Findings   []Finding  `json:"findings"`
+	Nodes      []NodePlan `json:"nodes"`
+}
+
+// NodePlan is what would happen on one node.
+type NodePlan struct {
+	NodeSummary
+	OS            string `json:"os,omitempty"`
+	TargetVersion string `json:"targetVersion,omitempty"`
+	// Eligible is false for nodes that do not run docker.
+	Eligible bool              `json:"eligible"`
+	Summary  Summary           `json:"summary"`
+	Findings []Finding         `json:"findings"`
+	Files    []PlanFile        `json:"files,omitempty"`
+	Copies   []hostconf.CopyOp `json:"copies,omitempty"`
+	Changes  *hostconf.Output  `json:"-"`
+	Steps    []Step            `json:"steps,omitempty"`
+}
+
+// BuildPlan assembles findings, file changes and steps. It does no I/O.
+func BuildPlan(cf *ClusterFacts, hosts map[string]HostResult, o Options) (*Plan, error) {
+	selected, err := selectNodes(cf.Nodes, o.Nodes)
+	if err != nil {
+		return nil, err
+	}
+	idx := newOwnerIndex(cf)
+	byNode := podsByNode(cf.Pods)
+	p := &Plan{APIVersion: PlanAPIVersion, Kind: "Plan", Target: string(o.Target)}
+	p.Findings = append(workloadFindings(cf, idx), logAgentFindings(cf, idx)...)
+	p.Findings = append(p.Findings, kubeletConfigMapFindings(cf)...)
+	controlPlanes := countControlPlanes(cf.Nodes)
+	for _, n := range selected {
+		np := buildNodePlan(n, cf, byNode, idx, hosts, controlPlanes, o)
+		p.Nodes = append(p.Nodes, np)
+	}
+	p.Findings = relevantClusterFindings(p.Findings, p.Nodes)
+	sortFindings(p.Findings)
+	all := append([]Finding{}, p.Findings...)
+	for _, np := range p.Nodes {
+		all = append(all, np.Findings...)
+	}
+	p.Summary = summarize(all)
+	return p, nil
+}
+
+func buildNodePlan(n *corev1.Node, cf *ClusterFacts, byNode map[string][]*corev1.Pod, idx ownerIndex,
+	hosts map[string]HostResult, controlPlanes int, o Options) NodePlan {
+	np := NodePlan{NodeSummary: SummarizeNode(n)}
+	if !sourceSupported(np.Runtime, o.Target) {
+		np.Findings = []Finding{{ID: IDNotDocker, Severity: Info, Node: n.Name, Subject: "node/" + n.Name,
+			Message: fmt.Sprintf("runs %s, nothing to migrate to %s", np.Runtime, o.Target), Remedy: "nothing to do"}}
+		np.Summary = summarize(np.Findings)
+		return np
+	}
+	np.Eligible = true
+	np.TargetVersion = o.TargetVersion
+	if np.TargetVersion == "" {
+		np.TargetVersion = DefaultTargetVersion(o.Target, np.KubeletVersion)
+	}
+	np.Findings = append(nodeFindings(np.NodeSummary, controlPlanes), drainFindings(n.Name, cf, byNode, idx)...)
+	if r, ok := hosts[n.Name]; ok {
+		np.Findings = append(np.Findings, hostFindings(n.Name, o.Target, r)...)
+		np.addTranslation(r, o.Target)
+	}
+	np.Steps = Steps(np, o)
+	sortFindings(np.Findings)
+	np.Summary = summarize(np.Findings)
+	return np
+}
+
+// sourceSupported: docker nodes go anywhere; containerd nodes may move to CRI-O.
+func sourceSupported(runtime string, target hostconf.Target) bool {
+	return runtime == "docker" || (runtime == "containerd" && target == hostconf.TargetCRIO)
+}
+
+func selectNodes(nodes []corev1.Node, names []string) ([]*corev1.Node, error) {
+	byName := map[string]*corev1.Node{}
+	for i := range nodes {
+		byName[nodes[i].Name] = &nodes[i]
+	}
+	if len(names) == 0 {
+		out := make([]*corev1.Node, 0, len(nodes))
+		for i := range nodes {
+			out = append(out, &nodes[i])
+		}
+		sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+		return out, nil
+	}
+	out := make([]*corev1.Node, 0, len(names))
+	for _, name := range names {
+		n, ok := byName[name]
+		if !ok {
+			return nil, fmt.Errorf("node %q not found; list nodes with 'kubectl get nodes'", name)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+func countControlPlanes(nodes []corev1.Node) int {
+	c := 0
+	for i := range nodes {
+		if IsControlPlane(&nodes[i]) {
+			c++
+		}
+	}
+	return c
+}
+
+// relevantClusterFindings drops workload findings about nodes outside the
+// plan, so `plan node-1` does not report a DaemonSet pod on node-9 alone.
+func relevantClusterFindings(fs []Finding, nodes []NodePlan) []Finding {
+	planned := map[string]bool{}
+	for _, n := range nodes {
+		if n.Eligible {
+			planned[n.Name] = true
+		}
+	}
+	out := fs[:0]
+	for _, f := range fs {
+		if len(f.Nodes) == 0 {
+			out = append(out, f)
+			continue
+		}
+		for _, n := range f.Nodes {
+			if planned[n] {
+				out = append(out, f)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// BlockersFor returns the blockers that concern node, cluster-wide ones
+// included, minus those the user accepted.
+func (p *Plan) BlockersFor(node string, accepted map[string]bool) []Finding {
+	var out []Finding
+	consider := func(f Finding) {
+		if f.Severity == Blocker && !accepted[f.ID] && !accepted["all"] {
+			out = append(out, f)
+		}
+	}
+	for _, f := range p.Findings {
+		for _, n := range f.Nodes {
+			if n == node {
+				consider(f)
+			}
+		}
+	}
+	for _, np := range p.Nodes {
+		if np.Name == node {
+			for _, f := range np.Findings {
+				consider(f)
+			}
+		}
+	}
+	return out
+}

@@ -1,0 +1,94 @@
+package inspect
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/crimig/kubectl-crimig/pkg/hostconf"
+)
+
+// Step is one ordered action of a migration, as the plan shows it.
+type Step struct {
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	// Detached steps run in one host job that outlives the exec pod, because
+	// that pod dies with docker.
+	Detached bool `json:"detached,omitempty"`
+}
+
+// Step names, shared with the migrate engine and its journal.
+const (
+	StepLock      = "lock"
+	StepPreflight = "preflight"
+	StepDrain     = "drain"
+	StepBackup    = "backup"
+	StepKernel    = "kernel"
+	StepInstall   = "install"
+	StepConfigure = "configure"
+	StepSwap      = "swap"
+	StepVerify    = "verify"
+	StepAnnotate  = "annotate"
+	StepUncordon  = "uncordon"
+)
+
+// Steps lists what migrate does on the node, in order.
+func Steps(np NodePlan, o Options) []Step {
+	source := o.Source
+	if source == "" {
+		source = "pkgs"
+	}
+	paths := make([]string, 0, len(np.Files))
+	for _, f := range np.Files {
+		if f.Changed {
+			paths = append(paths, f.Path)
+		}
+	}
+	files := "the translated configuration"
+	if len(paths) > 0 {
+		files = strings.Join(paths, ", ")
+	}
+	return []Step{
+		{Name: StepLock, Description: "take the node's Lease and record crimig.io/state on the Node"},
+		{Name: StepPreflight, Description: "re-run this plan for the node; stop on unaccepted blockers"},
+		{Name: StepDrain, Description: "cordon, then evict pods respecting PodDisruptionBudgets"},
+		{Name: StepBackup, Description: "copy every file crimig may touch to /var/lib/crimig/<run-id>/backup with checksums"},
+		{Name: StepKernel, Description: "load overlay and br_netfilter, set forwarding sysctls, persist both"},
+		{Name: StepInstall, Description: fmt.Sprintf("install %s %s from %s", o.Target, np.TargetVersion, source) + podmanNote(o.Target)},
+		{Name: StepConfigure, Description: "write " + files},
+		{Name: StepSwap, Detached: true, Description: "stop kubelet; stop, disable and mask docker and its sockets; start " +
+			string(o.Target) + "; start kubelet (restores the backups and docker on failure)"},
+		{Name: StepVerify, Description: "wait for the Node to report " + string(o.Target) + " and Ready"},
+		{Name: StepAnnotate, Description: "set the kubeadm cri-socket to " + criSocketNote(np)},
+		{Name: StepUncordon, Description: "uncordon, if crimig cordoned the node"},
+	}
+}
+
+func podmanNote(t hostconf.Target) string {
+	if t == hostconf.TargetCRIO {
+		return " (and podman, unless --no-podman)"
+	}
+	return ""
+}
+
+func criSocketNote(np NodePlan) string {
+	if np.Changes != nil && np.Changes.CRISocket != "" {
+		return np.Changes.CRISocket
+	}
+	return "the new runtime's socket"
+}
+
+// DefaultTargetVersion follows the kubelet: CRI-O minors track Kubernetes
+// minors; containerd 2.x serves kubelets from 1.26 on, 1.7 the older ones.
+func DefaultTargetVersion(t hostconf.Target, kubeletVersion string) string {
+	minor, err := KubeletMinor(kubeletVersion)
+	if err != nil {
+		return ""
+	}
+	if t == hostconf.TargetContainerd {
+		if minor >= 26 {
+			return "2.1"
+		}
+		return "1.7"
+	}
+	return fmt.Sprintf("1.%d", minor)
+}

@@ -1,0 +1,71 @@
+package inspect
+
+import (
+	"fmt"
+
+	"github.com/crimig/kubectl-crimig/pkg/hostconf"
+)
+
+// addTranslation computes the files the node would get from its host facts.
+func (np *NodePlan) addTranslation(r HostResult, target hostconf.Target) {
+	if r.Err != nil || r.Facts == nil {
+		return
+	}
+	f := r.Facts
+	in := hostconf.Input{
+		FlagsFiles:     map[string][]byte{},
+		KubeletVersion: np.KubeletVersion,
+		Target:         target,
+		TargetVersion:  np.TargetVersion,
+		Options: hostconf.Options{
+			CrunTooOld: f.Runtimes.Crun.Installed && versionLess(f.Runtimes.Crun.Version, minCrun),
+			CgroupV2:   f.Cgroup.Version == 2,
+		},
+	}
+	if f.Docker.DaemonJSON != nil {
+		in.DaemonJSON = []byte(*f.Docker.DaemonJSON)
+	}
+	for path, content := range f.Kubelet.FlagsFiles {
+		in.FlagsFiles[path] = []byte(content)
+	}
+	if f.Kubelet.ConfigYAML != nil {
+		in.KubeletConfig = []byte(*f.Kubelet.ConfigYAML)
+	}
+	out, err := hostconf.Translate(in)
+	if err != nil {
+		np.Findings = append(np.Findings, Finding{ID: IDTranslateFailed, Severity: Blocker, Node: np.Name,
+			Subject: "host configuration", Message: "cannot translate the host's configuration: " + err.Error(),
+			Remedy: "fix the file named above on the host, then re-run plan"})
+		return
+	}
+	np.Changes = &out
+	for _, f := range out.Files {
+		np.Files = append(np.Files, PlanFile{Path: f.Path, Mode: fmt.Sprintf("%04o", f.Mode), New: f.Before == nil,
+			Changed: f.Changed(), Content: string(f.Content), Diff: f.Diff})
+	}
+	np.Copies = out.Copies
+	for _, l := range out.Losses {
+		sev := Info
+		if l.Severity == hostconf.LossWarning {
+			sev = Warning
+		}
+		subject := "daemon.json " + l.Key
+		msg := l.Reason
+		if l.Value != "" {
+			msg = l.Key + "=" + l.Value + ": " + l.Reason
+		}
+		np.Findings = append(np.Findings, Finding{ID: IDDaemonJSONLoss, Severity: sev, Node: np.Name,
+			Subject: subject, Message: msg, Remedy: l.Remedy})
+	}
+}
+
+// PlanFile is a file as the plan shows it: text, not bytes, so that -o yaml
+// reads as the file will.
+type PlanFile struct {
+	Path    string `json:"path"`
+	Mode    string `json:"mode"`
+	New     bool   `json:"new"`
+	Changed bool   `json:"changed"`
+	Content string `json:"content"`
+	Diff    string `json:"diff,omitempty"`
+}

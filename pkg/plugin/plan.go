@@ -1,0 +1,228 @@
+package plugin
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	cmdutil "k8s.io/kubectl/pkg/cmd/util"
+	"k8s.io/kubectl/pkg/util/i18n"
+	"k8s.io/kubectl/pkg/util/templates"
+
+	"github.com/crimig/kubectl-crimig/pkg/hostconf"
+	"github.com/crimig/kubectl-crimig/pkg/inspect"
+	"github.com/crimig/kubectl-crimig/pkg/nodeexec"
+)
+
+var planLong = templates.LongDesc(i18n.T(`
+	Inspect the cluster and every Docker node's host, and print what a migration
+	would do and what could break: findings with stable IDs (CRIMIG0xx), the exact
+	files that would be written, and the ordered steps.
+
+	Cluster facts come from one paginated list per kind. Host facts come from a
+	short-lived privileged pod per node (see --image); --no-host skips them.
+	Nothing is changed on the cluster or the hosts.
+
+	Exit status: 0 when no blocker was found, 2 when blockers were found, 1 on error.`))
+
+var planExample = templates.Examples(i18n.T(`
+	# What would happen on every Docker node
+	kubectl crimig plan
+
+	# The exact files and steps for one node, for change review
+	kubectl crimig plan node-1 -o yaml
+
+	# Plan a move to containerd, cluster checks only
+	kubectl crimig plan --to containerd --no-host`))
+
+// PlanOptions holds the flags of `kubectl crimig plan`.
+type PlanOptions struct {
+	Nodes         []string
+	Target        string
+	TargetVersion string
+	Source        string
+	NoHost        bool
+	Output        string
+	Exec          *NodeExecFlags
+
+	client     kubernetes.Interface
+	restConfig *rest.Config
+	genericiooptions.IOStreams
+}
+
+// NewPlanOptions returns the defaults.
+func NewPlanOptions(streams genericiooptions.IOStreams) *PlanOptions {
+	return &PlanOptions{Target: string(hostconf.TargetCRIO), Source: "pkgs", Exec: NewNodeExecFlags(), IOStreams: streams}
+}
+
+// NewCmdPlan builds `kubectl crimig plan`.
+func NewCmdPlan(f cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.Command {
+	o := NewPlanOptions(streams)
+	cmd := &cobra.Command{
+		Use:               "plan [NODE...]",
+		Short:             "Show what a migration would do on each Docker node, and what could break",
+		Long:              planLong,
+		Example:           planExample,
+		ValidArgsFunction: nodeNameCompletion(f),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Complete(f, args); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	o.AddFlags(cmd)
+	return cmd
+}
+
+// AddFlags binds the plan flags.
+func (o *PlanOptions) AddFlags(cmd *cobra.Command) {
+	fs := cmd.Flags()
+	fs.StringVar(&o.Target, "to", o.Target, "Target runtime: cri-o or containerd.")
+	fs.StringVar(&o.TargetVersion, "target-version", o.TargetVersion, "Runtime version to install; by default the one matching each kubelet's minor version.")
+	fs.StringVar(&o.Source, "source", o.Source, "Where the runtime comes from: pkgs, repo=URL or bundle=FILE.")
+	fs.BoolVar(&o.NoHost, "no-host", o.NoHost, "Skip the host checks: no pods are created on nodes.")
+	fs.StringVarP(&o.Output, "output", "o", o.Output, "Output format: table (default), wide, json or yaml.")
+	o.Exec.AddFlags(fs)
+}
+
+// Complete resolves clients.
+func (o *PlanOptions) Complete(f cmdutil.Factory, args []string) error {
+	o.Nodes = args
+	var err error
+	if o.restConfig, err = f.ToRESTConfig(); err != nil {
+		return err
+	}
+	o.client, err = f.KubernetesClientSet()
+	return err
+}
+
+// Validate checks flag values without contacting the cluster.
+func (o *PlanOptions) Validate() error {
+	if _, err := hostconf.Target(o.Target).Endpoint(); err != nil {
+		return fmt.Errorf("--to must be cri-o or containerd, got %q", o.Target)
+	}
+	if err := validateSource(o.Source); err != nil {
+		return err
+	}
+	switch o.Output {
+	case "", "table", "wide", "json", "yaml":
+	default:
+		return fmt.Errorf("--output must be one of table, wide, json or yaml, got %q", o.Output)
+	}
+	return o.Exec.Validate()
+}
+
+// Run inspects and prints the plan.
+func (o *PlanOptions) Run(ctx context.Context) error {
+	plan, err := o.Build(ctx)
+	if err != nil {
+		return err
+	}
+	if err := printPlan(o.Out, plan, o.Output); err != nil {
+		return err
+	}
+	if plan.Summary.Blockers > 0 {
+		return &ExitError{Code: 2, Err: fmt.Errorf("%d blocker(s) found; fix them, or accept a specific one with 'kubectl crimig migrate --accept CRIMIGxxx'", plan.Summary.Blockers)}
+	}
+	return nil
+}
+
+// Build gathers the facts and assembles the plan; migrate reuses it.
+func (o *PlanOptions) Build(ctx context.Context) (*inspect.Plan, error) {
+	cf, err := inspect.CollectCluster(ctx, o.client)
+	if err != nil {
+		return nil, err
+	}
+	opts := inspect.Options{Target: hostconf.Target(o.Target), TargetVersion: o.TargetVersion, Nodes: o.Nodes, Source: o.Source}
+	plan, err := inspect.BuildPlan(cf, nil, opts)
+	if err != nil {
+		return nil, err
+	}
+	if o.NoHost {
+		return plan, nil
+	}
+	hosts, err := o.hostFacts(ctx, eligibleNodes(plan))
+	if err != nil {
+		return nil, err
+	}
+	return inspect.BuildPlan(cf, hosts, opts)
+}
+
+func eligibleNodes(p *inspect.Plan) []string {
+	var out []string
+	for _, n := range p.Nodes {
+		if n.Eligible {
+			out = append(out, n.Name)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// hostFacts runs facts.sh on each node, a few at a time. A node that fails
+// becomes a blocker finding, not an error: the rest of the plan still helps.
+func (o *PlanOptions) hostFacts(ctx context.Context, nodes []string) (map[string]inspect.HostResult, error) {
+	hosts := map[string]inspect.HostResult{}
+	if len(nodes) == 0 {
+		return hosts, nil
+	}
+	ex, err := newExecutor(ctx, o.restConfig, o.client, o.Exec, o.ErrOut)
+	if err != nil {
+		return nil, err
+	}
+	defer closeExecutor(ex, o.ErrOut)
+	fmt.Fprintf(o.ErrOut, "Reading host facts from %d node(s) through pods in namespace %s…\n", len(nodes), o.Exec.PodNamespace)
+	var mu sync.Mutex
+	start := time.Now()
+	_ = ex.ForEachNode(ctx, nodes, func(ctx context.Context, node string) error {
+		facts, err := ex.Facts(ctx, node)
+		mu.Lock()
+		defer mu.Unlock()
+		hosts[node] = inspect.HostResult{Facts: facts, Err: err}
+		status := "ok"
+		if err != nil {
+			status = "failed: " + err.Error()
+		}
+		fmt.Fprintf(o.ErrOut, "  %s: %s (%d/%d, %s)\n", node, status, len(hosts), len(nodes), time.Since(start).Round(100*time.Millisecond))
+		return nil
+	})
+	if ctx.Err() != nil {
+		return nil, fmt.Errorf("interrupted while reading host facts; no changes were made: %w", ctx.Err())
+	}
+	return hosts, nil
+}
+
+// newExecutor collects leftovers of earlier runs, checks the pod namespace
+// and returns an Executor for this command.
+func newExecutor(ctx context.Context, cfg *rest.Config, client kubernetes.Interface, flags *NodeExecFlags, errOut io.Writer) (*nodeexec.Executor, error) {
+	if deleted, err := nodeexec.CleanupOrphans(ctx, client, flags.PodNamespace); err != nil {
+		fmt.Fprintf(errOut, "warning: could not collect leftover crimig pods: %v\n", err)
+	} else if len(deleted) > 0 {
+		fmt.Fprintf(errOut, "Deleted %d leftover crimig pod(s) from an earlier run.\n", len(deleted))
+	}
+	if err := nodeexec.PrepareNamespace(ctx, client, flags.PodNamespace); err != nil {
+		return nil, err
+	}
+	return nodeexec.New(cfg, client, flags.Options())
+}
+
+// closeExecutor deletes the command's node pods even after Ctrl-C, with a
+// context of its own.
+func closeExecutor(ex *nodeexec.Executor, errOut io.Writer) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := ex.Close(ctx); err != nil {
+		fmt.Fprintf(errOut, "warning: could not delete every crimig pod: %v; the next crimig command collects them\n", err)
+	}
+}

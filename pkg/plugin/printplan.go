@@ -1,0 +1,137 @@
+package plugin
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+
+	"k8s.io/cli-runtime/pkg/printers"
+	"sigs.k8s.io/yaml"
+
+	"github.com/crimig/kubectl-crimig/pkg/inspect"
+)
+
+func printPlan(out io.Writer, p *inspect.Plan, format string) error {
+	switch format {
+	case "json":
+		b, err := json.MarshalIndent(p, "", "  ")
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintln(out, string(b))
+		return err
+	case "yaml":
+		b, err := yaml.Marshal(p)
+		if err != nil {
+			return err
+		}
+		_, err = out.Write(b)
+		return err
+	}
+	return printPlanTable(out, p, format == "wide")
+}
+
+func printPlanTable(out io.Writer, p *inspect.Plan, wide bool) error {
+	w := printers.GetNewTabWriter(out)
+	fmt.Fprintln(w, "NODE\tROLE\tRUNTIME\tKUBELET\tSOURCE\tTARGET\tBLOCKERS\tWARNINGS\tFILES")
+	for _, n := range p.Nodes {
+		target := "-"
+		if n.Eligible {
+			target = p.Target + " " + n.TargetVersion
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\n", n.Name, n.Role, n.Runtime+" "+n.RuntimeVersion,
+			n.KubeletVersion, dash(n.Source), target, n.Summary.Blockers, n.Summary.Warnings, changedFiles(n))
+	}
+	findings := allFindings(p)
+	if len(findings) > 0 {
+		fmt.Fprintln(w)
+		header := "ID\tSEVERITY\tNODE\tSUBJECT\tMESSAGE"
+		if wide {
+			header += "\tREMEDY"
+		}
+		fmt.Fprintln(w, header)
+		for _, f := range findings {
+			line := fmt.Sprintf("%s\t%s\t%s\t%s\t%s", f.ID, f.Severity, findingNodes(f), f.Subject, f.Message)
+			if wide {
+				line += "\t" + f.Remedy
+			}
+			fmt.Fprintln(w, line)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	if len(p.Nodes) == 1 && p.Nodes[0].Eligible {
+		printNodeDetail(out, p.Nodes[0])
+	}
+	_, err := fmt.Fprintf(out, "\n%d blocker(s), %d warning(s), %d info.\n", p.Summary.Blockers, p.Summary.Warnings, p.Summary.Infos)
+	return err
+}
+
+// printNodeDetail shows the steps and file diffs when one node is planned,
+// which is what a change review needs.
+func printNodeDetail(out io.Writer, n inspect.NodePlan) {
+	fmt.Fprintf(out, "\nSteps on %s:\n", n.Name)
+	for i, s := range n.Steps {
+		mark := ""
+		if s.Detached {
+			mark = " [detached host job]"
+		}
+		fmt.Fprintf(out, "  %2d. %-10s %s%s\n", i+1, s.Name, s.Description, mark)
+	}
+	for _, f := range n.Files {
+		if !f.Changed {
+			continue
+		}
+		fmt.Fprintf(out, "\n%s (mode %s):\n", f.Path, f.Mode)
+		fmt.Fprint(out, indent(f.Diff))
+	}
+}
+
+func allFindings(p *inspect.Plan) []inspect.Finding {
+	out := append([]inspect.Finding{}, p.Findings...)
+	for _, n := range p.Nodes {
+		out = append(out, n.Findings...)
+	}
+	return out
+}
+
+func findingNodes(f inspect.Finding) string {
+	switch {
+	case f.Node != "":
+		return f.Node
+	case len(f.Nodes) > 3:
+		return fmt.Sprintf("%s,… (%d)", strings.Join(f.Nodes[:3], ","), len(f.Nodes))
+	case len(f.Nodes) > 0:
+		return strings.Join(f.Nodes, ",")
+	}
+	return "*"
+}
+
+func changedFiles(n inspect.NodePlan) int {
+	c := 0
+	for _, f := range n.Files {
+		if f.Changed {
+			c++
+		}
+	}
+	return c
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func indent(s string) string {
+	var b strings.Builder
+	for _, line := range strings.SplitAfter(s, "\n") {
+		if line != "" {
+			b.WriteString("    " + line)
+		}
+	}
+	return b.String()
+}
