@@ -131,9 +131,9 @@ func (e *flagsEditor) edit(before []byte, carriesEndpoint bool) ([]byte, error) 
 }
 
 // clean drops dockershim flags and old runtime flags. In the endpoint file
-// the first --container-runtime-endpoint is replaced in place (with
-// --container-runtime=remote before it for ≤1.23); elsewhere both runtime
-// flags go, because KUBELET_EXTRA_ARGS would override the endpoint file.
+// the first runtime flag is replaced in place by the new ones (with
+// --container-runtime=remote for ≤1.23); elsewhere both runtime flags go,
+// because KUBELET_EXTRA_ARGS would override the endpoint file.
 func (e *flagsEditor) clean(fs []cliFlag, carriesEndpoint bool) ([]cliFlag, bool) {
 	out := make([]cliFlag, 0, len(fs)+1)
 	changed := false
@@ -141,11 +141,13 @@ func (e *flagsEditor) clean(fs []cliFlag, carriesEndpoint bool) ([]cliFlag, bool
 		switch {
 		case dockershimFlag(f.Name):
 			e.record(f)
-		case f.Name == "container-runtime-endpoint" && carriesEndpoint && !e.foundEndpoint:
+		case carriesEndpoint && e.ownsRuntimeFlag(f.Name):
+			if e.foundEndpoint {
+				e.record(f) // a repeat would override the value just written
+				break
+			}
 			e.foundEndpoint = true
 			out = append(out, e.runtimeFlags()...)
-		case f.Name == "container-runtime" && carriesEndpoint && e.minor <= 23:
-			// dropped here, written again next to the endpoint
 		case f.Name == "container-runtime" || f.Name == "container-runtime-endpoint":
 			e.record(f)
 		default:
@@ -155,6 +157,11 @@ func (e *flagsEditor) clean(fs []cliFlag, carriesEndpoint bool) ([]cliFlag, bool
 		changed = true
 	}
 	return out, changed
+}
+
+// ownsRuntimeFlag reports the flags replaced in place in the endpoint file.
+func (e *flagsEditor) ownsRuntimeFlag(name string) bool {
+	return name == "container-runtime-endpoint" || (name == "container-runtime" && e.minor <= 23)
 }
 
 // record notes a removed flag and keeps the values the runtime needs.

@@ -39,20 +39,17 @@ var unitExp = map[string]int{"": 0, "k": 1, "m": 2, "g": 3, "t": 4, "p": 5}
 
 var binarySuffix = []string{"", "Ki", "Mi", "Gi", "Ti", "Pi"}
 
-// Defaults of docker's log drivers when the options are absent.
-const (
-	localDefaultMaxSize = "20Mi"
-	localDefaultMaxFile = 5
-)
+// localDefaultMaxFile is the local driver's max-file when only max-size is
+// set. Without max-size nothing is carried over, even for the local driver's
+// implicit 20m: the kubelet's defaults (10Mi x 5) are close, and an explicit
+// value already in config.yaml should win over an implicit docker default.
+const localDefaultMaxFile = 5
 
 // logMaxFromDaemon maps log-opts max-size/max-file to the kubelet. Without
 // max-size docker did not rotate json-file logs, and the kubelet's own
-// defaults are the better choice, so nothing is set.
+// defaults (or config.yaml's values) are the better choice, so nothing is set.
 func logMaxFromDaemon(c *DaemonConfig) (*LogMax, []Loss, error) {
 	size, files := c.LogOpts["max-size"], c.LogOpts["max-file"]
-	if c.LogDriver == "local" && size == "" {
-		return &LogMax{MaxSize: localDefaultMaxSize, MaxFiles: localDefaultMaxFile}, nil, nil
-	}
 	if size == "" || (c.LogDriver != "" && c.LogDriver != "json-file" && c.LogDriver != "local") {
 		return nil, nil, nil
 	}

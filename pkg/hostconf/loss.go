@@ -30,7 +30,7 @@ const maxLossValue = 200
 
 var (
 	urlUserinfo = regexp.MustCompile(`://[^/@\s"']+@`)
-	secretKey   = regexp.MustCompile(`(?i)(auth|pass|token|secret|credential)`)
+	secretKey   = regexp.MustCompile(`(?i)(^|[-_.])(auths?|password|passwd|token|secret|credentials?)($|[-_.])`)
 )
 
 // redactValue keeps loss values printable and free of credentials: URL

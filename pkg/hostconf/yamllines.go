@@ -3,6 +3,7 @@ package hostconf
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -103,30 +104,40 @@ func (y *yamlLines) insert(line string) {
 	y.lines = append(y.lines[:at], append([]string{line}, y.lines[at:]...)...)
 }
 
-// sortedInsertPoint ignores apiVersion and kind, which kubeadm sorts in
-// too but other tools put first.
+// sortedInsertPoint finds the first key that sorts after key. kubeadm
+// sorts every key, apiVersion and kind included; other tools put those two
+// first and sort the rest, so they are left out when they break the order.
 func (y *yamlLines) sortedInsertPoint(key string) (bool, int) {
-	prev, at := "", -1
+	var idx []int
 	for i := range y.lines {
-		k := y.keyAt(i)
-		if k == "" || k == "apiVersion" || k == "kind" {
-			continue
+		if y.keyAt(i) != "" {
+			idx = append(idx, i)
 		}
-		if k < prev {
+	}
+	if !y.sortedKeys(idx) {
+		idx = slices.DeleteFunc(idx, func(i int) bool { k := y.keyAt(i); return k == "apiVersion" || k == "kind" })
+		if !y.sortedKeys(idx) {
 			return false, 0
 		}
-		prev = k
-		if at < 0 && k > key {
-			at = i
-			for at > 0 && strings.HasPrefix(strings.TrimSpace(y.lines[at-1]), "#") {
-				at--
+	}
+	for _, i := range idx {
+		if y.keyAt(i) > key {
+			for i > 0 && strings.HasPrefix(strings.TrimSpace(y.lines[i-1]), "#") {
+				i--
 			}
+			return true, i
 		}
 	}
-	if at < 0 {
-		return false, 0
+	return false, 0
+}
+
+func (y *yamlLines) sortedKeys(idx []int) bool {
+	for n := 1; n < len(idx); n++ {
+		if y.keyAt(idx[n]) < y.keyAt(idx[n-1]) {
+			return false
+		}
 	}
-	return true, at
+	return true
 }
 
 // trailingComment keeps " # why" after a scalar. Values crimig replaces are
