@@ -1,0 +1,288 @@
+package inspect
+
+import (
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/crimig/kubectl-crimig/pkg/hostconf"
+	"github.com/crimig/kubectl-crimig/pkg/hostscripts"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+func node(name, runtime, kubelet string, mut ...func(*corev1.Node)) corev1.Node {
+	n := corev1.Node{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{}, Annotations: map[string]string{}},
+		Status: corev1.NodeStatus{
+			NodeInfo:    corev1.NodeSystemInfo{ContainerRuntimeVersion: runtime, KubeletVersion: kubelet},
+			Conditions:  []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue}},
+			Allocatable: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("4"), corev1.ResourceMemory: resource.MustParse("8Gi")},
+		},
+	}
+	for _, m := range mut {
+		m(&n)
+	}
+	return n
+}
+
+func ctrl(kind, name string) []metav1.OwnerReference {
+	t := true
+	return []metav1.OwnerReference{{Kind: kind, Name: name, Controller: &t}}
+}
+
+func pod(ns, name, nodeName string, mut ...func(*corev1.Pod)) corev1.Pod {
+	p := corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: map[string]string{}},
+		Spec:       corev1.PodSpec{NodeName: nodeName, Containers: []corev1.Container{{Name: "c", Image: "registry.k8s.io/pause:3.9"}}},
+		Status:     corev1.PodStatus{Phase: corev1.PodRunning},
+	}
+	for _, m := range mut {
+		m(&p)
+	}
+	return p
+}
+
+func hostPath(path string) func(*corev1.Pod) {
+	return func(p *corev1.Pod) {
+		p.Spec.Volumes = append(p.Spec.Volumes, corev1.Volume{Name: "h", VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: path}}})
+	}
+}
+
+// fixtureCluster is the sandbox's demo cluster in miniature.
+func fixtureCluster() *ClusterFacts {
+	one := int32(1)
+	return &ClusterFacts{
+		Nodes: []corev1.Node{
+			node("cp-1", "docker://20.10.24", "v1.29.4", func(n *corev1.Node) { n.Labels[LabelControlPlane] = "" }),
+			node("node-1", "docker://20.10.24", "v1.23.3"),
+			node("node-2", "docker://20.10.24", "v1.29.4", func(n *corev1.Node) { n.Spec.Unschedulable = true }),
+			node("node-3", "cri-o://1.29.1", "v1.29.4"),
+		},
+		Pods: []corev1.Pod{
+			pod("shop", "web-abc-1", "node-1", func(p *corev1.Pod) {
+				p.OwnerReferences = ctrl("ReplicaSet", "web-abc")
+				p.Labels["app"] = "web"
+				p.Spec.Containers[0].Image = "nginx:1.25"
+			}),
+			pod("ci", "builder-x", "node-1", hostPath("/var/run/docker.sock"), func(p *corev1.Pod) { p.OwnerReferences = ctrl("DaemonSet", "builder") }),
+			pod("ci", "cleanup-1-abc", "node-1", hostPath("/var/run"), func(p *corev1.Pod) { p.OwnerReferences = ctrl("Job", "cleanup-1") }),
+			pod("default", "bare", "node-1", func(p *corev1.Pod) {
+				p.Spec.Volumes = []corev1.Volume{{Name: "scratch", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}}
+				p.Spec.Containers[0].Env = []corev1.EnvVar{{Name: "DOCKER_HOST", Value: "unix:///var/run/docker.sock"}}
+			}),
+			pod("logging", "fluentd-x", "node-1", func(p *corev1.Pod) {
+				p.OwnerReferences = ctrl("DaemonSet", "fluentd")
+				p.Spec.Containers[0].Image = "fluent/fluentd:v1.16"
+				p.Spec.Volumes = []corev1.Volume{{Name: "cfg", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: "fluentd-config"}}}}}
+			}),
+			pod("db", "pg-0", "node-2", func(p *corev1.Pod) {
+				p.OwnerReferences = ctrl("StatefulSet", "pg")
+				p.Labels["app"] = "pg"
+				p.Spec.Containers[0].Resources.Requests = corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("30Gi")}
+			}),
+		},
+		PDBs: []policyv1.PodDisruptionBudget{{
+			ObjectMeta: metav1.ObjectMeta{Namespace: "db", Name: "pg"},
+			Spec:       policyv1.PodDisruptionBudgetSpec{MinAvailable: nil, Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "pg"}}},
+			Status:     policyv1.PodDisruptionBudgetStatus{DisruptionsAllowed: 0, ExpectedPods: one},
+		}},
+		ReplicaSets: []appsv1.ReplicaSet{{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "web-abc", OwnerReferences: ctrl("Deployment", "web")}}},
+		Jobs:        []batchv1.Job{{ObjectMeta: metav1.ObjectMeta{Namespace: "ci", Name: "cleanup-1", OwnerReferences: ctrl("CronJob", "cleanup")}}},
+		ConfigMaps: []corev1.ConfigMap{
+			{ObjectMeta: metav1.ObjectMeta{Namespace: "logging", Name: "fluentd-config"}, Data: map[string]string{"fluent.conf": "<parse>\n  @type json\n</parse>\n"}},
+			{ObjectMeta: metav1.ObjectMeta{Namespace: "kube-system", Name: "kubelet-config-1.23"}, Data: map[string]string{"kubelet": "kind: KubeletConfiguration\n"}},
+		},
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+const secretAuth = "c2VjcmV0LXVzZXI6aHVudGVyMg=="
+
+func fixtureHost() HostResult {
+	free := int64(1 << 30)
+	return HostResult{Facts: &hostscripts.HostFacts{
+		OS:      hostscripts.OSRelease{ID: "centos", VersionID: "7"},
+		Systemd: true,
+		Docker: hostscripts.DockerFacts{
+			Installed:  true,
+			DaemonJSON: ptr(`{"registry-mirrors":["https://mirror.corp.example"],"insecure-registries":["registry.corp.example:5000","10.0.0.0/8"],"log-opts":{"max-size":"100m","max-file":"3"},"exec-opts":["native.cgroupdriver=systemd"]}`),
+			Registries: []string{"registry.corp.example:5000"},
+		},
+		Kubelet: hostscripts.KubeletFacts{
+			FlagsFiles: map[string]string{"/var/lib/kubelet/kubeadm-flags.env": `KUBELET_KUBEADM_ARGS="--container-runtime=docker --network-plugin=cni --pod-infra-container-image=registry.corp.example:5000/pause:3.6"` + "\n"},
+			ConfigYAML: ptr("apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\ncgroupDriver: systemd\n"),
+		},
+		Cgroup:        hostscripts.CgroupFacts{Version: 1},
+		Kernel:        hostscripts.KernelFacts{Modules: map[string]bool{"overlay": true}, Sysctls: map[string]*string{"net.ipv4.ip_forward": ptr("1")}},
+		Disk:          hostscripts.DiskFacts{VarLibFreeBytes: &free},
+		DockerCallers: []hostscripts.FileLine{{Path: "/etc/cron.d/docker-prune", Line: 2}},
+		Runtimes:      hostscripts.RuntimeFacts{Crun: hostscripts.Binary{Installed: true, Version: "1.8.5"}},
+	}}
+}
+
+func ids(fs []Finding) map[string]Severity {
+	out := map[string]Severity{}
+	for _, f := range fs {
+		out[f.ID+" "+f.Subject] = f.Severity
+	}
+	return out
+}
+
+func TestClusterFindings(t *testing.T) {
+	p, err := BuildPlan(fixtureCluster(), nil, Options{Target: hostconf.TargetCRIO})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := ids(p.Findings)
+	want := map[string]Severity{
+		IDDockerSocket + " DaemonSet/ci/builder":                          Blocker,
+		IDRunMount + " CronJob/ci/cleanup":                                Warning,
+		IDDockerHost + " Pod/default/bare":                                Blocker,
+		IDShortImageName + " Deployment/shop/web":                         Info,
+		IDShortImageName + " DaemonSet/logging/fluentd":                   Info,
+		IDLogAgentDockerJSON + " DaemonSet/logging/fluentd":               Warning,
+		IDKubeletConfigMap + " ConfigMap kube-system/kubelet-config-1.23": Info,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("cluster findings (-want +got):\n%s", diff)
+	}
+	byNode := map[string]map[string]Severity{}
+	for _, n := range p.Nodes {
+		byNode[n.Name] = ids(n.Findings)
+	}
+	checks := []struct {
+		node, key string
+		sev       Severity
+	}{
+		{"cp-1", IDControlPlane + " node/cp-1", Warning},
+		{"cp-1", IDSingleControlPlane + " node/cp-1", Blocker},
+		{"node-1", IDBarePod + " Pod/default/bare", Warning},
+		{"node-1", IDEmptyDir + " Pod/default/bare", Warning},
+		{"node-2", IDAlreadyCordoned + " node/node-2", Info},
+		{"node-2", IDPDBZero + " PodDisruptionBudget/db/pg", Blocker},
+		{"node-2", IDCapacity + " node/node-2", Blocker},
+		{"node-3", IDNotDocker + " node/node-3", Info},
+	}
+	for _, c := range checks {
+		if got := byNode[c.node][c.key]; got != c.sev {
+			t.Errorf("%s: finding %q has severity %q, want %q (have %v)", c.node, c.key, got, c.sev, byNode[c.node])
+		}
+	}
+	if p.Nodes[3].Eligible || len(p.Nodes[3].Steps) != 0 {
+		t.Errorf("a CRI-O node must not be planned: %+v", p.Nodes[3])
+	}
+	if b := p.BlockersFor("node-1", nil); len(b) != 2 {
+		t.Errorf("node-1 blockers = %v, want the docker.sock DaemonSet and DOCKER_HOST", b)
+	}
+	if b := p.BlockersFor("node-1", map[string]bool{IDDockerSocket: true, IDDockerHost: true}); len(b) != 0 {
+		t.Errorf("accepted blockers still reported: %v", b)
+	}
+}
+
+func TestPlanForOneNodeDropsOtherNodesWorkloads(t *testing.T) {
+	p, err := BuildPlan(fixtureCluster(), nil, Options{Target: hostconf.TargetCRIO, Nodes: []string{"node-2"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range p.Findings {
+		if len(f.Nodes) > 0 {
+			t.Errorf("workload finding about other nodes kept: %+v", f)
+		}
+	}
+	if _, err := BuildPlan(fixtureCluster(), nil, Options{Target: hostconf.TargetCRIO, Nodes: []string{"nope"}}); err == nil ||
+		!strings.Contains(err.Error(), `node "nope" not found`) {
+		t.Errorf("unknown node error = %v", err)
+	}
+}
+
+func TestHostPlanGolden(t *testing.T) {
+	hosts := map[string]HostResult{"node-1": fixtureHost()}
+	p, err := BuildPlan(fixtureCluster(), hosts, Options{Target: hostconf.TargetCRIO, Nodes: []string{"node-1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := json.MarshalIndent(p, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(got), secretAuth) {
+		t.Fatal("plan leaks a registry credential")
+	}
+	n := ids(p.Nodes[0].Findings)
+	for _, want := range []string{IDDiskSpace + " /var/lib", IDDockerCallers + " host scripts", IDCrunTooOld + " crun 1.8.5", IDRegistryAuth + " /root/.docker/config.json", IDKernelSettings + " kernel"} {
+		if _, ok := n[want]; !ok {
+			t.Errorf("missing host finding %q in %v", want, n)
+		}
+	}
+	if len(p.Nodes[0].Files) == 0 {
+		t.Fatal("no files planned")
+	}
+	golden := filepath.Join("testdata", "plan-node-1.json")
+	if *update {
+		if err := os.WriteFile(golden, append(got, '\n'), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	if diff := cmp.Diff(string(want), string(got)+"\n"); diff != "" {
+		t.Errorf("plan differs from %s (-want +got):\n%s", golden, diff)
+	}
+}
+
+func TestHostUnreachableIsABlocker(t *testing.T) {
+	hosts := map[string]HostResult{"node-1": {Err: os.ErrDeadlineExceeded}}
+	p, err := BuildPlan(fixtureCluster(), hosts, Options{Target: hostconf.TargetCRIO, Nodes: []string{"node-1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ids(p.Nodes[0].Findings)[IDHostUnreachable+" node/node-1"]; got != Blocker {
+		t.Errorf("unreachable host severity %q", got)
+	}
+}
+
+func TestShortImageNames(t *testing.T) {
+	for img, short := range map[string]bool{
+		"nginx": true, "nginx:1.25": true, "library/nginx": true, "bitnami/redis:7": true,
+		"docker.io/library/nginx": false, "registry.corp.example:5000/app": false, "localhost/app": false,
+		"quay.io/coreos/etcd": false, "localhost:5000/app": false,
+	} {
+		if got := IsShortImageName(img); got != short {
+			t.Errorf("IsShortImageName(%q) = %v", img, got)
+		}
+	}
+}
+
+func TestDefaultTargetVersion(t *testing.T) {
+	tests := []struct {
+		target  hostconf.Target
+		kubelet string
+		want    string
+	}{
+		{hostconf.TargetCRIO, "v1.23.3", "1.23"},
+		{hostconf.TargetCRIO, "v1.33.1", "1.33"},
+		{hostconf.TargetContainerd, "v1.23.3", "1.7"},
+		{hostconf.TargetContainerd, "v1.29.0", "2.1"},
+		{hostconf.TargetCRIO, "garbage", ""},
+	}
+	for _, tt := range tests {
+		if got := DefaultTargetVersion(tt.target, tt.kubelet); got != tt.want {
+			t.Errorf("DefaultTargetVersion(%s, %s) = %q, want %q", tt.target, tt.kubelet, got, tt.want)
+		}
+	}
+}
