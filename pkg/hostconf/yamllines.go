@@ -114,11 +114,15 @@ func (y *yamlLines) sortedInsertPoint(key string) (bool, int) {
 			idx = append(idx, i)
 		}
 	}
-	if !y.sortedKeys(idx) {
-		idx = slices.DeleteFunc(idx, func(i int) bool { k := y.keyAt(i); return k == "apiVersion" || k == "kind" })
-		if !y.sortedKeys(idx) {
+	others := slices.DeleteFunc(slices.Clone(idx), func(i int) bool { k := y.keyAt(i); return k == "apiVersion" || k == "kind" })
+	switch {
+	case len(others) == 0:
+		return false, 0 // nothing shows which convention the file follows
+	case !y.sortedKeys(idx):
+		if !y.sortedKeys(others) {
 			return false, 0
 		}
+		idx = others
 	}
 	for _, i := range idx {
 		if y.keyAt(i) > key {
@@ -144,6 +148,9 @@ func (y *yamlLines) sortedKeys(idx []int) bool {
 // plain scalars, so a " #" inside quotes is not a concern in practice.
 func trailingComment(l string) string {
 	if i := strings.Index(l, " #"); i >= 0 {
+		for i > 0 && (l[i-1] == ' ' || l[i-1] == '\t') {
+			i-- // keep the operator's alignment
+		}
 		return l[i:]
 	}
 	return ""
