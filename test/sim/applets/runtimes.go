@@ -1,0 +1,173 @@
+package applets
+
+import (
+	"strings"
+
+	"github.com/crimig/kubectl-crimig/test/sim/host"
+)
+
+// dockerUp applies docker.socket activation for a CLI call.
+func dockerUp(e *Env) bool {
+	e.Host.Settle()
+	if e.Host.IsActive("docker.service") {
+		return true
+	}
+	return e.Host.SocketActivate("docker.service")
+}
+
+func docker(e *Env, args []string) int {
+	m, _ := e.Host.Meta()
+	if len(args) > 0 && (args[0] == "--version" || args[0] == "-v") {
+		e.out("Docker version %s, build 3056208", m.DockerVersion)
+		return 0
+	}
+	if !dockerUp(e) {
+		e.errf("Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?")
+		return 1
+	}
+	sub := ""
+	if len(args) > 0 {
+		sub = args[0]
+	}
+	switch sub {
+	case "version":
+		if strings.Contains(strings.Join(args, " "), "Server.Version") {
+			e.out("%s", m.DockerVersion)
+			return 0
+		}
+		e.out("Client: Docker Engine - Community\n Version:           %s\n\nServer: Docker Engine - Community\n Engine:\n  Version:          %s\n containerd:\n  Version:          %s", m.DockerVersion, m.DockerVersion, m.ContainerdVersion)
+	case "info":
+		driver := "cgroupfs"
+		if strings.Contains(e.Host.Read("/etc/docker/daemon.json"), "native.cgroupdriver=systemd") {
+			driver = "systemd"
+		}
+		e.out("Server:\n Server Version: %s\n Storage Driver: overlay2\n Logging Driver: json-file\n Cgroup Driver: %s\n Cgroup Version: %d\n Kernel Version: %s\n Operating System: %s\n Docker Root Dir: /var/lib/docker", m.DockerVersion, driver, m.CgroupVersion, m.KernelVersion, m.OSImage)
+	case "ps":
+		e.out("CONTAINER ID   IMAGE     COMMAND   CREATED   STATUS    PORTS     NAMES")
+	case "images":
+		e.out("REPOSITORY   TAG       IMAGE ID   CREATED   SIZE")
+	default:
+		// docker system prune, docker rm ... succeed quietly.
+	}
+	return 0
+}
+
+func crio(e *Env, args []string) int {
+	v := e.Host.CrioVersion()
+	sub := strings.Join(args, " ")
+	switch {
+	case sub == "--version" || sub == "-v" || sub == "version":
+		e.out("crio version %s", v)
+		if sub == "version" {
+			e.out("Version:        %s\nGitTreeState:   clean\nGoVersion:      go1.22.5", v)
+		}
+	case strings.HasPrefix(sub, "config"):
+		e.out("[crio]\n[crio.runtime]\ncgroup_manager = \"systemd\"\ndefault_runtime = \"crun\"\n[crio.image]\npause_image = \"registry.k8s.io/pause:3.9\"")
+	case strings.HasPrefix(sub, "status"):
+		if !e.Host.IsActive("crio.service") {
+			e.errf("connect: connect endpoint 'unix:///var/run/crio/crio.sock', make sure you are running as root and the runtime has been started: no such file or directory")
+			return 1
+		}
+		e.out("cgroup driver: systemd")
+	default:
+		e.errf("crio: the daemon runs as crio.service in the simulator")
+		return 1
+	}
+	return 0
+}
+
+func crictl(e *Env, args []string) int {
+	if len(args) > 0 && (args[0] == "--version" || args[0] == "-v") {
+		e.out("crictl version v%s", e.Host.PkgVersion("cri-tools"))
+		return 0
+	}
+	ep := ""
+	for i, a := range args {
+		if (a == "-r" || a == "--runtime-endpoint") && i+1 < len(args) {
+			ep = args[i+1]
+		} else if strings.HasPrefix(a, "--runtime-endpoint=") {
+			ep = strings.TrimPrefix(a, "--runtime-endpoint=")
+		}
+	}
+	if ep == "" {
+		for _, l := range strings.Split(e.Host.Read("/etc/crictl.yaml"), "\n") {
+			if strings.HasPrefix(l, "runtime-endpoint:") {
+				ep = strings.TrimSpace(strings.TrimPrefix(l, "runtime-endpoint:"))
+			}
+		}
+	}
+	unit := map[string]string{host.CrioSocket: "crio.service", host.ContainerdSocket: "containerd.service", host.CriDockerdSocket: "cri-docker.service"}[host.NormEndpoint(ep)]
+	if unit == "" || !e.Host.IsActive(unit) {
+		e.errf("validate service connection: validate CRI v1 runtime API for endpoint %q: rpc error: code = Unavailable desc = connection error", ep)
+		return 1
+	}
+	rt := map[string]string{"crio.service": "crio", "containerd.service": "containerd", "cri-docker.service": "docker"}[unit]
+	rv := e.Host.RuntimeVersion(rt)
+	name, ver, _ := strings.Cut(rv, "://")
+	switch first(args) {
+	case "version":
+		e.out("Version:  0.1.0\nRuntimeName:  %s\nRuntimeVersion:  %s\nRuntimeApiVersion:  v1", name, ver)
+	case "info":
+		e.out("{\n  \"status\": {\n    \"conditions\": [\n      {\"type\": \"RuntimeReady\", \"status\": true},\n      {\"type\": \"NetworkReady\", \"status\": true}\n    ]\n  }\n}")
+	case "ps", "pods", "images":
+		e.out("CONTAINER           IMAGE               CREATED             STATE               NAME")
+	}
+	return 0
+}
+
+func first(args []string) string {
+	for _, a := range args {
+		if !strings.HasPrefix(a, "-") {
+			return a
+		}
+	}
+	return ""
+}
+
+func podman(e *Env, args []string) int {
+	v := e.Host.PkgVersion("podman")
+	switch first(args) {
+	case "":
+		if len(args) > 0 && (args[0] == "--version" || args[0] == "-v") {
+			e.out("podman version %s", v)
+			return 0
+		}
+	case "version":
+		e.out("Client:       Podman Engine\nVersion:      %s\nAPI Version:  %s", v, v)
+	case "info":
+		if err := e.Host.CheckRegistries(); err != nil {
+			e.errf("Error: %s", err)
+			return 125
+		}
+		e.out("host:\n  arch: amd64\n  cgroupManager: systemd\nstore:\n  graphRoot: /var/lib/containers/storage\nversion:\n  Version: %s", v)
+	case "ps", "images":
+		e.out("CONTAINER ID  IMAGE       COMMAND     CREATED     STATUS      PORTS       NAMES")
+	}
+	return 0
+}
+
+func containerd(e *Env, args []string) int {
+	m, _ := e.Host.Meta()
+	switch strings.Join(args, " ") {
+	case "--version", "-v", "version":
+		e.out("containerd containerd.io %s 1.6.33-1", m.ContainerdVersion)
+	case "config default":
+		e.out("%s", host.ContainerdDefaultConfig)
+	default:
+		e.errf("containerd: the daemon runs as containerd.service in the simulator")
+		return 1
+	}
+	return 0
+}
+
+func ctr(e *Env, args []string) int {
+	m, _ := e.Host.Meta()
+	if !e.Host.IsActive("containerd.service") {
+		e.errf("ctr: failed to dial \"/run/containerd/containerd.sock\": connection error")
+		return 1
+	}
+	if first(args) == "version" {
+		e.out("Client:\n  Version:  %s\n\nServer:\n  Version:  %s", m.ContainerdVersion, m.ContainerdVersion)
+	}
+	return 0
+}

@@ -1,0 +1,143 @@
+// Package app holds crimig-sim's subcommands.
+package app
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/crimig/kubectl-crimig/test/sim"
+	"github.com/crimig/kubectl-crimig/test/sim/applets"
+	"github.com/crimig/kubectl-crimig/test/sim/controller"
+	"github.com/crimig/kubectl-crimig/test/sim/host"
+	"github.com/crimig/kubectl-crimig/test/sim/rootfs"
+)
+
+// Main runs a subcommand.
+func Main(args []string) error {
+	if len(args) == 0 {
+		return fmt.Errorf("usage: crimig-sim add-node|build-root|controller|install-crds|stages|nsenter|APPLET ...")
+	}
+	switch args[0] {
+	case "add-node":
+		return addNode(args[1:], true)
+	case "build-root":
+		return addNode(args[1:], false)
+	case "controller":
+		return runController(args[1:])
+	case "install-crds":
+		return installCRDs(args[1:])
+	case "stages":
+		_, err := os.Stdout.Write(sim.Stages)
+		return err
+	case "nsenter":
+		os.Exit(applets.Nsenter(args[1:]))
+	}
+	if f, ok := applets.Lookup(args[0]); ok {
+		os.Exit(f(applets.NewEnv(), args[1:]))
+	}
+	return fmt.Errorf("unknown subcommand %q", args[0])
+}
+
+func clients(kubeconfig string) (kubernetes.Interface, dynamic.Interface, error) {
+	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	if err != nil {
+		return nil, nil, fmt.Errorf("load kubeconfig %s: %w", kubeconfig, err)
+	}
+	cfg.QPS, cfg.Burst = 50, 100
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	dyn, err := dynamic.NewForConfig(cfg)
+	return cs, dyn, err
+}
+
+func addNode(args []string, withAPI bool) error {
+	fl := flag.NewFlagSet("add-node", flag.ContinueOnError)
+	kubeconfig := fl.String("kubeconfig", os.Getenv("KUBECONFIG"), "kubeconfig of the sandbox API server")
+	hosts := fl.String("hosts", "", "directory holding the host roots")
+	name := fl.String("name", "", "node name")
+	fixture := fl.String("fixture", "", "centos7, rocky9 or ubuntu22")
+	busybox := fl.String("busybox", "/bin/busybox", "static busybox to copy into the root")
+	if err := fl.Parse(args); err != nil {
+		return err
+	}
+	if *hosts == "" || *name == "" || *fixture == "" {
+		return fmt.Errorf("--hosts, --name and --fixture are required")
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	dir, _ := filepath.Abs(filepath.Join(*hosts, *name))
+	fixtures, err := fs.Sub(sim.Fixtures, "fixtures")
+	if err != nil {
+		return err
+	}
+	fresh, err := rootfs.Build(rootfs.Options{Fixtures: fixtures, Fixture: *fixture, Dir: dir, Name: *name, Self: self, Busybox: *busybox})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "host root %s ready (new=%v)\n", dir, fresh)
+	if !withAPI {
+		return nil
+	}
+	cs, _, err := clients(*kubeconfig)
+	if err != nil {
+		return err
+	}
+	m, err := host.New(dir).Meta()
+	if err != nil {
+		return err
+	}
+	return controller.EnsureNode(context.Background(), cs, *name, m)
+}
+
+func runController(args []string) error {
+	fs := flag.NewFlagSet("controller", flag.ContinueOnError)
+	kubeconfig := fs.String("kubeconfig", os.Getenv("KUBECONFIG"), "kubeconfig of the sandbox API server")
+	hosts := fs.String("hosts", "", "directory holding the host roots")
+	port := fs.Int("kubelet-port", 10247, "port of kwok's kubelet server, published as the node's kubelet port")
+	interval := fs.Duration("interval", 0, "host polling period (default 150ms)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *hosts == "" {
+		return fmt.Errorf("--hosts is required")
+	}
+	abs, _ := filepath.Abs(*hosts)
+	cs, dyn, err := clients(*kubeconfig)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := controller.InstallCRD(ctx, dyn, sim.ExecCRD); err != nil {
+		fmt.Fprintf(os.Stderr, "crimig-sim: %v (exec routing needs it)\n", err)
+	}
+	c := &controller.Controller{Client: cs, Dynamic: dyn, Hosts: abs, KubeletPort: int32(*port), Interval: *interval}
+	return c.Run(ctx)
+}
+
+func installCRDs(args []string) error {
+	fs := flag.NewFlagSet("install-crds", flag.ContinueOnError)
+	kubeconfig := fs.String("kubeconfig", os.Getenv("KUBECONFIG"), "kubeconfig")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	_, dyn, err := clients(*kubeconfig)
+	if err != nil {
+		return err
+	}
+	return controller.InstallCRD(context.Background(), dyn, sim.ExecCRD)
+}

@@ -1,0 +1,110 @@
+package host
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+)
+
+// JobOptions are the systemd-run options the simulator honours.
+type JobOptions struct {
+	Unit    string
+	Collect bool
+	Env     []string
+	Dir     string
+	Wait    bool
+}
+
+// StartJob starts a transient unit in a new session, like systemd-run:
+// it is not part of the caller's process group, so it survives the exec
+// pod's death. self is the path of the crimig-sim binary inside the root.
+func (h *Host) StartJob(self string, opt JobOptions, cmd []string) error {
+	opt.Unit = NormUnit(opt.Unit)
+	if h.State(opt.Unit) == Active {
+		return fmt.Errorf("Failed to start transient service unit: Unit %s already exists.", opt.Unit)
+	}
+	if h.FindUnit(opt.Unit) != "" {
+		return fmt.Errorf("Failed to start transient service unit: Unit %s was already loaded or has a fragment file.", opt.Unit)
+	}
+	args := []string{"sim-job", "--unit", opt.Unit}
+	if opt.Collect {
+		args = append(args, "--collect")
+	}
+	args = append(append(args, "--"), cmd...)
+	c := exec.Command(self, args...)
+	c.Env = append(os.Environ(), opt.Env...)
+	c.Dir = opt.Dir
+	if c.Dir == "" {
+		c.Dir = "/"
+	}
+	logf, err := os.OpenFile(h.P(filepath.Join(JournalDir, opt.Unit+".log")), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		_ = os.MkdirAll(h.P(JournalDir), 0o755)
+		if logf, err = os.OpenFile(h.P(filepath.Join(JournalDir, opt.Unit+".log")), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644); err != nil {
+			return err
+		}
+	}
+	defer logf.Close()
+	c.Stdout, c.Stderr = logf, logf
+	c.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	h.setState(opt.Unit, Active)
+	if err := c.Start(); err != nil {
+		h.setState(opt.Unit, Failed)
+		return err
+	}
+	_ = h.Write(filepath.Join(JobsDir, opt.Unit), strconv.Itoa(c.Process.Pid))
+	if !opt.Wait {
+		return c.Process.Release()
+	}
+	_ = c.Wait()
+	for h.State(opt.Unit) == Active {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if h.State(opt.Unit) == Failed {
+		return fmt.Errorf("Job for %s failed.", opt.Unit)
+	}
+	return nil
+}
+
+// RunJob is the body of a transient unit: run cmd, then record its result.
+func (h *Host) RunJob(unit string, collect bool, cmd []string) int {
+	c := exec.Command(cmd[0], cmd[1:]...)
+	c.Stdin, c.Stdout, c.Stderr = nil, os.Stdout, os.Stderr
+	code := 0
+	if err := c.Run(); err != nil {
+		code = 1
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		}
+		fmt.Fprintf(os.Stderr, "%s: %v\n", unit, err)
+	}
+	_ = h.Remove(filepath.Join(JobsDir, unit))
+	switch {
+	case code == 0 || collect:
+		h.setState(unit, Inactive)
+	default:
+		h.setState(unit, Failed)
+	}
+	h.Log(unit, "%s: Main process exited, status=%d", unit, code)
+	return code
+}
+
+// stopJob kills a transient unit's session.
+func (h *Host) stopJob(unit string) {
+	pid, _ := strconv.Atoi(h.Read(filepath.Join(JobsDir, unit)))
+	if pid > 1 {
+		_ = syscall.Kill(-pid, syscall.SIGKILL)
+	}
+	_ = h.Remove(filepath.Join(JobsDir, unit))
+}
+
+// KillJobs kills every transient unit's session (used by reboot).
+func (h *Host) KillJobs() {
+	for _, p := range h.Glob(filepath.Join(JobsDir, "*")) {
+		h.stopJob(filepath.Base(p))
+	}
+}

@@ -1,0 +1,221 @@
+package host
+
+import (
+	"bufio"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// unitDirs are searched in systemd's precedence order.
+var unitDirs = []string{"/etc/systemd/system", "/run/systemd/system", "/usr/local/lib/systemd/system", "/usr/lib/systemd/system", "/lib/systemd/system"}
+
+// UnitFile is the part of a unit (plus drop-ins) that the simulator honours.
+type UnitFile struct {
+	Path       string
+	ExecStart  []string // the last non-empty ExecStart= after resets
+	Env        map[string]string
+	EnvFiles   []string // "-" prefix kept: optional file
+	KillMode   string
+	Requires   []string
+	BindsTo    []string
+	WantedBy   []string
+	TriggersOn string // for .socket units: the service they activate
+}
+
+// NormUnit adds ".service" when a unit name has no type suffix.
+func NormUnit(name string) string {
+	for _, s := range []string{".service", ".socket", ".target", ".timer", ".mount", ".slice", ".scope", ".path"} {
+		if strings.HasSuffix(name, s) {
+			return name
+		}
+	}
+	return name + ".service"
+}
+
+// FindUnit returns the in-host path of a unit's file, "" if the unit does not exist.
+// A mask (symlink to /dev/null) counts as existing.
+func (h *Host) FindUnit(unit string) string {
+	for _, d := range unitDirs {
+		p := filepath.Join(d, unit)
+		if h.Exists(p) {
+			return p
+		}
+	}
+	return ""
+}
+
+// LoadUnit parses a unit file and its drop-ins.
+func (h *Host) LoadUnit(unit string) (*UnitFile, bool) {
+	var main string
+	for _, d := range unitDirs {
+		p := filepath.Join(d, unit)
+		if t, err := os.Readlink(h.P(p)); err == nil && t == "/dev/null" {
+			continue
+		}
+		if h.Exists(p) {
+			main = p
+			break
+		}
+	}
+	if main == "" {
+		return nil, false
+	}
+	u := &UnitFile{Path: main, Env: map[string]string{}}
+	files := []string{main}
+	var dropins []string
+	for _, d := range unitDirs {
+		dropins = append(dropins, h.Glob(filepath.Join(d, unit+".d", "*.conf"))...)
+	}
+	sort.Slice(dropins, func(i, j int) bool { return filepath.Base(dropins[i]) < filepath.Base(dropins[j]) })
+	files = append(files, dropins...)
+	for _, f := range files {
+		h.parseUnitInto(u, f)
+	}
+	return u, true
+}
+
+func (h *Host) parseUnitInto(u *UnitFile, file string) {
+	f, err := os.Open(h.P(file))
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") || strings.HasPrefix(line, ";") || strings.HasPrefix(line, "[") {
+			continue
+		}
+		key, val, ok := strings.Cut(line, "=")
+		if !ok {
+			continue
+		}
+		key, val = strings.TrimSpace(key), strings.TrimSpace(val)
+		switch key {
+		case "ExecStart":
+			u.ExecStart = nil
+			if val != "" {
+				u.ExecStart = SplitArgs(val)
+			}
+		case "Environment":
+			for _, kv := range SplitArgs(val) {
+				if k, v, ok := strings.Cut(kv, "="); ok {
+					u.Env[k] = v
+				}
+			}
+		case "EnvironmentFile":
+			u.EnvFiles = append(u.EnvFiles, val)
+		case "KillMode":
+			u.KillMode = val
+		case "Requires":
+			u.Requires = append(u.Requires, strings.Fields(val)...)
+		case "BindsTo":
+			u.BindsTo = append(u.BindsTo, strings.Fields(val)...)
+		case "WantedBy":
+			u.WantedBy = append(u.WantedBy, strings.Fields(val)...)
+		case "Service":
+			u.TriggersOn = val
+		}
+	}
+}
+
+// Command expands ExecStart the way systemd does: $VAR splits on
+// whitespace, ${VAR} stays one word.
+func (h *Host) Command(u *UnitFile) []string {
+	env := map[string]string{}
+	for k, v := range u.Env {
+		env[k] = v
+	}
+	for _, ef := range u.EnvFiles {
+		for k, v := range h.ReadEnvFile(strings.TrimPrefix(ef, "-")) {
+			env[k] = v
+		}
+	}
+	var out []string
+	for i, w := range u.ExecStart {
+		if i == 0 {
+			w = strings.TrimLeft(w, "-@:+!")
+		}
+		switch {
+		case strings.HasPrefix(w, "${") && strings.HasSuffix(w, "}"):
+			if v := env[w[2:len(w)-1]]; v != "" {
+				out = append(out, v)
+			}
+		case strings.HasPrefix(w, "$"):
+			out = append(out, SplitArgs(env[w[1:]])...)
+		default:
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+// ReadEnvFile parses a systemd EnvironmentFile (also /etc/sysconfig style).
+func (h *Host) ReadEnvFile(p string) map[string]string {
+	out := map[string]string{}
+	data, err := os.ReadFile(h.P(p))
+	if err != nil {
+		return out
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") || strings.HasPrefix(line, ";") {
+			continue
+		}
+		line = strings.TrimPrefix(line, "export ")
+		k, v, ok := strings.Cut(line, "=")
+		if !ok {
+			continue
+		}
+		words := SplitArgs(v)
+		out[strings.TrimSpace(k)] = strings.Join(words, " ")
+		if len(words) == 1 {
+			out[strings.TrimSpace(k)] = words[0]
+		}
+	}
+	return out
+}
+
+// SplitArgs splits a command line honouring single and double quotes and
+// backslash escapes, as systemd and sh do for simple cases.
+func SplitArgs(s string) []string {
+	var out []string
+	var cur strings.Builder
+	inWord := false
+	var quote rune
+	esc := false
+	for _, r := range s {
+		switch {
+		case esc:
+			cur.WriteRune(r)
+			esc = false
+		case r == '\\' && quote != '\'':
+			esc = true
+			inWord = true
+		case quote != 0:
+			if r == quote {
+				quote = 0
+			} else {
+				cur.WriteRune(r)
+			}
+		case r == '"' || r == '\'':
+			quote = r
+			inWord = true
+		case r == ' ' || r == '\t' || r == '\n':
+			if inWord {
+				out = append(out, cur.String())
+				cur.Reset()
+				inWord = false
+			}
+		default:
+			cur.WriteRune(r)
+			inWord = true
+		}
+	}
+	if inWord {
+		out = append(out, cur.String())
+	}
+	return out
+}

@@ -1,0 +1,326 @@
+package host
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+)
+
+// Unit active states as systemctl prints them.
+const (
+	Active   = "active"
+	Inactive = "inactive"
+	Failed   = "failed"
+)
+
+// ErrNotFound is returned for units that have no unit file.
+var ErrNotFound = errors.New("unit not found")
+
+// ErrMasked is returned when starting or enabling a masked unit.
+var ErrMasked = errors.New("unit is masked")
+
+// StartError is a unit that failed to start; Reason goes to its journal.
+type StartError struct {
+	Unit   string
+	Reason string
+}
+
+func (e *StartError) Error() string {
+	return fmt.Sprintf("Job for %s failed because the control process exited with error code.\nSee \"systemctl status %s\" and \"journalctl -xeu %s\" for details.", e.Unit, e.Unit, e.Unit)
+}
+
+// sockets maps the units that own a runtime socket to its path.
+var sockets = map[string]string{
+	"containerd.service": "/run/containerd/containerd.sock",
+	"docker.socket":      "/run/docker.sock",
+	"cri-docker.socket":  "/run/cri-dockerd.sock",
+	"crio.service":       "/run/crio/crio.sock",
+}
+
+// startOrder is the order boot starts enabled units in.
+var startOrder = []string{"docker.socket", "cri-docker.socket", "containerd.service", "docker.service", "cri-docker.service", "crio.service", "kubelet.service"}
+
+// State returns a unit's active state.
+func (h *Host) State(unit string) string {
+	s := h.Read(filepath.Join(UnitsRunDir, unit))
+	if s == "" {
+		return Inactive
+	}
+	return s
+}
+
+// IsActive reports whether a unit is active.
+func (h *Host) IsActive(unit string) bool { return h.State(unit) == Active }
+
+func (h *Host) setState(unit, state string) {
+	if state == Inactive {
+		_ = h.Remove(filepath.Join(UnitsRunDir, unit))
+		return
+	}
+	_ = h.Write(filepath.Join(UnitsRunDir, unit), state)
+}
+
+// IsMasked reports whether /etc/systemd/system/<unit> is a link to /dev/null.
+func (h *Host) IsMasked(unit string) bool {
+	t, err := os.Readlink(h.P(filepath.Join("/etc/systemd/system", unit)))
+	return err == nil && t == "/dev/null"
+}
+
+// IsEnabled reports whether a *.wants symlink exists for the unit.
+func (h *Host) IsEnabled(unit string) bool {
+	return len(h.Glob(filepath.Join("/etc/systemd/system", "*.wants", unit))) > 0
+}
+
+// EnabledState is what `systemctl is-enabled` prints.
+func (h *Host) EnabledState(unit string) string {
+	switch {
+	case h.IsMasked(unit):
+		return "masked"
+	case h.IsEnabled(unit):
+		return "enabled"
+	case h.FindUnit(unit) == "":
+		return "not-found"
+	case strings.HasPrefix(unit, "crimig-") || h.Exists(filepath.Join(JobsDir, unit)):
+		return "transient"
+	default:
+		return "disabled"
+	}
+}
+
+// Start starts a unit and what it requires, running the unit's checks.
+func (h *Host) Start(unit string) error {
+	unit = NormUnit(unit)
+	if h.IsMasked(unit) {
+		return fmt.Errorf("Failed to start %s: Unit %s is masked.: %w", unit, unit, ErrMasked)
+	}
+	if h.IsActive(unit) {
+		return nil
+	}
+	if h.Exists(filepath.Join(JobsDir, unit)) {
+		return nil // transient unit: only systemd-run starts it
+	}
+	u, ok := h.LoadUnit(unit)
+	if !ok {
+		return fmt.Errorf("Failed to start %s: Unit %s not found.: %w", unit, unit, ErrNotFound)
+	}
+	for _, dep := range append(append([]string{}, u.Requires...), u.BindsTo...) {
+		if dep == unit || !strings.HasSuffix(dep, ".service") && !strings.HasSuffix(dep, ".socket") {
+			continue
+		}
+		if err := h.Start(dep); err != nil {
+			return &StartError{Unit: unit, Reason: fmt.Sprintf("dependency failed: %s", dep)}
+		}
+	}
+	if reason := h.check(unit, u); reason != "" {
+		h.setState(unit, Failed)
+		h.Log(unit, "%s: %s", strings.TrimSuffix(unit, ".service"), reason)
+		h.Log(unit, "%s: Failed with result 'exit-code'.", unit)
+		return &StartError{Unit: unit, Reason: reason}
+	}
+	h.setState(unit, Active)
+	h.Log(unit, "Started %s.", unit)
+	if s := sockets[unit]; s != "" {
+		makeSocket(h.P(s))
+	}
+	if strings.HasSuffix(unit, ".service") {
+		h.addProc(unit, h.Command(u))
+	}
+	return nil
+}
+
+// Stop stops a unit. It returns a warning when a socket can still activate it.
+func (h *Host) Stop(unit string) (warning string) {
+	unit = NormUnit(unit)
+	if h.Exists(filepath.Join(JobsDir, unit)) {
+		h.stopJob(unit)
+	}
+	wasActive := h.State(unit) != Inactive
+	h.setState(unit, Inactive)
+	if wasActive {
+		h.stopDependents(unit)
+	}
+	if wasActive && unit == h.PodsUnit() {
+		h.Log(unit, "Stopping all containers of %s.", unit)
+		h.bumpPodKills()
+		h.KillExecGroups()
+	}
+	if wasActive {
+		h.Log(unit, "Stopped %s.", unit)
+	}
+	if s := sockets[unit]; s != "" {
+		_ = h.Remove(s)
+	}
+	h.removeProc(unit)
+	if unit == "kubelet.service" {
+		_ = h.Remove(KubeletFile)
+	}
+	if strings.HasSuffix(unit, ".service") {
+		sock := strings.TrimSuffix(unit, ".service") + ".socket"
+		if h.IsActive(sock) {
+			return fmt.Sprintf("Warning: Stopping %s, but it can still be activated by:\n  %s", unit, sock)
+		}
+	}
+	return ""
+}
+
+// ResetFailed clears a failed state.
+func (h *Host) ResetFailed(unit string) {
+	if h.State(NormUnit(unit)) == Failed {
+		h.setState(NormUnit(unit), Inactive)
+	}
+}
+
+// Enable creates the install symlink.
+func (h *Host) Enable(unit string) (string, error) {
+	unit = NormUnit(unit)
+	if h.IsMasked(unit) {
+		return "", fmt.Errorf("Failed to enable unit: Unit file /etc/systemd/system/%s is masked.: %w", unit, ErrMasked)
+	}
+	u, ok := h.LoadUnit(unit)
+	if !ok {
+		return "", fmt.Errorf("Failed to enable unit: Unit file %s does not exist.: %w", unit, ErrNotFound)
+	}
+	target := "multi-user.target"
+	if len(u.WantedBy) > 0 {
+		target = u.WantedBy[0]
+	} else if strings.HasSuffix(unit, ".socket") {
+		target = "sockets.target"
+	}
+	link := filepath.Join("/etc/systemd/system", target+".wants", unit)
+	if h.Exists(link) {
+		return "", nil
+	}
+	_ = os.MkdirAll(filepath.Dir(h.P(link)), 0o755)
+	if err := os.Symlink(u.Path, h.P(link)); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("Created symlink %s → %s.", link, u.Path), nil
+}
+
+// Disable removes the install symlinks.
+func (h *Host) Disable(unit string) string {
+	unit = NormUnit(unit)
+	var msgs []string
+	for _, l := range h.Glob(filepath.Join("/etc/systemd/system", "*.wants", unit)) {
+		_ = h.Remove(l)
+		msgs = append(msgs, "Removed "+l+".")
+	}
+	return strings.Join(msgs, "\n")
+}
+
+// Mask links the unit to /dev/null.
+func (h *Host) Mask(unit string) string {
+	unit = NormUnit(unit)
+	link := filepath.Join("/etc/systemd/system", unit)
+	if h.IsMasked(unit) {
+		return ""
+	}
+	_ = h.Remove(link)
+	_ = os.MkdirAll(filepath.Dir(h.P(link)), 0o755)
+	_ = os.Symlink("/dev/null", h.P(link))
+	return fmt.Sprintf("Created symlink %s → /dev/null.", link)
+}
+
+// Unmask removes a mask.
+func (h *Host) Unmask(unit string) string {
+	unit = NormUnit(unit)
+	if !h.IsMasked(unit) {
+		return ""
+	}
+	link := filepath.Join("/etc/systemd/system", unit)
+	_ = h.Remove(link)
+	return "Removed " + link + "."
+}
+
+// Settle applies socket activation: a running client of docker.sock
+// (cri-dockerd, or the dockershim inside a kubelet) restarts docker while
+// docker.socket is active.
+func (h *Host) Settle() {
+	if h.IsActive("docker.service") || !h.IsActive("docker.socket") {
+		return
+	}
+	k := h.Kubelet()
+	if h.IsActive("cri-docker.service") || (k != nil && h.IsActive("kubelet.service") && k.Endpoint == DockershimSocket) {
+		h.SocketActivate("docker.service")
+	}
+}
+
+// SocketActivate starts a service because its socket got a connection.
+func (h *Host) SocketActivate(unit string) bool {
+	sock := strings.TrimSuffix(unit, ".service") + ".socket"
+	if !h.IsActive(sock) || h.IsActive(unit) {
+		return h.IsActive(unit)
+	}
+	h.Log(unit, "Starting %s (triggered by %s)...", unit, sock)
+	return h.Start(unit) == nil
+}
+
+// PodKills counts, since boot, the stops of the runtime the pods ran on.
+// The controller deletes the node's pods whenever it changes.
+func (h *Host) PodKills() int {
+	n, _ := strconv.Atoi(h.Read(PodKillsFile))
+	return n
+}
+
+func (h *Host) bumpPodKills() {
+	_ = h.Write(PodKillsFile, strconv.Itoa(h.PodKills()+1))
+}
+
+// makeSocket leaves a real socket inode at path, so `test -S` holds.
+func makeSocket(path string) {
+	_ = os.MkdirAll(filepath.Dir(path), 0o755)
+	_ = os.Remove(path)
+	fd, err := syscall.Socket(syscall.AF_UNIX, syscall.SOCK_STREAM, 0)
+	if err != nil {
+		return
+	}
+	defer syscall.Close(fd)
+	if err := syscall.Bind(fd, &syscall.SockaddrUnix{Name: path}); err != nil {
+		_ = os.WriteFile(path, nil, 0o660)
+	}
+}
+
+// ActiveUnits lists units with a state file, for status output.
+func (h *Host) ActiveUnits() []string {
+	var out []string
+	for _, p := range h.Glob(filepath.Join(UnitsRunDir, "*")) {
+		out = append(out, filepath.Base(p))
+	}
+	return out
+}
+
+// Journal copies a unit's journal to w.
+func (h *Host) Journal(unit string, w io.Writer, lines int) {
+	data, _ := os.ReadFile(h.P(filepath.Join(JournalDir, NormUnit(unit)+".log")))
+	all := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+	if lines > 0 && len(all) > lines {
+		all = all[len(all)-lines:]
+	}
+	for _, l := range all {
+		if l != "" {
+			fmt.Fprintln(w, l)
+		}
+	}
+}
+
+// stopDependents stops active units that Require or are BoundTo unit, as
+// systemd propagates an explicit stop.
+func (h *Host) stopDependents(unit string) {
+	for _, other := range h.ActiveUnits() {
+		u, ok := h.LoadUnit(other)
+		if !ok || other == unit {
+			continue
+		}
+		for _, dep := range append(append([]string{}, u.Requires...), u.BindsTo...) {
+			if dep == unit {
+				h.Stop(other)
+				break
+			}
+		}
+	}
+}
