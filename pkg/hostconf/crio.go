@@ -82,7 +82,7 @@ func crioDefaultRuntime(s runtimeSettings) string {
 }
 
 // crioRuntimes writes one handler per docker "runtimes" entry. The handler
-// keeps docker's name so a RuntimeClass with that handler keeps working.
+// keeps docker's name so a RuntimeClass naming it finds it.
 func crioRuntimes(w *tomlw, c *DaemonConfig) []Loss {
 	var losses []Loss
 	for _, name := range sortedKeys(c.Runtimes) {
@@ -93,7 +93,9 @@ func crioRuntimes(w *tomlw, c *DaemonConfig) []Loss {
 		w.comment("daemon.json runtimes.%s", name)
 		w.str("runtime_path", p)
 		w.str("runtime_type", "oci")
-		w.str("runtime_root", "/run/"+name)
+		// runtime_root stays at CRI-O's default: wrappers such as
+		// nvidia-container-runtime drive runc, and /run/nvidia belongs to
+		// the GPU driver container.
 	}
 	return losses
 }
