@@ -11,6 +11,7 @@ import (
 
 type translateCase struct {
 	name     string
+	dir      string // input directory when shared with another case
 	version  string
 	target   Target
 	tversion string
@@ -25,6 +26,8 @@ var translateCases = []translateCase{
 		opts: Options{ConmonPath: "/usr/bin/conmon"}},
 	{name: "rocky9-1.29-nvidia", version: "v1.29.4", target: TargetCRIO, tversion: "1.29.1",
 		opts: Options{DataRootCheckOK: true, CrunTooOld: true, CgroupV2: true}},
+	{name: "rocky9-1.29-nvidia-containerd2", dir: "rocky9-1.29-nvidia", version: "v1.29.4",
+		target: TargetContainerd, tversion: "2.0.5", opts: Options{DataRootCheckOK: true}},
 	{name: "ubuntu22-1.33-containerd1.7", version: "v1.33.1", target: TargetContainerd, tversion: "1.7.24",
 		certs: []CertDir{
 			{Host: "/etc/docker/certs.d/registry.internal:5000", Files: []string{"ca.crt", "client.cert", "client.key"}},
@@ -45,19 +48,23 @@ var flagsFileNames = map[string]string{
 }
 
 func (c translateCase) input(t *testing.T) Input {
+	dir := c.name
+	if c.dir != "" {
+		dir = c.dir
+	}
 	in := Input{
-		DaemonJSON:     readTestdata(t, "translate", c.name, "daemon.json"),
-		KubeletConfig:  readTestdata(t, "translate", c.name, "config.yaml"),
+		DaemonJSON:     readTestdata(t, "translate", dir, "daemon.json"),
+		KubeletConfig:  readTestdata(t, "translate", dir, "config.yaml"),
 		KubeletVersion: c.version, Target: c.target, TargetVersion: c.tversion,
 		CertDirs: c.certs, Options: c.opts,
 		FlagsFiles: map[string][]byte{}, Existing: map[string][]byte{},
 	}
 	for name, p := range flagsFileNames {
-		if b := readOptional(t, "translate", c.name, name); b != nil {
+		if b := readOptional(t, "translate", dir, name); b != nil {
 			in.FlagsFiles[p] = b
 		}
 	}
-	if b := readOptional(t, "translate", c.name, "instance-config.yaml"); b != nil {
+	if b := readOptional(t, "translate", dir, "instance-config.yaml"); b != nil {
 		in.Existing[InstanceConfigPath] = b
 	}
 	return in
