@@ -22,6 +22,9 @@ type translateCase struct {
 var translateCases = []translateCase{
 	{name: "seed-centos7-1.23", version: "v1.23.3", target: TargetCRIO, tversion: "1.22.3",
 		certs: []CertDir{{Host: "harbor.example.com", Files: []string{"ca.crt"}}}},
+	// The seed's own outcome: the operator switched the node to systemd.
+	{name: "seed-centos7-1.23-systemd", dir: "seed-centos7-1.23", version: "v1.23.3", target: TargetCRIO,
+		tversion: "1.22.3", opts: Options{CgroupDriver: "systemd"}},
 	{name: "seed-sysconfig-quoted", version: "v1.23.3", target: TargetCRIO, tversion: "1.22.3",
 		opts: Options{ConmonPath: "/usr/bin/conmon"}},
 	{name: "rocky9-1.29-nvidia", version: "v1.29.4", target: TargetCRIO, tversion: "1.29.1",
