@@ -1,0 +1,48 @@
+package nodeexec
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	utilerrors "k8s.io/apimachinery/pkg/util/errors"
+)
+
+// DefaultParallel is the default bound on nodes worked on at once (--parallel).
+const DefaultParallel = 10
+
+// ForEachNode calls fn for every node, at most parallel at a time (a
+// non-positive parallel means DefaultParallel). It keeps going when one node
+// fails and returns every failure, each prefixed with its node, as one
+// aggregate. Nodes not started when ctx ends report ctx's error.
+func ForEachNode(ctx context.Context, nodes []string, parallel int, fn func(ctx context.Context, node string) error) error {
+	if parallel <= 0 {
+		parallel = DefaultParallel
+	}
+	errs := make([]error, len(nodes))
+	sem := make(chan struct{}, parallel)
+	var wg sync.WaitGroup
+	for i, node := range nodes {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			errs[i] = fmt.Errorf("node %s: not started: %w", node, context.Cause(ctx))
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			if err := fn(ctx, node); err != nil {
+				errs[i] = fmt.Errorf("node %s: %w", node, err)
+			}
+		}()
+	}
+	wg.Wait()
+	return utilerrors.NewAggregate(errs)
+}
+
+// ForEachNode is ForEachNode bounded by Options.Parallel.
+func (e *Executor) ForEachNode(ctx context.Context, nodes []string, fn func(ctx context.Context, node string) error) error {
+	return ForEachNode(ctx, nodes, e.opts.Parallel, fn)
+}

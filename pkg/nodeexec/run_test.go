@@ -1,0 +1,306 @@
+package nodeexec
+
+import (
+	"context"
+	"errors"
+	"io"
+	"strings"
+	"sync"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/remotecommand"
+)
+
+func TestParseTrailer(t *testing.T) {
+	tests := []struct {
+		name, out  string
+		wantOut    string
+		wantCode   int
+		wantParsed bool
+	}{
+		{"output ends with newline", "hello\n\n__CRIMIG_EXIT__ N 0\n", "hello\n", 0, true},
+		{"output without newline", "hello\n__CRIMIG_EXIT__ N 42\n", "hello", 42, true},
+		{"no output", "\n__CRIMIG_EXIT__ N 1\n", "", 1, true},
+		{"missing trailer", "hello\n", "hello\n", 0, false},
+		{"cut inside trailer", "hello\n__CRIMIG_EXI", "hello\n__CRIMIG_EXI", 0, false},
+		{"other nonce", "hello\n__CRIMIG_EXIT__ X 0\n", "hello\n__CRIMIG_EXIT__ X 0\n", 0, false},
+		{"fake trailer then more output", "\n__CRIMIG_EXIT__ N 0\nmore\n", "\n__CRIMIG_EXIT__ N 0\nmore\n", 0, false},
+		{"garbage code", "\n__CRIMIG_EXIT__ N zero\n", "\n__CRIMIG_EXIT__ N zero\n", 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, code, ok := parseTrailer([]byte(tt.out), "N")
+			if string(out) != tt.wantOut || code != tt.wantCode || ok != tt.wantParsed {
+				t.Errorf("parseTrailer(%q) = %q, %d, %v; want %q, %d, %v", tt.out, out, code, ok, tt.wantOut, tt.wantCode, tt.wantParsed)
+			}
+		})
+	}
+}
+
+func TestHostCommand(t *testing.T) {
+	argv, err := hostCommand("N", "echo hi", map[string]string{"B": "it's; $(x)", "A": "1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "nsenter -t 1 -m -u -i -n -p -- /bin/sh -c"
+	if strings.Join(argv[:11], " ") != want {
+		t.Errorf("argv starts %q, want %q", strings.Join(argv[:11], " "), want)
+	}
+	tail := argv[12:]
+	if strings.Join(tail, "|") != "crimig-exec|N|echo hi|A=1|B=it's; $(x)" {
+		t.Errorf("argv tail = %q", tail)
+	}
+	for _, bad := range []map[string]string{{"A-B": "x"}, {"1A": "x"}, {"A": "x\x00y"}, {"A": strings.Repeat("x", maxArgvBytes)}} {
+		if _, err := hostCommand("N", "true", bad); err == nil {
+			t.Errorf("hostCommand accepted env %q", bad)
+		}
+	}
+}
+
+func TestRunReturnsExitCodeAndStreamsLines(t *testing.T) {
+	client := fakeCluster(t, nil, readyNode("node-1"))
+	var mu sync.Mutex
+	var lines []string
+	hook := func(node, line string) {
+		mu.Lock()
+		defer mu.Unlock()
+		lines = append(lines, node+":"+line)
+	}
+	e := newTestExecutor(t, client, localStreams(), Options{Out: hook, Err: hook})
+	res, err := e.Run(context.Background(), "node-1", `printf '%s\n' "$A" "two"; echo oops >&2; exit 3`,
+		map[string]string{"A": "one 'quoted' $HOME"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.ExitCode != 3 || string(res.Stdout) != "one 'quoted' $HOME\ntwo\n" || string(res.Stderr) != "oops\n" {
+		t.Errorf("Run = %+v (stdout %q)", res, res.Stdout)
+	}
+	mu.Lock()
+	got := strings.Join(lines, ",")
+	mu.Unlock()
+	for _, want := range []string{"node-1:one 'quoted' $HOME", "node-1:two", "node-1:oops"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("hooks got %q, missing %q", got, want)
+		}
+	}
+	if strings.Contains(got, "__CRIMIG") || strings.Contains(got, "two,node-1:,") || strings.HasSuffix(got, "node-1:") {
+		t.Errorf("hooks saw the trailer or its blank line: %q", got)
+	}
+	// The pod is reused for the next call.
+	if _, err := e.Run(context.Background(), "node-1", "true", nil); err != nil {
+		t.Fatal(err)
+	}
+	if n := podCreates(client); n != 1 {
+		t.Errorf("%d pods created for two runs on one node, want 1", n)
+	}
+}
+
+func TestStreamBrokenIsDistinctAndReplacesThePod(t *testing.T) {
+	client := fakeCluster(t, nil, readyNode("node-1"))
+	broken := func(execRequest) streamFunc {
+		return func(ctx context.Context, o remotecommand.StreamOptions) error {
+			_, _ = io.WriteString(o.Stdout, "step 1 done\n")
+			return errors.New("error reading from error stream: connection reset by peer")
+		}
+	}
+	streams := &fakeStreams{ws: broken, spdy: broken}
+	e := newTestExecutor(t, client, streams, Options{})
+	res, err := e.Run(context.Background(), "node-1", "echo step 1 done; systemctl stop docker", nil)
+	if !errors.Is(err, ErrStreamBroken) {
+		t.Fatalf("err = %v, want ErrStreamBroken", err)
+	}
+	if string(res.Stdout) != "step 1 done\n" {
+		t.Errorf("partial stdout = %q", res.Stdout)
+	}
+	// The runtime took the pod with it.
+	pods, _ := client.CoreV1().Pods(DefaultNamespace).List(context.Background(), metav1.ListOptions{})
+	for _, p := range pods.Items {
+		_ = client.CoreV1().Pods(DefaultNamespace).Delete(context.Background(), p.Name, metav1.DeleteOptions{})
+	}
+	ok := localStreams()
+	streams.ws, streams.spdy = ok.ws, ok.spdy
+	res, err = e.Run(context.Background(), "node-1", "echo again", nil)
+	if err != nil || string(res.Stdout) != "again\n" {
+		t.Fatalf("Run after a broken stream = %q, %v", res.Stdout, err)
+	}
+	if n := podCreates(client); n != 2 {
+		t.Errorf("%d pods created, want a fresh one after the stream broke (2)", n)
+	}
+}
+
+func TestCancelledRunIsNotStreamBroken(t *testing.T) {
+	client := fakeCluster(t, nil, readyNode("node-1"))
+	e := newTestExecutor(t, client, localStreams(), Options{})
+	ctx, cancel := context.WithCancel(context.Background())
+	if _, err := e.Run(ctx, "node-1", "true", nil); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error)
+	go func() {
+		_, err := e.Run(ctx, "node-1", "sleep 30", nil)
+		done <- err
+	}()
+	cancel()
+	err := <-done
+	if !errors.Is(err, context.Canceled) || errors.Is(err, ErrStreamBroken) {
+		t.Errorf("err = %v, want context.Canceled and not ErrStreamBroken", err)
+	}
+	if err := e.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	pods, _ := client.CoreV1().Pods(DefaultNamespace).List(context.Background(), metav1.ListOptions{})
+	if len(pods.Items) != 0 {
+		t.Errorf("Close after Ctrl-C left %d pods", len(pods.Items))
+	}
+}
+
+func TestSPDYFallbackForCriDockerd(t *testing.T) {
+	client := fakeCluster(t, nil, readyNode("node-1"), readyNode("node-2"))
+	local := localStreams()
+	streams := &fakeStreams{
+		ws: func(req execRequest) streamFunc {
+			if strings.Contains(req.Pod, "node-1") {
+				return func(context.Context, remotecommand.StreamOptions) error {
+					// What the API server relays from a cri-dockerd 0.4.x node (design 7b).
+					return errors.New(`error sending request: Post "https://127.0.0.1:10250/exec/crimig-system/crimig-node-1-xxxxx/crimig": ` + plainHTTPBackend)
+				}
+			}
+			return local.ws(req)
+		},
+		spdy: local.spdy,
+	}
+	var events []Event
+	var mu sync.Mutex
+	e := newTestExecutor(t, client, streams, Options{OnEvent: func(ev Event) {
+		mu.Lock()
+		events = append(events, ev)
+		mu.Unlock()
+	}})
+	for i := 0; i < 3; i++ {
+		res, err := e.Run(context.Background(), "node-1", "echo over spdy", nil)
+		if err != nil || string(res.Stdout) != "over spdy\n" {
+			t.Fatalf("run %d on node-1 = %q, %v", i, res.Stdout, err)
+		}
+	}
+	if got := streams.wsUsed.Load(); got != 1 {
+		t.Errorf("websocket tried %d times on node-1, want once and then remembered SPDY", got)
+	}
+	if got := streams.spdyUsed.Load(); got != 3 {
+		t.Errorf("SPDY used %d times, want 3", got)
+	}
+	if _, err := e.Run(context.Background(), "node-2", "true", nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := streams.wsUsed.Load(); got != 2 {
+		t.Errorf("node-2 did not use websockets (ws count %d)", got)
+	}
+	fallbacks := 0
+	for _, ev := range events {
+		if ev.Kind == EventSPDYFallback && ev.Node == "node-1" {
+			fallbacks++
+		}
+	}
+	if fallbacks != 1 {
+		t.Errorf("%d fallback events for node-1, want 1: %+v", fallbacks, events)
+	}
+}
+
+func TestNoFallbackOnOtherErrors(t *testing.T) {
+	client := fakeCluster(t, nil, readyNode("node-1"))
+	fail := func(execRequest) streamFunc {
+		return func(context.Context, remotecommand.StreamOptions) error { return errors.New("boom") }
+	}
+	streams := &fakeStreams{ws: fail, spdy: localStreams().spdy}
+	e := newTestExecutor(t, client, streams, Options{})
+	if _, err := e.Run(context.Background(), "node-1", "true", nil); !errors.Is(err, ErrStreamBroken) {
+		t.Errorf("err = %v, want ErrStreamBroken", err)
+	}
+	if streams.spdyUsed.Load() != 0 {
+		t.Error("fell back to SPDY on an unrelated error")
+	}
+}
+
+func TestShouldFallbackToSPDY(t *testing.T) {
+	if !shouldFallbackToSPDY(errors.New("x: " + plainHTTPBackend)) {
+		t.Error("cri-dockerd error not recognised")
+	}
+	if shouldFallbackToSPDY(errors.New("connection refused")) || shouldFallbackToSPDY(nil) {
+		t.Error("unrelated error recognised")
+	}
+}
+
+func TestImagePullFailureNamesTheImage(t *testing.T) {
+	client := fakeCluster(t, func(p *corev1.Pod) {
+		p.Status.Phase = corev1.PodPending
+		p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: ContainerName, State: corev1.ContainerState{
+			Waiting: &corev1.ContainerStateWaiting{Reason: "ImagePullBackOff", Message: "Back-off pulling image"},
+		}}}
+	}, readyNode("node-1"))
+	e := newTestExecutor(t, client, localStreams(), Options{Image: "registry.internal/busybox:1.36"})
+	_, err := e.Run(context.Background(), "node-1", "true", nil)
+	var pull *ImagePullError
+	if !errors.As(err, &pull) || pull.Image != "registry.internal/busybox:1.36" {
+		t.Fatalf("err = %v, want ImagePullError", err)
+	}
+	for _, want := range []string{"registry.internal/busybox:1.36", "--image", "CRIMIG_IMAGE", "--image-pull-secret"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not mention %s", err, want)
+		}
+	}
+	pods, _ := client.CoreV1().Pods(DefaultNamespace).List(context.Background(), metav1.ListOptions{})
+	if len(pods.Items) != 0 {
+		t.Error("the pod that could not pull its image was left behind")
+	}
+}
+
+func TestPodStartErrors(t *testing.T) {
+	notReady := readyNode("sick")
+	notReady.Status.Conditions[0].Status = corev1.ConditionFalse
+	failed := func(p *corev1.Pod) {
+		p.Status.Phase = corev1.PodFailed
+		p.Status.Reason = "OutOfcpu"
+		p.Status.Message = "Node didn't have enough resource: cpu"
+	}
+	tests := []struct {
+		name, node string
+		status     func(*corev1.Pod)
+		want       string
+	}{
+		{"unknown node", "ghost", nil, `node "ghost" not found`},
+		{"not ready", "sick", nil, "is not Ready"},
+		{"pod failed", "node-1", failed, "OutOfcpu: Node didn't have enough resource"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			client := fakeCluster(t, tt.status, readyNode("node-1"), notReady)
+			e := newTestExecutor(t, client, localStreams(), Options{})
+			_, err := e.Run(context.Background(), tt.node, "true", nil)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("err = %v, want it to contain %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestNodeDeletedWhileWaiting(t *testing.T) {
+	pending := func(p *corev1.Pod) { p.Status.Phase = corev1.PodPending }
+	client := fakeCluster(t, pending, readyNode("node-1"))
+	var once sync.Once
+	e := newTestExecutor(t, client, localStreams(), Options{OnEvent: func(ev Event) {
+		if ev.Kind == EventPodCreating {
+			once.Do(func() {
+				go func() {
+					// Give the watches a moment to start, then take the node away.
+					waitForWatches(client, 2)
+					_ = client.CoreV1().Nodes().Delete(context.Background(), "node-1", metav1.DeleteOptions{})
+				}()
+			})
+		}
+	}})
+	_, err := e.Run(context.Background(), "node-1", "true", nil)
+	if err == nil || !strings.Contains(err.Error(), "node node-1 was deleted") {
+		t.Errorf("err = %v, want the node deletion named", err)
+	}
+}
