@@ -33,6 +33,12 @@ const (
 	JournalRead = "journal-read.sh"
 	// Facts prints the host facts as one JSON document (see HostFacts).
 	Facts = "facts.sh"
+	// Backup copies the files a migration may change and prints a BackupSummary.
+	Backup = "backup.sh"
+	// Kernel writes the modules-load.d and sysctl.d files and applies them.
+	Kernel = "kernel.sh"
+	// Swap is the detached job that swaps the runtime, or rolls it back.
+	Swap = "swap.sh"
 )
 
 // Get returns the text of an embedded script. It panics on an unknown name,

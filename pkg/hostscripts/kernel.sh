@@ -1,0 +1,46 @@
+#!/bin/sh
+# kernel.sh makes sure the kernel modules and sysctls that CRI-O and
+# containerd need are loaded now and after a reboot.
+#
+# Environment: none. (The engine backs up both files before it runs this.)
+#
+# It writes /etc/modules-load.d/crimig.conf and /etc/sysctl.d/99-crimig.conf
+# only when their content differs, then loads each module with modprobe and
+# applies the sysctl file with sysctl -p.
+#
+# On stdout: {"changed":["<file written>",...],"modules":["overlay","br_netfilter"]}
+set -eu
+
+modules_file=/etc/modules-load.d/crimig.conf
+sysctl_file=/etc/sysctl.d/99-crimig.conf
+modules='overlay
+br_netfilter'
+sysctls='net.bridge.bridge-nf-call-iptables = 1
+net.ipv4.ip_forward = 1
+net.bridge.bridge-nf-call-ip6tables = 1'
+header='# Written by kubectl crimig: needed by the CRI container runtime.'
+
+changed=
+# ensure_file FILE CONTENT writes FILE when its content differs.
+ensure_file() {
+  mkdir -p "$(dirname "$1")"
+  printf '%s\n%s\n' "$header" "$2" >"$1.crimig-tmp"
+  if [ -f "$1" ] && cmp -s "$1.crimig-tmp" "$1"; then
+    rm -f "$1.crimig-tmp"
+    return 0
+  fi
+  chmod 0644 "$1.crimig-tmp"
+  mv -f "$1.crimig-tmp" "$1"
+  changed="$changed${changed:+,}\"$1\""
+}
+
+ensure_file "$modules_file" "$modules"
+ensure_file "$sysctl_file" "$sysctls"
+
+# Modules first: the net.bridge sysctls only exist once br_netfilter is loaded.
+for m in $modules; do
+  modprobe "$m" || { echo "kernel: modprobe $m failed" >&2; exit 1; }
+done
+sysctl -p "$sysctl_file" >/dev/null || { echo "kernel: sysctl -p $sysctl_file failed" >&2; exit 1; }
+
+printf '{"changed":[%s],"modules":["overlay","br_netfilter"]}\n' "$changed"

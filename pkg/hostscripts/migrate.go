@@ -1,0 +1,86 @@
+package hostscripts
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+)
+
+// BackupSummary is what backup.sh prints: the backup directory and every
+// file of the run's manifest, including those backed up by earlier runs.
+type BackupSummary struct {
+	Dir   string       `json:"dir"`
+	Files []BackupFile `json:"files"`
+}
+
+// BackupFile is one manifest entry. Absent files did not exist before the
+// migration, so a restore deletes them.
+type BackupFile struct {
+	Path   string `json:"path"`
+	SHA256 string `json:"sha256,omitempty"`
+	Mode   string `json:"mode,omitempty"` // octal, for example "0644"
+	Absent bool   `json:"absent"`
+}
+
+// ParseBackupSummary decodes the output of backup.sh.
+func ParseBackupSummary(out []byte) (*BackupSummary, error) {
+	var s BackupSummary
+	if err := json.Unmarshal(lastJSONLine(out), &s); err != nil {
+		return nil, fmt.Errorf("decode backup summary: %w", err)
+	}
+	if s.Dir == "" {
+		return nil, fmt.Errorf("decode backup summary: no backup directory in %q", out)
+	}
+	return &s, nil
+}
+
+// KernelResult is what kernel.sh prints.
+type KernelResult struct {
+	Changed []string `json:"changed"` // files written because their content differed
+	Modules []string `json:"modules"`
+}
+
+// ParseKernelResult decodes the output of kernel.sh.
+func ParseKernelResult(out []byte) (*KernelResult, error) {
+	var r KernelResult
+	if err := json.Unmarshal(lastJSONLine(out), &r); err != nil {
+		return nil, fmt.Errorf("decode kernel.sh result: %w", err)
+	}
+	return &r, nil
+}
+
+// InstallResult is the last line install.sh prints.
+type InstallResult struct {
+	// Installed is false when the runtime was already there.
+	Installed bool `json:"installed"`
+	// Method is "pkgs", "repo", "bundle" or "present".
+	Method string `json:"method"`
+	// Binary is the runtime binary that was found or installed.
+	Binary string `json:"binary,omitempty"`
+	// Files are the repository files install.sh wrote.
+	Files []string `json:"files"`
+}
+
+// ParseInstallResult decodes the last line of install.sh's output; the
+// package manager's own output comes before it.
+func ParseInstallResult(out []byte) (*InstallResult, error) {
+	var r InstallResult
+	if err := json.Unmarshal(lastJSONLine(out), &r); err != nil {
+		return nil, fmt.Errorf("decode install.sh result: %w", err)
+	}
+	if r.Method == "" {
+		return nil, fmt.Errorf("decode install.sh result: no method in %q", lastJSONLine(out))
+	}
+	return &r, nil
+}
+
+// lastJSONLine returns the last line of out that starts with "{".
+func lastJSONLine(out []byte) []byte {
+	lines := bytes.Split(bytes.TrimSpace(out), []byte("\n"))
+	for i := len(lines) - 1; i >= 0; i-- {
+		if l := bytes.TrimSpace(lines[i]); bytes.HasPrefix(l, []byte("{")) {
+			return l
+		}
+	}
+	return bytes.TrimSpace(out)
+}

@@ -1,0 +1,191 @@
+package hostscripts
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/crimig/kubectl-crimig/test/sim"
+	"github.com/crimig/kubectl-crimig/test/sim/applets"
+	"github.com/crimig/kubectl-crimig/test/sim/host"
+	"github.com/crimig/kubectl-crimig/test/sim/rootfs"
+)
+
+// TestMain lets this test binary serve as the simulator's multi-call binary:
+// inside a simulated host root, /usr/bin/systemctl, yum, crio... are links to
+// a copy of it, and argv[0] (or "crimig-sim APPLET") picks the stub.
+func TestMain(m *testing.M) {
+	name := filepath.Base(os.Args[0])
+	if name == "crimig-sim" && len(os.Args) > 1 {
+		if f, ok := applets.Lookup(os.Args[1]); ok {
+			os.Exit(f(applets.NewEnv(), os.Args[2:]))
+		}
+	}
+	if f, ok := applets.Lookup(name); ok {
+		os.Exit(f(applets.NewEnv(), os.Args[1:]))
+	}
+	os.Exit(m.Run())
+}
+
+// simHost is one simulated node: a host root built by the node simulator
+// from a fixture, with docker, the kubelet and the stub system commands.
+type simHost struct {
+	t    *testing.T
+	Root string
+	H    *host.Host
+}
+
+// newSimHost builds a host root from a fixture (centos7, rocky9, ubuntu22).
+// Building one needs root (device nodes, chroot) and a static busybox.
+func newSimHost(t *testing.T, fixture string) *simHost {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("the node simulator needs root to build and chroot into host roots")
+	}
+	if _, err := os.Stat("/bin/busybox"); err != nil {
+		t.Skip("no /bin/busybox (apt-get install -y busybox-static)")
+	}
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fixtures, err := fs.Sub(sim.Fixtures, "fixtures")
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := filepath.Join(t.TempDir(), "root")
+	if _, err := rootfs.Build(rootfs.Options{Fixtures: fixtures, Fixture: fixture, Dir: root, Name: "node-1", Self: self}); err != nil {
+		t.Fatalf("build the %s host root: %v", fixture, err)
+	}
+	t.Cleanup(func() { killJobs(root) })
+	return &simHost{t: t, Root: root, H: host.New(root)}
+}
+
+// killJobs ends detached jobs a failed test may have left running.
+func killJobs(root string) {
+	h := host.New(root)
+	for _, p := range h.Glob(filepath.Join(host.JobsDir, "*")) {
+		h.Stop(filepath.Base(p))
+	}
+}
+
+// sh runs a script with /bin/sh inside the root, as the exec pod's nsenter does.
+func (s *simHost) sh(script string, env ...string) (string, error) {
+	s.t.Helper()
+	cmd := exec.Command("/bin/sh", "-c", script)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Chroot: s.Root}
+	cmd.Dir = "/"
+	cmd.Env = append([]string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C"}, env...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	return out.String(), err
+}
+
+// mustSh is sh that fails the test on a non-zero exit.
+func (s *simHost) mustSh(script string, env ...string) string {
+	s.t.Helper()
+	out, err := s.sh(script, env...)
+	if err != nil {
+		s.t.Fatalf("%v\n%s", err, out)
+	}
+	return out
+}
+
+// write writes a file inside the root.
+func (s *simHost) write(p, content string, mode os.FileMode) {
+	s.t.Helper()
+	full := filepath.Join(s.Root, p)
+	if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+		s.t.Fatal(err)
+	}
+	if err := os.WriteFile(full, []byte(content), mode); err != nil {
+		s.t.Fatal(err)
+	}
+	if err := os.Chmod(full, mode); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+// read returns a file inside the root; ok is false when it does not exist.
+func (s *simHost) read(p string) (string, bool) {
+	data, err := os.ReadFile(filepath.Join(s.Root, p))
+	return string(data), err == nil
+}
+
+// journalEntry is one line of a run's journal (see journal-lib.sh).
+type journalEntry struct {
+	Job      string `json:"job"`
+	Step     string `json:"step"`
+	Phase    string `json:"phase"`
+	Message  string `json:"message"`
+	ExitCode *int   `json:"exitCode"`
+}
+
+func (e journalEntry) String() string {
+	if e.ExitCode != nil {
+		return fmt.Sprintf("exited %d", *e.ExitCode)
+	}
+	return e.Step + " " + e.Phase
+}
+
+// detach starts a job the way nodeexec's StartDetached does and waits for
+// its exited entry. It returns the journal entries of this job.
+func (s *simHost) detach(run, job, script string, env ...string) []journalEntry {
+	s.t.Helper()
+	var names []string
+	for _, kv := range env {
+		k, _, _ := strings.Cut(kv, "=")
+		names = append(names, k)
+	}
+	all := append([]string{"CRIMIG_RUN_ID=" + run, "CRIMIG_JOB=" + job, "CRIMIG_JOB_SCRIPT=" + script,
+		"CRIMIG_JOB_LIB=" + Get(JournalLib), "CRIMIG_JOB_RUNNER=" + Get(JobRunner),
+		"CRIMIG_JOB_ENV=CRIMIG_RUN_ID " + strings.Join(names, " ")}, env...)
+	out := s.mustSh(Get(Detach), all...)
+	if !strings.Contains(out, `"mode":"systemd"`) {
+		s.t.Errorf("detach did not use systemd-run in the simulated host: %s", out)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		entries := s.journal(run, job)
+		if n := len(entries); n > 0 && entries[n-1].Phase == "exited" {
+			return entries
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	log, _ := s.read("/var/lib/crimig/" + run + "/jobs/" + job + ".log")
+	s.t.Fatalf("job %s did not finish within 60s; journal: %v\nlog:\n%s", job, s.journal(run, job), log)
+	return nil
+}
+
+// journal decodes the entries of one job from the run's journal.
+func (s *simHost) journal(run, job string) []journalEntry {
+	s.t.Helper()
+	data, _ := s.read("/var/lib/crimig/" + run + "/journal.jsonl")
+	var out []journalEntry
+	sc := bufio.NewScanner(strings.NewReader(data))
+	for sc.Scan() {
+		var e journalEntry
+		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
+			s.t.Fatalf("journal line %q: %v", sc.Text(), err)
+		}
+		if e.Job == job {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// unit reports a unit's active and enable states as the stub systemctl sees them.
+func (s *simHost) unit(u string) (active, enabled string) {
+	return s.H.State(u), s.H.EnabledState(u)
+}
