@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
+# Stops the sandbox started by hack/sandbox-up.sh and removes its state.
+# It stops the processes recorded in the PID files (with their process
+# groups), then any process still running inside the sandbox's host roots
+# (jobs the simulated systemd-run detached), unmounts whatever is mounted
+# below the sandbox directory and deletes it. Safe to run any number of times.
+#
+# Usage: hack/sandbox-down.sh
+set -euo pipefail
+
+# shellcheck source=sandbox/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/sandbox/lib.sh"
+# shellcheck source=sandbox/procs.sh
+source "$(dirname "${BASH_SOURCE[0]}")/sandbox/procs.sh"
+
+# Stopped first, so that nothing recreates pods or rewrites nodes while the
+# control plane goes away.
+FRONT=(crimig-sim kwok)
+BACK=(kube-scheduler kube-controller-manager kube-apiserver etcd)
+
+main() {
+  case "${SANDBOX_DIR}" in
+    / | "${HOME}" | "${REPO_ROOT}") die "refusing to remove SANDBOX_DIR=${SANDBOX_DIR}" ;;
+  esac
+  if [[ ! -e "${SANDBOX_DIR}" ]]; then
+    log "no sandbox at ${SANDBOX_DIR}"
+    return
+  fi
+  stop_group "${FRONT[@]}"
+  stop_group "${BACK[@]}"
+  stop_strays
+  unmount_all
+  rm -rf --one-file-system "${SANDBOX_DIR}"
+  log "sandbox stopped and ${SANDBOX_DIR} removed"
+}
+
+# stop_group NAME... sends SIGTERM to the process groups of the named
+# components, waits up to 10 s for them to exit, then sends SIGKILL.
+stop_group() {
+  local name pid pids=()
+  for name in "$@"; do
+    pid=$(sandbox_pid "${name}") || continue
+    log "stopping ${name} (pid ${pid})"
+    kill -TERM -- "-${pid}" 2>/dev/null || kill -TERM "${pid}" 2>/dev/null || true
+    pids+=("${pid}")
+  done
+  ((${#pids[@]} > 0)) || return 0
+  wait_gone 10 "${pids[@]}" && return 0
+  for pid in "${pids[@]}"; do
+    kill -KILL -- "-${pid}" 2>/dev/null || kill -KILL "${pid}" 2>/dev/null || true
+  done
+  wait_gone 5 "${pids[@]}" || die "processes ${pids[*]} survived SIGKILL"
+}
+
+# wait_gone SECONDS PID... succeeds once no PID and no member of its process
+# group is left.
+wait_gone() {
+  local deadline=$(($(date +%s) + $1)) pid alive
+  shift
+  while (($(date +%s) <= deadline)); do
+    alive=0
+    for pid in "$@"; do
+      if kill -0 -- "-${pid}" 2>/dev/null || kill -0 "${pid}" 2>/dev/null; then
+        alive=1
+      fi
+    done
+    ((alive == 0)) && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+# stop_strays kills processes whose root, working directory or executable lies
+# inside SANDBOX_DIR: host-root jobs that left their process group on purpose.
+stop_strays() {
+  local proc pid path strays=()
+  for proc in /proc/[0-9]*; do
+    pid=${proc#/proc/}
+    [[ "${pid}" == "$$" ]] && continue
+    for path in root cwd exe; do
+      if [[ "$(readlink "${proc}/${path}" 2>/dev/null)" == "${SANDBOX_DIR}"/* ]]; then
+        strays+=("${pid}")
+        break
+      fi
+    done
+  done
+  ((${#strays[@]} > 0)) || return 0
+  log "killing ${#strays[@]} leftover processes inside ${SANDBOX_DIR}: ${strays[*]}"
+  kill -KILL "${strays[@]}" 2>/dev/null || true
+  wait_gone 5 "${strays[@]}" || true
+}
+
+# unmount_all unmounts everything below SANDBOX_DIR, deepest first, so that
+# the final rm can never reach through a bind mount.
+unmount_all() {
+  local mnt
+  while read -r mnt; do
+    log "unmounting ${mnt}"
+    umount "${mnt}" 2>/dev/null || umount -l "${mnt}"
+  done < <(mounts_below "${SANDBOX_DIR}")
+  [[ -z "$(mounts_below "${SANDBOX_DIR}")" ]] ||
+    die "mounts remain below ${SANDBOX_DIR}; unmount them by hand (see /proc/self/mountinfo)"
+}
+
+mounts_below() {
+  awk -v d="$1" 'index($5, d "/") == 1 || $5 == d { print length($5), $5 }' /proc/self/mountinfo |
+    sort -rn | cut -d' ' -f2-
+}
+
+main "$@"

@@ -1,0 +1,321 @@
+#!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
+# Brings up the sandbox cluster on loopback: etcd, kube-apiserver,
+# kube-controller-manager, kube-scheduler, kwok and the node simulator, then
+# creates the simulated Docker nodes and waits until they are Ready.
+#
+# Usage: hack/sandbox-up.sh
+# Environment: SANDBOX_NODES (default 3), SANDBOX_APISERVER_PORT (16443),
+#   SANDBOX_ETCD_PORT (12379), SANDBOX_ETCD_PEER_PORT (12380),
+#   SANDBOX_KWOK_PORT (10247), SANDBOX_KCM_PORT (10257),
+#   SANDBOX_SCHEDULER_PORT (10259), SANDBOX_DIR (<repo>/.sandbox),
+#   SANDBOX_SIM (1; 0 runs without the node simulator: plain kwok nodes that
+#   report docker://20.10.24 and kwok's stock stages, for debugging the
+#   control plane only; nothing can be migrated on them).
+# State lives in SANDBOX_DIR; hack/sandbox-down.sh stops everything and removes it.
+set -euo pipefail
+
+# shellcheck source=sandbox/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/sandbox/lib.sh"
+# shellcheck source=sandbox/procs.sh
+source "$(dirname "${BASH_SOURCE[0]}")/sandbox/procs.sh"
+# shellcheck source=sandbox/pki.sh
+source "$(dirname "${BASH_SOURCE[0]}")/sandbox/pki.sh"
+
+PKI="${SANDBOX_DIR}/pki"
+KUBECONFIGS="${SANDBOX_DIR}/kubeconfigs"
+ADMIN_KUBECONFIG="${SANDBOX_DIR}/kubeconfig"
+HOSTS_DIR="${SANDBOX_DIR}/hosts"
+SIM_BIN="${SANDBOX_DIR}/bin/crimig-sim"
+SIM_STAGES="${REPO_ROOT}/test/sim/stages.yaml"
+SANDBOX_SIM="${SANDBOX_SIM:-1}"
+FIXTURES=(centos7 rocky9 ubuntu22)
+APISERVER_URL="https://127.0.0.1:${SANDBOX_APISERVER_PORT}"
+
+# Users in the static token file: "name groups". The crimig-* users and nobody
+# have no rights until a test binds them to roles.
+USERS=(
+  "admin system:masters"
+  "system:kube-controller-manager -"
+  "system:kube-scheduler -"
+  "kwok-controller system:masters"
+  "crimig-sim system:masters"
+  "crimig-planner -"
+  "crimig-operator -"
+  "nobody -"
+)
+
+main() {
+  refuse_if_running
+  "${REPO_ROOT}/hack/build-sandbox-tools.sh"
+  local t0
+  t0=$(date +%s.%N)
+  mkdir -p "${SANDBOX_DIR}/bin" "${LOGS_DIR}" "${PIDS_DIR}" "${KUBECONFIGS}" "${HOSTS_DIR}"
+  if [[ "${SANDBOX_SIM}" == 0 ]]; then write_stock_stages; else build_simulator; fi
+  make_pki "${PKI}"
+  make_users
+  start_etcd
+  start_apiserver
+  install_exec_crd
+  start_controller_manager
+  start_scheduler
+  start_kwok
+  if [[ "${SANDBOX_SIM}" == 0 ]]; then add_plain_nodes; else start_simulator && add_nodes; fi
+  wait_nodes_ready
+  write_env
+  log "sandbox up in $(elapsed_since "${t0}")s (after tools): ${SANDBOX_NODES} Ready nodes"
+  cat >&2 <<EOF
+
+  export KUBECONFIG=${ADMIN_KUBECONFIG}
+  ${KUBECTL_BIN} get nodes -o wide
+  logs: ${LOGS_DIR}   stop: hack/sandbox-down.sh
+EOF
+}
+
+# refuse_if_running exits 0 when a healthy sandbox is already up, and fails
+# when a broken one is; leftovers of a dead sandbox are cleaned up.
+refuse_if_running() {
+  if ! any_running; then
+    [[ -e "${SANDBOX_DIR}" ]] && clean_stale_state
+    return 0
+  fi
+  if curl -sf --max-time 2 --cacert "${PKI}/ca.crt" "${APISERVER_URL}/readyz" >/dev/null; then
+    echo "sandbox already running (KUBECONFIG=${ADMIN_KUBECONFIG}); run hack/sandbox-down.sh first to restart it" >&2
+    exit 0
+  fi
+  die "a sandbox is partly running but its API server is not ready; run hack/sandbox-down.sh, then retry"
+}
+
+clean_stale_state() {
+  log "removing leftovers of a stopped sandbox in ${SANDBOX_DIR}"
+  "${REPO_ROOT}/hack/sandbox-down.sh" >/dev/null
+}
+
+build_simulator() {
+  [[ -d "${REPO_ROOT}/test/sim/cmd/crimig-sim" ]] ||
+    die "test/sim/cmd/crimig-sim is missing: the sandbox needs the node simulator to create nodes"
+  [[ -f "${SIM_STAGES}" ]] || die "${SIM_STAGES} is missing: kwok needs the simulator's Stage objects"
+  log "building crimig-sim"
+  (cd "${REPO_ROOT}" && go build -o "${SIM_BIN}" ./test/sim/cmd/crimig-sim) ||
+    die "building the node simulator failed; fix test/sim and rerun"
+  ln -sf crimig-sim "${SANDBOX_DIR}/bin/nsenter"
+}
+
+# make_users writes the static token file and one kubeconfig per user, each
+# with a fresh random token.
+make_users() {
+  local entry name groups token
+  : >"${PKI}/tokens.csv"
+  chmod 600 "${PKI}/tokens.csv"
+  for entry in "${USERS[@]}"; do
+    read -r name groups <<<"${entry}"
+    token=$(openssl rand -hex 24)
+    if [[ "${groups}" == "-" ]]; then
+      printf '%s,%s,%s\n' "${token}" "${name}" "${name}" >>"${PKI}/tokens.csv"
+    else
+      printf '%s,%s,%s,"%s"\n' "${token}" "${name}" "${name}" "${groups}" >>"${PKI}/tokens.csv"
+    fi
+    write_kubeconfig "${KUBECONFIGS}/${name#system:}.kubeconfig" "${name}" "${token}"
+  done
+  cp "${KUBECONFIGS}/admin.kubeconfig" "${ADMIN_KUBECONFIG}"
+}
+
+write_kubeconfig() {
+  local file=$1 user=$2 token=$3
+  cat >"${file}" <<EOF
+apiVersion: v1
+kind: Config
+clusters:
+- name: crimig-sandbox
+  cluster:
+    server: ${APISERVER_URL}
+    certificate-authority-data: $(base64 -w0 "${PKI}/ca.crt")
+users:
+- name: ${user}
+  user:
+    token: ${token}
+contexts:
+- name: ${user}@crimig-sandbox
+  context:
+    cluster: crimig-sandbox
+    user: ${user}
+current-context: ${user}@crimig-sandbox
+EOF
+  chmod 600 "${file}"
+}
+
+start_etcd() {
+  local peer="http://127.0.0.1:${SANDBOX_ETCD_PEER_PORT}"
+  local client="http://127.0.0.1:${SANDBOX_ETCD_PORT}"
+  start_process etcd "${ETCD_BIN}" \
+    --name=sandbox --data-dir="${SANDBOX_DIR}/etcd" \
+    --listen-client-urls="${client}" --advertise-client-urls="${client}" \
+    --listen-peer-urls="${peer}" --initial-advertise-peer-urls="${peer}" \
+    --initial-cluster="sandbox=${peer}" \
+    --unsafe-no-fsync --log-level=warn
+  wait_until 30 etcd "curl -sf --max-time 1 ${client}/health"
+}
+
+start_apiserver() {
+  start_process kube-apiserver "${K8S_BIN_DIR}/kube-apiserver" \
+    --etcd-servers="http://127.0.0.1:${SANDBOX_ETCD_PORT}" \
+    --bind-address=127.0.0.1 --secure-port="${SANDBOX_APISERVER_PORT}" \
+    --advertise-address=127.0.0.1 --endpoint-reconciler-type=none \
+    --tls-cert-file="${PKI}/apiserver.crt" --tls-private-key-file="${PKI}/apiserver.key" \
+    --client-ca-file="${PKI}/ca.crt" --token-auth-file="${PKI}/tokens.csv" \
+    --authorization-mode=Node,RBAC --allow-privileged=true \
+    --enable-admission-plugins=NodeRestriction \
+    --service-cluster-ip-range=10.96.0.0/16 \
+    --service-account-issuer=https://kubernetes.default.svc.cluster.local \
+    --service-account-key-file="${PKI}/sa.pub" \
+    --service-account-signing-key-file="${PKI}/sa.key" \
+    --kubelet-preferred-address-types=InternalIP,Hostname \
+    --kubelet-client-certificate="${PKI}/kubelet-client.crt" \
+    --kubelet-client-key="${PKI}/kubelet-client.key" \
+    --kubelet-certificate-authority="${PKI}/ca.crt" \
+    --audit-policy-file="${REPO_ROOT}/hack/sandbox/audit-policy.yaml" \
+    --audit-log-path="${LOGS_DIR}/audit.log" --audit-log-maxsize=0 \
+    --profiling=false
+  wait_until 60 kube-apiserver \
+    "curl -sf --max-time 1 --cacert ${PKI}/ca.crt ${APISERVER_URL}/readyz"
+}
+
+# install_exec_crd lets the simulator hand kwok one Exec object per crimig
+# pod through the API (kwok.yaml enables the Exec CRD).
+install_exec_crd() {
+  kubectl apply -f "$(kwok_module_dir)/kustomize/crd/bases/kwok.x-k8s.io_execs.yaml" >/dev/null
+  kubectl wait --for=condition=Established --timeout=30s crd/execs.kwok.x-k8s.io >/dev/null
+  log "kwok Exec CRD established"
+}
+
+# start_controller_manager runs every default controller (1.37 has no cloud
+# ones left) with short node monitoring periods, so NotReady shows up fast.
+start_controller_manager() {
+  local kc="${KUBECONFIGS}/kube-controller-manager.kubeconfig"
+  start_process kube-controller-manager "${K8S_BIN_DIR}/kube-controller-manager" \
+    --kubeconfig="${kc}" --authentication-kubeconfig="${kc}" --authorization-kubeconfig="${kc}" \
+    --bind-address=127.0.0.1 --secure-port="${SANDBOX_KCM_PORT}" \
+    --leader-elect=false --cluster-name=crimig-sandbox \
+    --controllers='*' \
+    --use-service-account-credentials=true \
+    --service-account-private-key-file="${PKI}/sa.key" --root-ca-file="${PKI}/ca.crt" \
+    --cluster-signing-cert-file="${PKI}/ca.crt" --cluster-signing-key-file="${PKI}/ca.key" \
+    --service-cluster-ip-range=10.96.0.0/16 \
+    --node-monitor-period=2s --node-monitor-grace-period=20s \
+    --kube-api-qps=100 --kube-api-burst=200 --profiling=false
+  wait_until 60 kube-controller-manager \
+    "curl -skf --max-time 1 https://127.0.0.1:${SANDBOX_KCM_PORT}/healthz"
+}
+
+start_scheduler() {
+  local kc="${KUBECONFIGS}/kube-scheduler.kubeconfig"
+  start_process kube-scheduler "${K8S_BIN_DIR}/kube-scheduler" \
+    --kubeconfig="${kc}" --authentication-kubeconfig="${kc}" --authorization-kubeconfig="${kc}" \
+    --bind-address=127.0.0.1 --secure-port="${SANDBOX_SCHEDULER_PORT}" \
+    --leader-elect=false --kube-api-qps=100 --kube-api-burst=200 --profiling=false
+  wait_until 60 kube-scheduler \
+    "curl -skf --max-time 1 https://127.0.0.1:${SANDBOX_SCHEDULER_PORT}/healthz"
+}
+
+# start_kwok runs kwok with the sandbox's bin first on PATH, so that the
+# product's "nsenter -t 1 ..." inside a fake pod reaches the simulator's stub.
+start_kwok() {
+  PATH="${SANDBOX_DIR}/bin:${PATH}" start_process kwok "${KWOK_BIN}" \
+    --kubeconfig="${KUBECONFIGS}/kwok-controller.kubeconfig" \
+    --config="${REPO_ROOT}/hack/sandbox/kwok.yaml" --config="${SIM_STAGES}" \
+    --server-address="127.0.0.1:${SANDBOX_KWOK_PORT}" --node-port="${SANDBOX_KWOK_PORT}" \
+    --node-ip=127.0.0.1 \
+    --tls-cert-file="${PKI}/kwok.crt" --tls-private-key-file="${PKI}/kwok.key"
+  wait_until 30 kwok "curl -sf --max-time 1 http://127.0.0.1:${SANDBOX_KWOK_PORT}/healthz"
+}
+
+start_simulator() {
+  start_process crimig-sim "${SIM_BIN}" controller \
+    --kubeconfig="${KUBECONFIGS}/crimig-sim.kubeconfig" --hosts="${HOSTS_DIR}" \
+    --kubelet-port="${SANDBOX_KWOK_PORT}"
+}
+
+add_nodes() {
+  local i name fixture
+  for ((i = 1; i <= SANDBOX_NODES; i++)); do
+    name="node-${i}"
+    fixture=${FIXTURES[$(((i - 1) % ${#FIXTURES[@]}))]}
+    "${SIM_BIN}" add-node --kubeconfig "${ADMIN_KUBECONFIG}" --hosts "${HOSTS_DIR}" \
+      --name "${name}" --fixture "${fixture}" >>"${LOGS_DIR}/add-node.log" 2>&1 ||
+      die "crimig-sim add-node ${name} failed; see ${LOGS_DIR}/add-node.log"
+  done
+  log "created ${SANDBOX_NODES} nodes"
+}
+
+wait_nodes_ready() {
+  kubectl wait --for=condition=Ready --timeout=60s node --all >/dev/null ||
+    die "nodes did not become Ready within 60s; see ${LOGS_DIR}/crimig-sim.log and kwok.log"
+  log "all nodes Ready"
+}
+
+# write_env records where everything is, for scripts (source it) and for the
+# e2e harness.
+write_env() {
+  cat >"${SANDBOX_DIR}/env" <<EOF
+KUBECONFIG=${ADMIN_KUBECONFIG}
+KUBECTL=${KUBECTL_BIN}
+SANDBOX_DIR=${SANDBOX_DIR}
+SANDBOX_APISERVER_URL=${APISERVER_URL}
+SANDBOX_KWOK_PORT=${SANDBOX_KWOK_PORT}
+SANDBOX_NODES=${SANDBOX_NODES}
+SANDBOX_SIM=${SANDBOX_SIM}
+SANDBOX_HOSTS=${HOSTS_DIR}
+SANDBOX_AUDIT_LOG=${LOGS_DIR}/audit.log
+EOF
+}
+
+# write_stock_stages gathers kwok's own fast node and pod stages, for
+# SANDBOX_SIM=0.
+write_stock_stages() {
+  local stage_dir f
+  stage_dir="$(kwok_module_dir)/kustomize/stage"
+  SIM_STAGES="${SANDBOX_DIR}/stock-stages.yaml"
+  log "SANDBOX_SIM=0: no node simulator, kwok's stock stages instead"
+  for f in "${stage_dir}"/node/fast/node-initialize.yaml \
+    "${stage_dir}"/node/heartbeat-with-lease/node-heartbeat-with-lease.yaml \
+    "${stage_dir}"/pod/fast/pod-*.yaml; do
+    echo "---"
+    cat "${f}"
+  done >"${SIM_STAGES}"
+}
+
+# add_plain_nodes creates kwok nodes that look like Docker nodes, for SANDBOX_SIM=0.
+add_plain_nodes() {
+  local i
+  for ((i = 1; i <= SANDBOX_NODES; i++)); do
+    cat <<EOF
+---
+apiVersion: v1
+kind: Node
+metadata:
+  name: node-${i}
+  annotations:
+    kwok.x-k8s.io/node: fake
+  labels:
+    kubernetes.io/hostname: node-${i}
+    kubernetes.io/os: linux
+    kubernetes.io/arch: amd64
+status:
+  nodeInfo:
+    containerRuntimeVersion: docker://20.10.24
+    kubeletVersion: v1.29.15
+    osImage: plain kwok node
+EOF
+  done | kubectl apply -f - >/dev/null
+  log "created ${SANDBOX_NODES} plain kwok nodes"
+}
+
+kwok_module_dir() {
+  (cd "${TOOLS_DIR}/kwok" && GOWORK=off go list -m -f '{{.Dir}}' sigs.k8s.io/kwok)
+}
+
+kubectl() {
+  "${KUBECTL_BIN}" --kubeconfig "${ADMIN_KUBECONFIG}" "$@"
+}
+
+main "$@"
