@@ -146,7 +146,10 @@ func (c *Controller) SyncNode(ctx context.Context, name string) error {
 			}
 		}
 	}
-	if st.seen && (o.PodKills != st.podKills || o.BootID != st.bootID) {
+	if o.BootID == "" {
+		o.BootID = st.bootID // booting: keep publishing the last boot id
+	}
+	if st.seen && (o.PodKills != st.podKills && o.PodKills != 0 || o.BootID != st.bootID) {
 		c.podsDied(ctx, name, dir, st)
 	}
 	st.seen, st.podKills, st.bootID = true, o.PodKills, o.BootID

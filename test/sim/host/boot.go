@@ -3,6 +3,7 @@ package host
 import (
 	"crypto/rand"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -42,9 +43,14 @@ func (h *Host) Reboot(self int, down time.Duration) {
 // Boot wipes volatile state and starts what was persisted: modules from
 // modules-load.d, sysctls from sysctl.d, and the enabled units.
 func (h *Host) Boot() {
+	booter := h.Read(RebootFile) // the pid the controller's reboot sweep spares
+	if booter == "" {
+		booter = strconv.Itoa(os.Getpid())
+	}
 	for _, p := range []string{RunDir, ExecsDir, "/proc", "/run"} {
 		_ = h.Remove(p)
 	}
+	_ = h.Write(RebootFile, booter) // until the new boot id is written
 	for _, d := range []string{"/run/systemd/system", "/run/lock", "/proc/sys/kernel/random", UnitsRunDir} {
 		_ = mkdirAll(h.P(d))
 	}

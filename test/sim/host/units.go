@@ -324,3 +324,19 @@ func (h *Host) stopDependents(unit string) {
 		}
 	}
 }
+
+// Crash marks a unit failed the way a crashed daemon leaves it. Unlike Stop
+// it kills nothing itself: when the unit ran the pods, the controller sees
+// the pod-kill counter move and kills the exec'd processes.
+func (h *Host) Crash(unit string) {
+	unit = NormUnit(unit)
+	if !h.IsActive(unit) {
+		return
+	}
+	h.setState(unit, Failed)
+	h.removeProc(unit)
+	h.Log(unit, "%s: Main process exited, code=killed, status=9/KILL", unit)
+	if unit == h.PodsUnit() {
+		h.bumpPodKills()
+	}
+}

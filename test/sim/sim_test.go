@@ -1,0 +1,267 @@
+package sim_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/crimig/kubectl-crimig/test/sim/host"
+	"github.com/crimig/kubectl-crimig/test/sim/internal/simtest"
+)
+
+func TestNsenterRunsInTheNodesRoot(t *testing.T) {
+	for fixture, id := range map[string]string{"centos7": `ID="centos"`, "rocky9": `ID="rocky"`, "ubuntu22": "ID=ubuntu"} {
+		t.Run(fixture, func(t *testing.T) {
+			root := simtest.Root(t, fixture, "node-"+fixture)
+			out, errOut, code := simtest.Exec(t, root, "", "/bin/sh", "-c", "cat /etc/os-release; hostname")
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errOut)
+			}
+			if !strings.Contains(out, id+"\n") || !strings.Contains(out, "node-"+fixture+"\n") {
+				t.Errorf("os-release/hostname of the wrong root:\n%s", out)
+			}
+		})
+	}
+}
+
+func TestNsenterForwardsStdinAndExitCode(t *testing.T) {
+	root := simtest.Root(t, "ubuntu22", "node-1")
+	out, _, code := simtest.Exec(t, root, "read x; echo got:$x; exit 7\nhello\n", "/bin/sh", "-s")
+	if code != 7 || !strings.HasPrefix(out, "got:") {
+		t.Fatalf("want exit 7 and the script's output, got %d %q", code, out)
+	}
+	out, _, _ = simtest.Exec(t, root, "hello\n", "/bin/sh", "-c", "read x; echo got:$x")
+	if out != "got:hello\n" {
+		t.Errorf("stdin not forwarded: %q", out)
+	}
+	recs := host.New(root).ExecRecords()
+	if len(recs) == 0 || recs[0].Pod != "crimig-test" {
+		t.Errorf("exec not recorded: %+v", recs)
+	}
+}
+
+func TestNsenterRefusesWhileKubeletIsDown(t *testing.T) {
+	root := simtest.Root(t, "rocky9", "node-1")
+	host.New(root).Stop("kubelet")
+	_, errOut, code := simtest.Exec(t, root, "", "/bin/sh", "-c", "true")
+	if code == 0 || !strings.Contains(errOut, "connection refused") {
+		t.Fatalf("exec reached a node whose kubelet is stopped: %d %q", code, errOut)
+	}
+}
+
+func TestKubeletRemovedFlags(t *testing.T) {
+	t.Run("1.23 accepts --network-plugin", func(t *testing.T) {
+		root := simtest.Root(t, "centos7", "node-1")
+		flags := simtest.Sh(t, root, "cat /var/lib/kubelet/kubeadm-flags.env")
+		if !strings.Contains(flags, "--network-plugin=cni") {
+			t.Fatalf("fixture lost its dockershim flags: %s", flags)
+		}
+		out := simtest.Sh(t, root, "systemctl restart kubelet && systemctl is-active kubelet")
+		if out != "active\n" {
+			t.Errorf("kubelet 1.23 with --network-plugin: %q", out)
+		}
+	})
+	t.Run("1.29 refuses --network-plugin", func(t *testing.T) {
+		root := simtest.Root(t, "rocky9", "node-1")
+		out, errOut, code := simtest.Exec(t, root, "", "/bin/sh", "-c",
+			`echo 'KUBELET_EXTRA_ARGS="--network-plugin=cni"' > /etc/sysconfig/kubelet; systemctl restart kubelet`)
+		if code == 0 {
+			t.Fatalf("kubelet 1.29 started with --network-plugin: %s %s", out, errOut)
+		}
+		assertFailed(t, root, "kubelet", "unknown flag: --network-plugin")
+	})
+	t.Run("1.29 refuses --container-runtime=docker", func(t *testing.T) {
+		root := simtest.Root(t, "rocky9", "node-1")
+		_, _, code := simtest.Exec(t, root, "", "/bin/sh", "-c",
+			`echo 'KUBELET_EXTRA_ARGS="--container-runtime=docker"' > /etc/sysconfig/kubelet; systemctl restart kubelet`)
+		if code == 0 {
+			t.Fatal("kubelet 1.29 started with --container-runtime=docker")
+		}
+		assertFailed(t, root, "kubelet", "unknown flag: --container-runtime")
+	})
+}
+
+func TestKubeletConfigStrictDecoding(t *testing.T) {
+	t.Run("unknown field", func(t *testing.T) {
+		root := simtest.Root(t, "ubuntu22", "node-1")
+		_, _, code := simtest.Exec(t, root, "", "/bin/sh", "-c",
+			`echo 'containerLogMaxSizee: 100Mi' >> /var/lib/kubelet/config.yaml; systemctl restart kubelet`)
+		if code == 0 {
+			t.Fatal("kubelet accepted an unknown config field")
+		}
+		assertFailed(t, root, "kubelet", `unknown field "containerLogMaxSizee"`)
+	})
+	t.Run("field newer than the kubelet", func(t *testing.T) {
+		root := simtest.Root(t, "centos7", "node-1")
+		_, _, code := simtest.Exec(t, root, "", "/bin/sh", "-c",
+			`echo 'containerRuntimeEndpoint: unix:///var/run/crio/crio.sock' >> /var/lib/kubelet/config.yaml; systemctl restart kubelet`)
+		if code == 0 {
+			t.Fatal("kubelet 1.23 accepted containerRuntimeEndpoint in config.yaml")
+		}
+		assertFailed(t, root, "kubelet", "containerRuntimeEndpoint")
+	})
+}
+
+const crioRepo = `[isv_cri-o_stable_v1.29]
+name=CRI-O v1.29
+baseurl=https://download.opensuse.org/repositories/isv:/cri-o:/stable:/v1.29/rpm/
+enabled=1
+gpgcheck=1
+`
+
+func TestCrioDropInMustParse(t *testing.T) {
+	root := simtest.Root(t, "rocky9", "node-1")
+	writeFile(t, root, "/etc/yum.repos.d/cri-o.repo", crioRepo)
+	simtest.Sh(t, root, "dnf install -y cri-o >/dev/null")
+
+	writeFile(t, root, "/etc/crio/crio.conf.d/90-crimig.conf", "[crio.runtime]\ncgroup_manager = \"systemd\n")
+	if _, _, code := simtest.Exec(t, root, "", "/bin/sh", "-c", "systemctl start crio"); code == 0 {
+		t.Fatal("crio started with a malformed drop-in")
+	}
+	assertFailed(t, root, "crio", "90-crimig.conf")
+
+	writeFile(t, root, "/etc/crio/crio.conf.d/90-crimig.conf",
+		"[crio.runtime]\ncgroup_manager = \"systemd\"\n\n[crio.image]\npause_image = \"registry.k8s.io/pause:3.9\"\n")
+	writeFile(t, root, "/etc/containers/registries.conf.d/90-crimig.conf",
+		"unqualified-search-registries = [\"docker.io\"]\n\n[[registry]]\nprefix = \"docker.io\"\nlocation = \"docker.io\"\n\n[[registry.mirror]]\nlocation = \"mirror.corp.example\"\n")
+	out := simtest.Sh(t, root, "systemctl start crio && systemctl is-active crio && crio --version")
+	if !strings.HasPrefix(out, "active\ncrio version 1.29.") {
+		t.Errorf("crio with a good drop-in: %q", out)
+	}
+
+	writeFile(t, root, "/etc/containers/registries.conf.d/91-bad.conf", "[[registry]]\ninsecure = true\n")
+	if _, _, code := simtest.Exec(t, root, "", "/bin/sh", "-c", "systemctl restart crio"); code == 0 {
+		t.Error("crio started with a registry that has neither prefix nor location")
+	}
+}
+
+const kubicRepo = `[devel_kubic_libcontainers_stable_cri-o_1.22]
+name=devel:kubic:libcontainers:stable:cri-o:1.22 (CentOS_7)
+type=rpm-md
+baseurl=https://download.opensuse.org/repositories/devel:/kubic:/libcontainers:/stable:/cri-o:/1.22/CentOS_7/
+gpgcheck=1
+enabled=1
+`
+
+func TestYumNeedsACrioRepo(t *testing.T) {
+	root := simtest.Root(t, "centos7", "node-1")
+	out, errOut, code := simtest.Exec(t, root, "", "/bin/sh", "-c", "yum install -y cri-o")
+	if code == 0 || !strings.Contains(errOut, "No package cri-o available") {
+		t.Fatalf("yum installed cri-o without a repo: %d %s %s", code, out, errOut)
+	}
+	writeFile(t, root, "/etc/yum.repos.d/devel:kubic:libcontainers:stable:cri-o:1.22.repo", kubicRepo)
+	out = simtest.Sh(t, root, "yum install -y cri-o >/dev/null && rpm -q cri-o && test -x /usr/bin/crio && test -f /usr/lib/systemd/system/crio.service && echo ok")
+	if out != "cri-o-1.22.3-1.x86_64\nok\n" {
+		t.Errorf("after adding the repo: %q", out)
+	}
+}
+
+func TestAptNeedsUpdateAfterAddingASource(t *testing.T) {
+	root := simtest.Root(t, "ubuntu22", "node-1")
+	writeFile(t, root, "/etc/apt/sources.list.d/cri-o.list",
+		"deb [signed-by=/etc/apt/keyrings/cri-o-apt-keyring.gpg] https://pkgs.k8s.io/addons:/cri-o:/stable:/v1.33/deb/ /\n")
+	_, errOut, code := simtest.Exec(t, root, "", "/bin/sh", "-c", "apt-get install -y cri-o")
+	if code != 100 || !strings.Contains(errOut, "Unable to locate package cri-o") {
+		t.Fatalf("apt installed from a source it never fetched: %d %s", code, errOut)
+	}
+	out := simtest.Sh(t, root, "apt-get update >/dev/null && apt-get install -y cri-o >/dev/null && dpkg-query -W -f='${Version}' cri-o")
+	if out != "1.33.2" {
+		t.Errorf("cri-o version from the v1.33 source: %q", out)
+	}
+}
+
+func TestDockerSocketReactivatesDocker(t *testing.T) {
+	root := simtest.Root(t, "centos7", "node-1")
+	h := host.New(root)
+	h.Stop("kubelet")
+	if w := h.Stop("docker"); !strings.Contains(w, "can still be activated by") {
+		t.Errorf("no socket warning: %q", w)
+	}
+	if h.IsActive("docker.service") || !h.IsActive("docker.socket") {
+		t.Fatal("want docker.service stopped and docker.socket active")
+	}
+	if _, err := h.Enable("kubelet"); err != nil {
+		t.Fatal(err)
+	}
+	// A docker CLI call (here from the cron job's script) starts docker again.
+	if !h.SocketActivate("docker.service") || !h.IsActive("docker.service") {
+		t.Fatal("docker.socket did not re-activate docker")
+	}
+	h.Stop("docker.socket")
+	if h.IsActive("docker.service") {
+		t.Error("stopping docker.socket left docker.service (which requires it) running")
+	}
+	if h.SocketActivate("docker.service") {
+		t.Error("docker re-activated without its socket")
+	}
+}
+
+func TestRebootKeepsOnlyPersistedState(t *testing.T) {
+	root := simtest.Root(t, "rocky9", "node-1")
+	h := host.New(root)
+	before := h.BootID()
+	writeFile(t, root, "/etc/modules-load.d/ipvs.conf", "ip_vs_rr\n")
+	writeFile(t, root, "/etc/sysctl.d/90-inotify.conf", "fs.inotify.max_user_watches = 524288\n")
+	simtest.Sh(t, root, "sysctl -w vm.swappiness=10 >/dev/null && modprobe ip_vs && touch /run/runtime-only")
+	simtest.Sh(t, root, "systemctl disable docker.service >/dev/null 2>&1; systemctl is-active docker")
+
+	victim := simtest.Start(t, root, "/bin/sh", "-c", "sleep 300")
+	simtest.Eventually(t, 5*time.Second, "exec'd sleep", func() bool { return len(simtest.PidsMatching(root, "sleep 300")) > 0 })
+	victims := simtest.PidsMatching(root, "sleep 300")
+	simtest.Sh(t, root, "reboot")
+	simtest.Eventually(t, 15*time.Second, "the reboot", func() bool {
+		return h.BootID() != before && h.BootID() != "" && !h.Rebooting()
+	})
+	_ = victim
+	for _, pid := range victims {
+		if simtest.Alive(pid) {
+			t.Errorf("exec'd process %d survived the reboot", pid)
+		}
+	}
+	checks := []struct{ cmd, want string }{
+		{"sysctl -n vm.swappiness", "60"},                   // runtime-only: back to default
+		{"sysctl -n fs.inotify.max_user_watches", "524288"}, // persisted in sysctl.d
+		{"lsmod | grep -c '^ip_vs ' || true", "0"},
+		{"lsmod | grep -c '^ip_vs_rr '", "1"},
+		{"sysctl -n net.bridge.bridge-nf-call-iptables", "1"},
+		{"systemctl is-active docker.socket", "active"},
+		{"systemctl is-active containerd", "active"},
+		{"test -e /run/runtime-only && echo kept || echo gone", "gone"},
+		{"cat /proc/sys/kernel/random/boot_id", h.BootID()},
+	}
+	for _, c := range checks {
+		if got := strings.TrimSpace(simtest.Sh(t, root, c.cmd)); got != c.want {
+			t.Errorf("%s after reboot = %q, want %q", c.cmd, got, c.want)
+		}
+	}
+	// docker.service was disabled: only socket activation (cri-dockerd) brings it back.
+	if !h.IsActive("docker.service") {
+		t.Error("cri-dockerd did not socket-activate docker after the reboot")
+	}
+}
+
+func writeFile(t *testing.T, root, p, content string) {
+	t.Helper()
+	full := filepath.Join(root, p)
+	if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(full, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// assertFailed checks that a unit is failed and that its journal says why.
+func assertFailed(t *testing.T, root, unit, reason string) {
+	t.Helper()
+	u := host.NormUnit(unit)
+	if s := host.New(root).State(u); s != host.Failed {
+		t.Errorf("%s is %s, want failed", unit, s)
+	}
+	data, _ := os.ReadFile(filepath.Join(root, host.JournalDir, u+".log"))
+	if !strings.Contains(string(data), reason) {
+		t.Errorf("%s journal lacks %q:\n%s", unit, reason, data)
+	}
+}
