@@ -37,6 +37,8 @@ const (
 	Backup = "backup.sh"
 	// Kernel writes the modules-load.d and sysctl.d files and applies them.
 	Kernel = "kernel.sh"
+	// Install installs the target runtime and prints an InstallResult.
+	Install = "install.sh"
 	// Swap is the detached job that swaps the runtime, or rolls it back.
 	Swap = "swap.sh"
 )

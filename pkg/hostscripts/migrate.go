@@ -53,10 +53,15 @@ func ParseKernelResult(out []byte) (*KernelResult, error) {
 type InstallResult struct {
 	// Installed is false when the runtime was already there.
 	Installed bool `json:"installed"`
-	// Method is "pkgs", "repo", "bundle" or "present".
+	// Method is "pkgs", "repo", "bundle", or "present" when it was already installed.
 	Method string `json:"method"`
-	// Binary is the runtime binary that was found or installed.
-	Binary string `json:"binary,omitempty"`
+	// Binary is the runtime binary that was found or installed, and Version
+	// the x.y.z its --version reports.
+	Binary  string `json:"binary,omitempty"`
+	Version string `json:"version,omitempty"`
+	// Podman is "installed", "present", "skipped" or "failed"; a podman that
+	// cannot be installed does not fail the runtime's install.
+	Podman string `json:"podman,omitempty"`
 	// Files are the repository files install.sh wrote.
 	Files []string `json:"files"`
 }

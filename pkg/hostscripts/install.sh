@@ -1,0 +1,324 @@
+#!/bin/sh
+# install.sh installs the container runtime a node moves to, from packages or
+# from an uploaded release bundle. It does not start or enable anything.
+#
+# Environment:
+#   CRIMIG_TARGET          cri-o (default) or containerd
+#   CRIMIG_TARGET_VERSION  CRI-O minor for pkgs, for example 1.29 (v1.29 and
+#                          1.29.6 work too); containerd: informational, 2.1 or 1.7
+#   CRIMIG_SOURCE          pkgs (default), repo or bundle
+#   CRIMIG_REPO_URL        repo: base URL of the private mirror
+#   CRIMIG_REPO_INSECURE   optional, 1: the mirror is not signed (gpgcheck=0 or
+#                          [trusted=yes])
+#   CRIMIG_BUNDLE          bundle: host path of the uploaded release tarball
+#   CRIMIG_RUNC            optional, bundle with containerd: host path of a runc binary
+#   CRIMIG_PODMAN          1 (default) to install podman too (packages only)
+#   CRIMIG_RUN_ID          run id; a bundle is unpacked under <state>/<run>/bundle
+#   CRIMIG_STATE_DIR       optional, default /var/lib/crimig
+#
+# The runtime is left alone when its binary is already on the host. With pkgs,
+# CRI-O comes from pkgs.k8s.io (addons:/cri-o:/stable:/v1.XX), written to
+# /etc/yum.repos.d/crimig-cri-o.repo or /etc/apt/sources.list.d/crimig-cri-o.list;
+# containerd comes from the repositories already configured (containerd.io
+# from docker's repository, else the distribution's containerd). repo writes
+# the same files pointing at CRIMIG_REPO_URL.
+#
+# Package manager output goes to stderr. The last line on stdout is:
+# {"installed":true|false,"method":"pkgs|repo|bundle|present","binary":"...",
+#  "version":"...","podman":"installed|present|skipped|failed","files":[...]}
+# where files are the repository files this run wrote.
+set -eu
+
+target=${CRIMIG_TARGET:-cri-o}
+source=${CRIMIG_SOURCE:-pkgs}
+podman=${CRIMIG_PODMAN:-1}
+files=
+
+die() {
+  echo "install: $1" >&2
+  exit 1
+}
+
+case $target in
+  cri-o | crio) target=cri-o bin=crio ;;
+  containerd) bin=containerd ;;
+  *) die "unknown CRIMIG_TARGET $target; want cri-o or containerd" ;;
+esac
+case $source in
+  pkgs | repo | bundle) ;;
+  repo=*) CRIMIG_REPO_URL=${source#repo=} source=repo ;;
+  bundle=*) CRIMIG_BUNDLE=${source#bundle=} source=bundle ;;
+  *) die "unknown CRIMIG_SOURCE $source; want pkgs, repo or bundle" ;;
+esac
+
+# version_of BINARY prints the first x.y.z its --version output holds.
+version_of() {
+  "$1" --version 2>/dev/null | grep -o '[0-9][0-9]*\.[0-9][0-9]*\.[0-9][0-9]*' | sed -n 1p || true
+}
+
+# find_bin prints where the target binary is, if anywhere.
+find_bin() {
+  for p in "$(command -v "$bin" 2>/dev/null || true)" "/usr/local/bin/$bin" "/usr/bin/$bin"; do
+    if [ -n "$p" ] && [ -x "$p" ]; then
+      echo "$p"
+      return 0
+    fi
+  done
+  return 1
+}
+
+# result INSTALLED METHOD PODMAN prints the JSON line.
+result() {
+  path=$(find_bin || true)
+  printf '{"installed":%s,"method":"%s","binary":"%s","version":"%s","podman":"%s","files":[%s]}\n' \
+    "$1" "$2" "$path" "$(version_of "$path")" "$3" "$files"
+}
+
+pm=
+if command -v dnf >/dev/null 2>&1; then
+  pm=dnf
+elif command -v yum >/dev/null 2>&1; then
+  pm=yum
+elif command -v apt-get >/dev/null 2>&1; then
+  pm=apt
+fi
+
+# pkg_install NAME... installs packages without questions.
+pkg_install() {
+  case $pm in
+    dnf | yum) "$pm" install -y "$@" >&2 ;;
+    apt) DEBIAN_FRONTEND=noninteractive apt-get install -y "$@" >&2 ;;
+    *) return 1 ;;
+  esac
+}
+
+# ensure_file FILE CONTENT writes FILE when its content differs and adds it
+# to the files this run wrote.
+ensure_file() {
+  mkdir -p "$(dirname "$1")"
+  printf '%s\n' "$2" >"$1.crimig-tmp"
+  if [ -f "$1" ] && cmp -s "$1.crimig-tmp" "$1"; then
+    rm -f "$1.crimig-tmp"
+    return 0
+  fi
+  chmod 0644 "$1.crimig-tmp"
+  mv -f "$1.crimig-tmp" "$1"
+  files="$files${files:+,}\"$1\""
+}
+
+# fetch URL FILE downloads with curl or wget.
+fetch() {
+  if command -v curl >/dev/null 2>&1; then
+    curl -fsSL -o "$2" "$1"
+  elif command -v wget >/dev/null 2>&1; then
+    wget -q -O "$2" "$1"
+  else
+    return 1
+  fi
+}
+
+# crio_minor prints 1.XX from CRIMIG_TARGET_VERSION.
+crio_minor() {
+  v=${CRIMIG_TARGET_VERSION:-}
+  v=${v#v}
+  minor=$(printf '%s\n' "$v" | sed -n 's/^\(1\.[0-9][0-9]*\)\(\.[0-9][0-9]*\)*$/\1/p')
+  [ -n "$minor" ] || die "CRIMIG_TARGET_VERSION must be a CRI-O version such as 1.29, got '$v'"
+  echo "$minor"
+}
+
+# write_repo NAME URL KEY_URL writes the repository definition for the
+# package manager; an empty KEY_URL means the repository is not signed.
+write_repo() {
+  name=$1 url=$2 key=$3
+  case $pm in
+    dnf | yum)
+      check=1
+      [ -n "$key" ] || check=0
+      ensure_file "/etc/yum.repos.d/crimig-$name.repo" "[crimig-$name]
+name=$name for kubectl crimig
+baseurl=$url
+enabled=1
+gpgcheck=$check${key:+
+gpgkey=$key}"
+      ;;
+    apt)
+      opt="[trusted=yes]"
+      if [ -n "$key" ]; then
+        keyring=/etc/apt/keyrings/crimig-$name.asc
+        opt="[signed-by=$keyring]"
+        if [ ! -s "$keyring" ]; then
+          mkdir -p /etc/apt/keyrings
+          fetch "$key" "$keyring.crimig-tmp" ||
+            { rm -f "$keyring.crimig-tmp"; die "cannot download the signing key $key; put it at $keyring"; }
+          chmod 0644 "$keyring.crimig-tmp"
+          mv -f "$keyring.crimig-tmp" "$keyring"
+          files="$files${files:+,}\"$keyring\""
+        fi
+      fi
+      ensure_file "/etc/apt/sources.list.d/crimig-$name.list" "deb $opt $url /"
+      apt-get update >&2 || die "apt-get update failed after adding $url"
+      ;;
+    *) die "no yum, dnf or apt-get on this host; use CRIMIG_SOURCE=bundle" ;;
+  esac
+}
+
+# repo_url prints the repository to install from and sets key_url.
+repo_url() {
+  ext=rpm
+  [ "$pm" != apt ] || ext=deb
+  if [ "$source" = repo ]; then
+    [ -n "${CRIMIG_REPO_URL:-}" ] || die "CRIMIG_SOURCE=repo needs CRIMIG_REPO_URL, the base URL of your mirror"
+    url=${CRIMIG_REPO_URL%/}/
+  else
+    url=https://pkgs.k8s.io/addons:/cri-o:/stable:/v$(crio_minor)/$ext/
+  fi
+  key_url=
+  if [ "${CRIMIG_REPO_INSECURE:-0}" != 1 ]; then
+    if [ "$ext" = rpm ]; then
+      key_url=${url}repodata/repomd.xml.key
+    else
+      key_url=${url}Release.key
+    fi
+  fi
+}
+
+install_podman() {
+  if [ "$podman" != 1 ]; then
+    echo skipped
+  elif command -v podman >/dev/null 2>&1; then
+    echo present
+  elif [ "$source" = bundle ] || [ -z "$pm" ]; then
+    echo skipped
+  elif pkg_install podman; then
+    echo installed
+  else
+    echo failed
+  fi
+}
+
+install_pkgs() {
+  [ -n "$pm" ] || die "no yum, dnf or apt-get on this host; use CRIMIG_SOURCE=bundle"
+  if [ "$target" = cri-o ]; then
+    repo_url
+    write_repo cri-o "$url" "$key_url"
+    pkg_install cri-o || die "$pm could not install cri-o from $url; check that the repository serves CRI-O for this OS"
+    return 0
+  fi
+  if [ "$source" = repo ]; then
+    repo_url
+    write_repo containerd "$url" "$key_url"
+  fi
+  pkg=containerd
+  if grep -qs 'download\.docker\.com' /etc/yum.repos.d/*.repo /etc/apt/sources.list /etc/apt/sources.list.d/*; then
+    pkg=containerd.io
+  fi
+  if [ "$pm" = apt ] && [ "$source" = pkgs ]; then
+    apt-get update >&2 || true
+  fi
+  pkg_install "$pkg" || die "$pm could not install $pkg; configure a repository that provides it or use CRIMIG_SOURCE=bundle"
+}
+
+# unpack_bundle extracts CRIMIG_BUNDLE under the run's state directory.
+unpack_bundle() {
+  : "${CRIMIG_RUN_ID:?CRIMIG_RUN_ID is required for CRIMIG_SOURCE=bundle}"
+  [ -n "${CRIMIG_BUNDLE:-}" ] || die "CRIMIG_SOURCE=bundle needs CRIMIG_BUNDLE, the uploaded tarball"
+  [ -f "$CRIMIG_BUNDLE" ] || die "bundle $CRIMIG_BUNDLE does not exist; upload it first"
+  dir=${CRIMIG_STATE_DIR:-/var/lib/crimig}/$CRIMIG_RUN_ID/bundle
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  tar -xzf "$CRIMIG_BUNDLE" -C "$dir" || die "cannot unpack $CRIMIG_BUNDLE: is it a .tar.gz?"
+}
+
+install_crio_bundle() {
+  unpack_bundle
+  src=$dir/cri-o
+  [ -d "$src" ] || die "$CRIMIG_BUNDLE holds no cri-o/ directory; want CRI-O's static release bundle cri-o.<arch>.v<version>.tar.gz"
+  cd "$src"
+  if [ -f install ]; then
+    if [ -x install ]; then
+      ./install >&2 || die "the bundle's install script failed"
+    else
+      sh ./install >&2 || die "the bundle's install script failed"
+    fi
+  elif [ -f Makefile ]; then
+    command -v make >/dev/null 2>&1 || die "this bundle installs with make, which the host lacks"
+    make install >&2 || die "make install in the bundle failed"
+  else
+    die "the bundle has neither an install script nor a Makefile"
+  fi
+  cd /
+}
+
+containerd_unit='[Unit]
+Description=containerd container runtime
+Documentation=https://containerd.io
+After=network.target local-fs.target
+
+[Service]
+ExecStartPre=-/sbin/modprobe overlay
+ExecStart=/usr/local/bin/containerd
+Type=notify
+Delegate=yes
+KillMode=process
+Restart=always
+RestartSec=5
+LimitNPROC=infinity
+LimitCORE=infinity
+TasksMax=infinity
+OOMScoreAdjust=-999
+
+[Install]
+WantedBy=multi-user.target'
+
+install_containerd_bundle() {
+  unpack_bundle
+  # The plain release holds bin/...; cri-containerd bundles hold usr/local/bin/...
+  if [ -f "$dir/usr/local/bin/containerd" ]; then
+    cp -a "$dir/." /
+  elif [ -f "$dir/bin/containerd" ]; then
+    mkdir -p /usr/local/bin
+    for f in "$dir"/bin/*; do
+      cp -p "$f" "/usr/local/bin/$(basename "$f")"
+    done
+  else
+    die "$CRIMIG_BUNDLE holds no bin/containerd; want containerd's release tarball"
+  fi
+  if [ -n "${CRIMIG_RUNC:-}" ]; then
+    [ -f "$CRIMIG_RUNC" ] || die "runc binary $CRIMIG_RUNC does not exist; upload it first"
+    mkdir -p /usr/local/sbin
+    cp "$CRIMIG_RUNC" /usr/local/sbin/runc
+    chmod 0755 /usr/local/sbin/runc
+  fi
+  command -v runc >/dev/null 2>&1 || [ -x /usr/local/sbin/runc ] ||
+    die "containerd needs runc: upload a runc binary and set CRIMIG_RUNC"
+  have_unit=
+  for d in /etc/systemd/system /usr/local/lib/systemd/system /usr/lib/systemd/system /lib/systemd/system; do
+    [ ! -f "$d/containerd.service" ] || have_unit=1
+  done
+  if [ -z "$have_unit" ]; then
+    ensure_file /usr/local/lib/systemd/system/containerd.service "$containerd_unit"
+  fi
+}
+
+if path=$(find_bin); then
+  echo "install: $bin is already installed at $path ($(version_of "$path")); not installing" >&2
+  pod=skipped
+  [ "$target" != cri-o ] || pod=$(install_podman)
+  result false present "$pod"
+  exit 0
+fi
+
+case $source in
+  pkgs | repo) install_pkgs ;;
+  bundle)
+    if [ "$target" = cri-o ]; then
+      install_crio_bundle
+    else
+      install_containerd_bundle
+    fi
+    ;;
+esac
+find_bin >/dev/null || die "$bin is still missing after the install"
+pod=skipped
+[ "$target" != cri-o ] || pod=$(install_podman)
+result true "$source" "$pod"
