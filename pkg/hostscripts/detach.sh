@@ -67,4 +67,15 @@ else
   # runner ignores it anyway. (busybox builds often lack nohup.)
   setsid /bin/sh "$base/job-runner.sh" "$base" "$CRIMIG_JOB" </dev/null >/dev/null 2>&1 &
 fi
+# Return once the runner has recorded its pid, so that a status read right
+# after this never mistakes a job that is starting for one that never ran.
+i=0
+while [ ! -s "$jobs/$CRIMIG_JOB.pid" ]; do
+  i=$((i + 1))
+  if [ "$i" -gt 100 ]; then
+    echo "detach: job $CRIMIG_JOB did not start within 10s; see \"journalctl -u $unit\" or $jobs/$CRIMIG_JOB.log" >&2
+    exit 5
+  fi
+  sleep 0.1 2>/dev/null || sleep 1
+done
 printf '{"unit":"%s","mode":"%s","dir":"%s"}\n' "$unit" "$mode" "$base"

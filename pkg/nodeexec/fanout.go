@@ -3,6 +3,7 @@ package nodeexec
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 
 	utilerrors "k8s.io/apimachinery/pkg/util/errors"
@@ -14,7 +15,7 @@ const DefaultParallel = 10
 // ForEachNode calls fn for every node, at most parallel at a time (a
 // non-positive parallel means DefaultParallel). It keeps going when one node
 // fails and returns every failure, each prefixed with its node, as one
-// aggregate. Nodes not started when ctx ends report ctx's error.
+// aggregate. Nodes not yet started when ctx ends are reported in one error.
 func ForEachNode(ctx context.Context, nodes []string, parallel int, fn func(ctx context.Context, node string) error) error {
 	if parallel <= 0 {
 		parallel = DefaultParallel
@@ -22,11 +23,16 @@ func ForEachNode(ctx context.Context, nodes []string, parallel int, fn func(ctx 
 	errs := make([]error, len(nodes))
 	sem := make(chan struct{}, parallel)
 	var wg sync.WaitGroup
+	var notStarted []string
 	for i, node := range nodes {
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
-			errs[i] = fmt.Errorf("node %s: not started: %w", node, context.Cause(ctx))
+		if ctx.Err() == nil {
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+			}
+		}
+		if ctx.Err() != nil {
+			notStarted = append(notStarted, node)
 			continue
 		}
 		wg.Add(1)
@@ -39,6 +45,9 @@ func ForEachNode(ctx context.Context, nodes []string, parallel int, fn func(ctx 
 		}()
 	}
 	wg.Wait()
+	if len(notStarted) > 0 {
+		errs = append(errs, fmt.Errorf("nodes %s: not started: %w", strings.Join(notStarted, ", "), context.Cause(ctx)))
+	}
 	return utilerrors.NewAggregate(errs)
 }
 

@@ -1,0 +1,98 @@
+package nodeexec
+
+import (
+	"context"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestDetachedJobRoundTrip(t *testing.T) {
+	if _, err := os.Stat("/run/systemd/system"); err == nil {
+		t.Skip("this machine runs systemd; the job would become a real unit")
+	}
+	state, cg := t.TempDir(), t.TempDir()
+	if err := os.WriteFile(cg+"/cgroup.procs", nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	client := fakeCluster(t, nil, readyNode("node-1"))
+	e := newTestExecutor(t, client, localStreams("CRIMIG_STATE_DIR="+state, "CRIMIG_CGROUP_ROOT="+cg), Options{})
+	ctx := context.Background()
+
+	st, err := e.JobStatus(ctx, "node-1", "run1", "swap")
+	if err != nil || st.State != JobNotStarted {
+		t.Fatalf("before start: %+v, %v", st, err)
+	}
+	script := `crimig_journal stop-docker begin "$WHAT"
+sleep 0.3
+crimig_journal stop-docker done
+exit 0`
+	if err := e.StartDetached(ctx, "node-1", "run1", "swap", script, map[string]string{"WHAT": "stop docker, it's time"}); err != nil {
+		t.Fatal(err)
+	}
+	st, err = e.JobStatus(ctx, "node-1", "run1", "swap")
+	if err != nil || st.State != JobRunning {
+		t.Fatalf("right after start: %+v, %v", st, err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for st.State == JobRunning && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+		if st, err = e.JobStatus(ctx, "node-1", "run1", "swap"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st.State != JobSucceeded || st.ExitCode != 0 {
+		t.Fatalf("final status %+v", st)
+	}
+	entries, err := e.JobLog(ctx, "node-1", "run1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var phases []string
+	for _, en := range entries {
+		phases = append(phases, en.Step+"/"+en.Phase)
+		if en.Job != "swap" || en.Time.IsZero() {
+			t.Errorf("entry %+v", en)
+		}
+	}
+	if got := strings.Join(phases, " "); got != "/started stop-docker/begin stop-docker/done /exited" {
+		t.Errorf("journal phases = %s", got)
+	}
+	if entries[1].Message != "stop docker, it's time" {
+		t.Errorf("message = %q", entries[1].Message)
+	}
+}
+
+func TestJobStatusStates(t *testing.T) {
+	exit := func(c int) *int { return &c }
+	started := JournalEntry{Job: "swap", Phase: "started"}
+	tests := []struct {
+		name           string
+		started, alive bool
+		entries        []JournalEntry
+		want           JobState
+	}{
+		{"nothing", false, false, nil, JobNotStarted},
+		{"running", true, true, []JournalEntry{started}, JobRunning},
+		{"failed", true, false, []JournalEntry{started, {Job: "swap", Phase: "exited", ExitCode: exit(4)}}, JobFailed},
+		{"lost after reboot", true, false, []JournalEntry{started, {Job: "swap", Step: "reboot", Phase: "begin"}}, JobLost},
+		{"retried after a failure", true, true, []JournalEntry{started, {Job: "swap", Phase: "exited", ExitCode: exit(1)}, started}, JobRunning},
+		{"other job ignored", false, false, []JournalEntry{{Job: "prep", Phase: "exited", ExitCode: exit(0)}}, JobNotStarted},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := jobStatus("swap", tt.started, tt.alive, tt.entries).State; got != tt.want {
+				t.Errorf("state = %s, want %s", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseJournalSkipsTornLines(t *testing.T) {
+	out := `{"time":"2026-11-26T12:00:00Z","job":"swap","phase":"started"}
+{"time":"2026-11-26T12:00:01Z","job":"swap","step":"x","pha`
+	if got := parseJournal([]byte(out)); len(got) != 1 || got[0].Phase != "started" {
+		t.Errorf("parseJournal = %+v", got)
+	}
+}
