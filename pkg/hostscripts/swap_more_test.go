@@ -1,0 +1,240 @@
+package hostscripts
+
+import (
+	"debug/elf"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestSwapToContainerdAndBack(t *testing.T) {
+	s := newSimHost(t, "rocky9")
+	staged := map[string]stagedFile{
+		"/var/lib/kubelet/kubeadm-flags.env": {`KUBELET_KUBEADM_ARGS="--container-runtime-endpoint=unix:///run/containerd/containerd.sock"` + "\n", 0o644},
+		"/etc/containerd/config.toml": {"version = 2\n\n[plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.runc.options]\n" +
+			"  SystemdCgroup = true\n", 0o644},
+	}
+	paths := []string{"/etc/docker/daemon.json", "/etc/containerd/config.toml", "/var/lib/kubelet/kubeadm-flags.env"}
+	pristine := map[string]*string{}
+	for _, p := range paths {
+		c, _ := s.read(p)
+		pristine[p] = &c
+	}
+	s.mustSh(Get(Backup), "CRIMIG_RUN_ID=r1", "CRIMIG_BACKUP_PATHS="+strings.Join(paths, "\n"))
+	for p, f := range staged {
+		s.write("/var/lib/crimig/r1/staged"+p, f.content, f.mode)
+	}
+	env := []string{"CRIMIG_MODE=swap", "CRIMIG_TARGET=containerd", "CRIMIG_SOCKET_TIMEOUT=5", "CRIMIG_KUBELET_CHECK=1"}
+	entries := s.detach("r1", "swap", Get(Swap), env...)
+	if e := entries[len(entries)-2]; e.String() != "swap done" {
+		t.Fatalf("swap to containerd failed: %v", entries)
+	}
+	if k := s.H.Kubelet(); k == nil || k.Runtime != "containerd" {
+		t.Errorf("the kubelet does not run on containerd: %+v", k)
+	}
+	if a, e := s.unit("docker.socket"); a != "inactive" || e != "masked" {
+		t.Errorf("docker.socket is %s/%s", a, e)
+	}
+
+	env[0] = "CRIMIG_MODE=rollback"
+	entries = s.detach("r1", "rollback", Get(Swap), env...)
+	if e := entries[len(entries)-2]; e.String() != "rollback done" {
+		t.Fatalf("rollback failed: %v", entries)
+	}
+	// docker's containerd keeps running, on its own config again.
+	if a, e := s.unit("containerd.service"); a != "active" || e != "enabled" {
+		t.Errorf("containerd.service is %s/%s, want active/enabled", a, e)
+	}
+	if s.H.ContainerdCRIEnabled() {
+		t.Error("containerd still serves CRI after the rollback")
+	}
+	checkOnDocker(t, s, pristine)
+}
+
+func TestSwapDockershimNodeToCrio(t *testing.T) {
+	s := newSimHost(t, "centos7")
+	staged := map[string]stagedFile{
+		"/var/lib/kubelet/kubeadm-flags.env": {`KUBELET_KUBEADM_ARGS="--container-runtime=remote --container-runtime-endpoint=unix:///var/run/crio/crio.sock"` + "\n", 0o644},
+		"/etc/crio/crio.conf.d/90-crimig.conf": {"[crio.runtime]\ncgroup_manager = \"cgroupfs\"\nconmon_cgroup = \"pod\"\n\n" +
+			"[crio.image]\npause_image = \"registry.corp.example:5000/k8s/pause:3.6\"\n", 0o644},
+		"/etc/systemd/system/crio.service.d/90-crimig.conf": {"[Service]\nKillMode=process\n", 0o644},
+	}
+	s.write("/etc/yum.repos.d/crimig-cri-o.repo", strings.ReplaceAll(crioRepo, "v1.29", "v1.22"), 0o644)
+	s.mustSh("yum install -y cri-o")
+	paths := []string{"/etc/docker/daemon.json", "/etc/sysconfig/kubelet"}
+	for p := range staged {
+		paths = append(paths, p)
+	}
+	pristine := map[string]*string{}
+	for _, p := range paths {
+		if c, ok := s.read(p); ok {
+			pristine[p] = &c
+		} else {
+			pristine[p] = nil
+		}
+	}
+	s.mustSh(Get(Backup), "CRIMIG_RUN_ID=r1", "CRIMIG_BACKUP_PATHS="+strings.Join(paths, "\n"))
+	for p, f := range staged {
+		s.write("/var/lib/crimig/r1/staged"+p, f.content, f.mode)
+	}
+	entries := s.detach("r1", "swap", Get(Swap), swapEnv("swap")...)
+	if e := entries[len(entries)-2]; e.String() != "swap done" {
+		t.Fatalf("swap failed: %v", entries)
+	}
+	if m := entries[6].Message; entries[6].Step != "stop-docker" || strings.Contains(m, "cri-docker") {
+		t.Errorf("stop-docker on a dockershim node: %+v", entries[6])
+	}
+	if k := s.H.Kubelet(); k == nil || k.Runtime != "crio" {
+		t.Errorf("the kubelet does not run on crio: %+v", k)
+	}
+	if a, e := s.unit("docker.socket"); a != "inactive" || e != "masked" {
+		t.Errorf("docker.socket is %s/%s", a, e)
+	}
+	entries = s.detach("r1", "rollback", Get(Swap), swapEnv("rollback")...)
+	if e := entries[len(entries)-2]; e.String() != "rollback done" {
+		t.Fatalf("rollback failed: %v", entries)
+	}
+	if k := s.H.Kubelet(); k == nil || k.Runtime != "docker" || !s.H.IsActive("docker.service") {
+		t.Errorf("the kubelet is not back on dockershim: %+v", k)
+	}
+	for p, want := range pristine {
+		if got, ok := s.read(p); (want == nil) == ok || (want != nil && got != *want) {
+			t.Errorf("%s not restored: exists=%v", p, ok)
+		}
+	}
+}
+
+func TestSwapWithReboot(t *testing.T) {
+	s := newSimHost(t, "rocky9")
+	prepareSwap(t, s, "r1", crioFiles())
+	boot := s.H.BootID()
+	env := append(swapEnv("swap"), "CRIMIG_REBOOT=1")
+	s.start("r1", "swap", Get(Swap), env...)
+	deadline := time.Now().Add(30 * time.Second)
+	for (s.H.BootID() == boot || s.H.BootID() == "" || s.H.Rebooting()) && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if s.H.BootID() == boot {
+		t.Fatalf("the node did not reboot; journal: %v", s.journal("r1", "swap"))
+	}
+	got := phases(s.journal("r1", "swap"))
+	// The job dies with the reboot, so it may not journal its exit.
+	want := []string{"start-kubelet done", "reboot started", "swap done"}
+	for len(got) > 0 && strings.HasPrefix(got[len(got)-1], "exited") {
+		got = got[:len(got)-1]
+	}
+	if len(got) < 3 || !cmp.Equal(want, got[len(got)-3:]) {
+		t.Fatalf("journal ends %v, want %v", got, want)
+	}
+	// After the boot only what was enabled comes up: crio and the kubelet.
+	checkOnCrio(t, s)
+}
+
+// start starts a detached job without waiting for it.
+func (s *simHost) start(run, job, script string, env ...string) {
+	s.t.Helper()
+	var names []string
+	for _, kv := range env {
+		k, _, _ := strings.Cut(kv, "=")
+		names = append(names, k)
+	}
+	s.mustSh(Get(Detach), append([]string{"CRIMIG_RUN_ID=" + run, "CRIMIG_JOB=" + job, "CRIMIG_JOB_SCRIPT=" + script,
+		"CRIMIG_JOB_LIB=" + Get(JournalLib), "CRIMIG_JOB_RUNNER=" + Get(JobRunner),
+		"CRIMIG_JOB_ENV=CRIMIG_RUN_ID " + strings.Join(names, " ")}, env...)...)
+}
+
+// useDash makes the host's /bin/sh dash instead of busybox ash.
+func (s *simHost) useDash() {
+	s.t.Helper()
+	dash, err := exec.LookPath("dash")
+	if err != nil {
+		s.t.Skip("dash is not installed")
+	}
+	f, err := elf.Open(dash)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer f.Close()
+	files := []string{dash}
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP {
+			b := make([]byte, p.Filesz)
+			_, _ = p.ReadAt(b, 0)
+			files = append(files, strings.TrimRight(string(b), "\x00"))
+		}
+	}
+	libs, _ := f.ImportedLibraries()
+	for _, l := range libs {
+		for _, d := range []string{"/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib64", "/usr/lib64", "/lib", "/usr/lib"} {
+			if _, err := os.Stat(filepath.Join(d, l)); err == nil {
+				files = append(files, filepath.Join(d, l))
+				break
+			}
+		}
+	}
+	for _, src := range files {
+		real, err := filepath.EvalSymlinks(src)
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		dst := filepath.Join(s.Root, src)
+		if _, err := os.Stat(dst); err == nil {
+			continue
+		}
+		in, err := os.Open(real)
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		_ = os.MkdirAll(filepath.Dir(dst), 0o755)
+		out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o755)
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		_, err = io.Copy(out, in)
+		in.Close()
+		if cerr := out.Close(); err != nil || cerr != nil {
+			s.t.Fatal(err, cerr)
+		}
+	}
+	sh := filepath.Join(s.Root, "usr/bin/sh")
+	_ = os.Remove(sh)
+	if err := os.Symlink("/usr/bin/dash", sh); err != nil {
+		s.t.Fatal(err)
+	}
+	if out := s.mustSh(`readlink /bin/sh; echo "${BASH_VERSION:-}"`); !strings.HasPrefix(out, "/usr/bin/dash\n") {
+		s.t.Fatalf("/bin/sh is not dash: %q", out)
+	}
+}
+
+// TestSwapAndRollbackUnderDash runs the whole cycle with dash as /bin/sh,
+// as on Debian and Ubuntu hosts.
+func TestSwapAndRollbackUnderDash(t *testing.T) {
+	s := newSimHost(t, "rocky9")
+	s.useDash()
+	staged := crioFiles()
+	staged["/etc/crio/crio.conf.d/90-crimig.conf"] = stagedFile{"[crio.runtime\n", 0o644}
+	pristine := prepareSwap(t, s, "r1", staged)
+	entries := s.detach("r1", "swap", Get(Swap), swapEnv("swap")...)
+	if e := entries[len(entries)-2]; e.String() != "swap rolled-back" {
+		t.Fatalf("a broken drop-in was not rolled back under dash: %v", entries)
+	}
+	checkOnDocker(t, s, pristine)
+
+	s.write("/var/lib/crimig/r1/staged/etc/crio/crio.conf.d/90-crimig.conf", crioFiles()["/etc/crio/crio.conf.d/90-crimig.conf"].content, 0o644)
+	entries = s.detach("r1", "swap2", Get(Swap), swapEnv("swap")...)
+	if e := entries[len(entries)-2]; e.String() != "swap done" {
+		t.Fatalf("swap under dash: %v", entries)
+	}
+	checkOnCrio(t, s)
+	entries = s.detach("r1", "rollback", Get(Swap), swapEnv("rollback")...)
+	if e := entries[len(entries)-2]; e.String() != "rollback done" {
+		t.Fatalf("rollback under dash: %v", entries)
+	}
+	checkOnDocker(t, s, pristine)
+}
