@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crimig/kubectl-crimig/test/sim/bundle"
 	"github.com/crimig/kubectl-crimig/test/sim/host"
 	"github.com/crimig/kubectl-crimig/test/sim/internal/simtest"
 )
@@ -239,6 +240,105 @@ func TestRebootKeepsOnlyPersistedState(t *testing.T) {
 	// docker.service was disabled: only socket activation (cri-dockerd) brings it back.
 	if !h.IsActive("docker.service") {
 		t.Error("cri-dockerd did not socket-activate docker after the reboot")
+	}
+}
+
+func TestOfflineBundleInstalls(t *testing.T) {
+	root := simtest.Root(t, "centos7", "node-1")
+	f, err := os.Create(filepath.Join(root, "tmp/cri-o.amd64.v1.29.1.tar.gz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := bundle.Write(f, "1.29.1"); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	// The bundle's default crio uses the systemd cgroup manager; this host's
+	// kubelet (1.23, which predates KubeletCgroupDriverFromCRI) uses cgroupfs.
+	writeFile(t, root, "/etc/crio/crio.conf.d/90-crimig.conf", "[crio.runtime]\ncgroup_manager = \"cgroupfs\"\nconmon_cgroup = \"pod\"\n")
+	out := simtest.Sh(t, root, `cd /tmp && tar xzf cri-o.amd64.v1.29.1.tar.gz && ./cri-o/install >/dev/null &&
+		command -v crio && crio --version && systemctl enable --now crio 2>/dev/null && systemctl is-active crio`)
+	if out != "/usr/local/bin/crio\ncrio version 1.29.1\nactive\n" {
+		t.Fatalf("bundle install: %q", out)
+	}
+	h := host.New(root)
+	if v := h.RuntimeVersion("crio"); v != "cri-o://1.29.1" {
+		t.Errorf("runtime version of the bundle's crio: %q", v)
+	}
+	if _, err := os.Stat(filepath.Join(root, "usr/local/lib/systemd/system/crio.service")); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestKubeletCgroupDriverMustMatchDocker(t *testing.T) {
+	root := simtest.Root(t, "centos7", "node-1") // docker and kubelet on cgroupfs
+	_, _, code := simtest.Exec(t, root, "", "/bin/sh", "-c",
+		"sed -i 's/^cgroupDriver: cgroupfs/cgroupDriver: systemd/' /var/lib/kubelet/config.yaml && systemctl restart kubelet")
+	if code == 0 {
+		t.Fatal("kubelet 1.23 started with a cgroup driver that differs from docker's")
+	}
+	assertFailed(t, root, "kubelet", "is different from docker cgroup driver")
+}
+
+func TestCrioCgroupMismatchBreaksSandboxesOnOldKubelets(t *testing.T) {
+	root := simtest.Root(t, "centos7", "node-1")
+	h := host.New(root)
+	writeFile(t, root, "/etc/yum.repos.d/crio.repo", kubicRepo)
+	simtest.Sh(t, root, "yum install -y cri-o >/dev/null && systemctl start crio")
+	h.Stop("kubelet")
+	writeFile(t, root, "/var/lib/kubelet/kubeadm-flags.env",
+		"KUBELET_KUBEADM_ARGS=\"--container-runtime=remote --container-runtime-endpoint=unix:///var/run/crio/crio.sock\"\n")
+	if err := h.Start("kubelet"); err != nil {
+		t.Fatal(err)
+	}
+	if e := h.SandboxError(); !strings.Contains(e, "cgroup driver") {
+		t.Errorf("kubelet on cgroupfs with crio on systemd: sandbox error %q", e)
+	}
+	writeFile(t, root, "/etc/crio/crio.conf.d/90-crimig.conf", "[crio.runtime]\ncgroup_manager = \"cgroupfs\"\nconmon_cgroup = \"pod\"\n")
+	if e := h.SandboxError(); e == "" {
+		t.Error("a config change applied without restarting crio")
+	}
+	h.Stop("crio")
+	if err := h.Start("crio"); err != nil {
+		t.Fatal(err)
+	}
+	if e := h.SandboxError(); e != "" {
+		t.Errorf("matching drivers: %q", e)
+	}
+}
+
+func TestCrioRestartKillsPodsOnlyOnCgroupfsWithoutKillModeProcess(t *testing.T) {
+	root := simtest.Root(t, "rocky9", "node-1")
+	h := host.New(root)
+	writeFile(t, root, "/etc/yum.repos.d/cri-o.repo", crioRepo)
+	simtest.Sh(t, root, "dnf install -y cri-o >/dev/null")
+	writeFile(t, root, "/var/lib/kubelet/kubeadm-flags.env", "KUBELET_KUBEADM_ARGS=\"--container-runtime-endpoint=unix:///var/run/crio/crio.sock\"\n")
+	h.Stop("kubelet")
+	for _, step := range []struct {
+		name, dropIn, killMode string
+		kills                  bool
+	}{
+		{"systemd cgroup manager", "[crio.runtime]\ncgroup_manager = \"systemd\"\n", "", false},
+		{"cgroupfs, default KillMode", "[crio.runtime]\ncgroup_manager = \"cgroupfs\"\nconmon_cgroup = \"pod\"\n", "", true},
+		{"cgroupfs, KillMode=process", "[crio.runtime]\ncgroup_manager = \"cgroupfs\"\nconmon_cgroup = \"pod\"\n", "[Service]\nKillMode=process\n", false},
+	} {
+		writeFile(t, root, "/etc/crio/crio.conf.d/90-crimig.conf", step.dropIn)
+		if step.killMode != "" {
+			writeFile(t, root, "/etc/systemd/system/crio.service.d/10-killmode.conf", step.killMode)
+		}
+		h.Stop("crio")
+		h.Stop("kubelet")
+		if err := h.Start("crio"); err != nil {
+			t.Fatal(err)
+		}
+		if err := h.Start("kubelet"); err != nil {
+			t.Fatal(err)
+		}
+		before := h.PodKills()
+		h.Stop("crio")
+		if got := h.PodKills() != before; got != step.kills {
+			t.Errorf("%s: stopping crio killed the pods = %v, want %v", step.name, got, step.kills)
+		}
 	}
 }
 

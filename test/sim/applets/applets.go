@@ -116,7 +116,10 @@ func has(flags map[string]string, names ...string) bool {
 
 func versionOf(format, pkg string) Func {
 	return func(e *Env, args []string) int {
-		v := e.Host.PkgVersion(pkg)
+		v := os.Getenv("CRIMIG_SIM_BUNDLE_VERSION")
+		if v == "" {
+			v = e.Host.PkgVersion(pkg)
+		}
 		if v == "" {
 			if m, _ := e.Host.Meta(); m != nil {
 				switch pkg {

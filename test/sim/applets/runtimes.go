@@ -1,6 +1,7 @@
 package applets
 
 import (
+	"os"
 	"strings"
 
 	"github.com/crimig/kubectl-crimig/test/sim/host"
@@ -53,7 +54,10 @@ func docker(e *Env, args []string) int {
 }
 
 func crio(e *Env, args []string) int {
-	v := e.Host.CrioVersion()
+	v := os.Getenv("CRIMIG_SIM_BUNDLE_VERSION")
+	if v == "" {
+		v = e.Host.CrioVersion()
+	}
 	sub := strings.Join(args, " ")
 	switch {
 	case sub == "--version" || sub == "-v" || sub == "version":

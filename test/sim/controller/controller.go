@@ -47,6 +47,7 @@ type nodeState struct {
 	seen           bool
 	sids           map[int]time.Time // sessions of exec'd processes, remembered for the sweep
 	execs          map[string]time.Time
+	sandboxLogged  map[string]bool
 }
 
 // Run polls the hosts until ctx ends.
@@ -132,7 +133,7 @@ func (c *Controller) SyncNode(ctx context.Context, name string) error {
 	c.mu.Lock()
 	st := c.nodes[name]
 	if st == nil {
-		st = &nodeState{sids: map[int]time.Time{}, execs: map[string]time.Time{}}
+		st = &nodeState{sids: map[int]time.Time{}, execs: map[string]time.Time{}, sandboxLogged: map[string]bool{}}
 		c.nodes[name] = st
 	}
 	c.mu.Unlock()
@@ -149,7 +150,8 @@ func (c *Controller) SyncNode(ctx context.Context, name string) error {
 	if o.BootID == "" {
 		o.BootID = st.bootID // booting: keep publishing the last boot id
 	}
-	if st.seen && (o.PodKills != st.podKills && o.PodKills != 0 || o.BootID != st.bootID) {
+	rebooted := st.bootID != "" && o.BootID != st.bootID
+	if st.seen && (o.PodKills != st.podKills && o.PodKills != 0 || rebooted) {
 		c.podsDied(ctx, name, dir, st)
 	}
 	st.seen, st.podKills, st.bootID = true, o.PodKills, o.BootID
@@ -236,6 +238,9 @@ func (c *Controller) pushStatus(ctx context.Context, name string, o *Observation
 		_, err = c.Client.CoreV1().Nodes().UpdateStatus(ctx, node, metav1.UpdateOptions{})
 		return err
 	})
+	if apierrors.IsNotFound(err) {
+		return nil // add-node has not created the Node yet
+	}
 	if err != nil {
 		return fmt.Errorf("update status: %w", err)
 	}

@@ -78,6 +78,13 @@ func (c *Controller) routeExecs(ctx context.Context, name, root string, o *Obser
 		if time.Since(created) < execSettle || !o.Ready() {
 			continue
 		}
+		if o.SandboxError != "" {
+			if !st.sandboxLogged[key] {
+				c.logf("node %s: pod %s stays Pending: %s", name, key, o.SandboxError)
+				st.sandboxLogged[key] = true
+			}
+			continue
+		}
 		patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": map[string]string{ExecReadyAnno: "true"}}})
 		if _, err := c.Client.CoreV1().Pods(p.Namespace).Patch(ctx, p.Name, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil && !apierrors.IsNotFound(err) {
 			return fmt.Errorf("mark %s exec-ready: %w", key, err)

@@ -22,6 +22,7 @@ type Observation struct {
 	Rebooting      bool
 	PodKills       int
 	Reason         string // why the node is not ready
+	SandboxError   string // why new pods cannot start although the node is Ready
 }
 
 // Observe reads a host root.
@@ -30,7 +31,7 @@ func Observe(h *host.Host) (*Observation, error) {
 	if err != nil {
 		return nil, err
 	}
-	o := &Observation{Meta: m, BootID: h.BootID(), Rebooting: h.Rebooting(), PodKills: h.PodKills()}
+	o := &Observation{Meta: m, BootID: h.BootID(), Rebooting: h.Rebooting(), PodKills: h.PodKills(), SandboxError: h.SandboxError()}
 	k := h.Kubelet()
 	o.KubeletUp = k != nil && h.IsActive("kubelet.service") && !o.Rebooting
 	if k != nil {

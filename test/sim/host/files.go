@@ -157,3 +157,12 @@ version = 2
     [plugins."io.containerd.grpc.v1.cri".registry]
       config_path = ""
 `
+
+// Exported copies for the offline bundle, which ships the same files.
+var (
+	CrioUnitFile      = crioUnit
+	CrioDefaultConf   = crioDefaultConf
+	CrioBridgeCNI     = crioBridgeCNI
+	RegistriesDefault = registriesDefault
+	PolicyJSON        = policyJSON
+)

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -102,6 +103,14 @@ func (h *Host) StartKubelet(cmd []string) error {
 	if err != nil {
 		return err
 	}
+	driver := cfg.CgroupDriver
+	if driver == "" {
+		driver = "cgroupfs"
+	}
+	if st.Endpoint == DockershimSocket && driver != h.DockerCgroupDriver() {
+		return fmt.Errorf("failed to run Kubelet: misconfiguration: kubelet cgroup driver: %q is different from docker cgroup driver: %q", driver, h.DockerCgroupDriver())
+	}
+	_ = h.Write(filepath.Join(RunDir, "kubelet-cgroup-driver"), driver)
 	st.Args = cmd
 	data, _ := json.Marshal(st)
 	_ = h.Write(KubeletFile, string(data))

@@ -144,7 +144,7 @@ func (h *Host) Stop(unit string) (warning string) {
 	if wasActive {
 		h.stopDependents(unit)
 	}
-	if wasActive && unit == h.PodsUnit() {
+	if wasActive && unit == h.PodsUnit() && h.stopKillsPods(unit) {
 		h.Log(unit, "Stopping all containers of %s.", unit)
 		h.bumpPodKills()
 		h.KillExecGroups()
@@ -339,4 +339,26 @@ func (h *Host) Crash(unit string) {
 	if unit == h.PodsUnit() {
 		h.bumpPodKills()
 	}
+}
+
+// stopKillsPods reports whether stopping the runtime unit takes its
+// containers down. dockerd stops its containers (without live-restore);
+// CRI-O's containers live in their own scopes with the systemd cgroup
+// manager, but in crio.service's cgroup with cgroupfs, where the default
+// KillMode kills them all; containerd.service ships KillMode=process.
+func (h *Host) stopKillsPods(unit string) bool {
+	u, _ := h.LoadUnit(unit)
+	killMode := ""
+	if u != nil {
+		killMode = u.KillMode
+	}
+	switch unit {
+	case "docker.service":
+		return !h.dockerLiveRestore()
+	case "crio.service":
+		return h.Read("/var/lib/sim/run/crio.cgroup_manager") == "cgroupfs" && killMode != "process"
+	case "containerd.service":
+		return killMode != "process"
+	}
+	return true
 }

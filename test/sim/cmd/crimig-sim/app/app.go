@@ -17,6 +17,7 @@ import (
 
 	"github.com/crimig/kubectl-crimig/test/sim"
 	"github.com/crimig/kubectl-crimig/test/sim/applets"
+	"github.com/crimig/kubectl-crimig/test/sim/bundle"
 	"github.com/crimig/kubectl-crimig/test/sim/controller"
 	"github.com/crimig/kubectl-crimig/test/sim/host"
 	"github.com/crimig/kubectl-crimig/test/sim/rootfs"
@@ -36,6 +37,8 @@ func Main(args []string) error {
 		return runController(args[1:])
 	case "install-crds":
 		return installCRDs(args[1:])
+	case "make-bundle":
+		return makeBundle(args[1:])
 	case "stages":
 		_, err := os.Stdout.Write(sim.Stages)
 		return err
@@ -140,4 +143,25 @@ func installCRDs(args []string) error {
 		return err
 	}
 	return controller.InstallCRD(context.Background(), dyn, sim.ExecCRD)
+}
+
+func makeBundle(args []string) error {
+	fl := flag.NewFlagSet("make-bundle", flag.ContinueOnError)
+	version := fl.String("version", "1.29.1", "CRI-O version the bundle claims")
+	out := fl.String("out", "", "output file, e.g. cri-o.amd64.v1.29.1.tar.gz")
+	if err := fl.Parse(args); err != nil {
+		return err
+	}
+	if *out == "" {
+		return fmt.Errorf("--out is required")
+	}
+	f, err := os.Create(*out)
+	if err != nil {
+		return err
+	}
+	if err := bundle.Write(f, *version); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }

@@ -1,0 +1,44 @@
+#!/bin/sh
+# Installs the CRI-O static bundle, laid out as the project's release
+# tarball (cri-o/install, bin/, cni-plugins/, contrib/, etc/). The upstream
+# script is bash and uses install(1); this one is POSIX sh for the simulated
+# hosts, with the same destinations and variables.
+set -eu
+
+DESTDIR=${DESTDIR:-}
+PREFIX=${PREFIX:-/usr/local}
+BINDIR=${BINDIR:-$PREFIX/bin}
+ETCDIR=${ETCDIR:-/etc}
+CONTAINERS_DIR=${CONTAINERS_DIR:-$ETCDIR/containers}
+CNIDIR=${CNIDIR:-$ETCDIR/cni/net.d}
+OPT_CNI_BIN_DIR=${OPT_CNI_BIN_DIR:-/opt/cni/bin}
+SYSTEMDDIR=${SYSTEMDDIR:-$PREFIX/lib/systemd/system}
+
+cd "$(dirname "$0")"
+
+copy() { # copy MODE SRC DSTDIR
+	mkdir -p "$3"
+	cp "$2" "$3/"
+	chmod "$1" "$3/$(basename "$2")"
+}
+
+copy_if_missing() { # copy_if_missing SRC DST
+	mkdir -p "$(dirname "$2")"
+	if [ ! -e "$2" ]; then
+		cp "$1" "$2"
+	fi
+}
+
+for f in bin/*; do
+	copy 755 "$f" "$DESTDIR$BINDIR"
+done
+for f in cni-plugins/*; do
+	copy 755 "$f" "$DESTDIR$OPT_CNI_BIN_DIR"
+done
+copy 644 contrib/crio.service "$DESTDIR$SYSTEMDDIR"
+copy_if_missing etc/10-crio.conf "$DESTDIR$ETCDIR/crio/crio.conf.d/10-crio.conf"
+copy_if_missing etc/crictl.yaml "$DESTDIR$ETCDIR/crictl.yaml"
+copy_if_missing contrib/policy.json "$DESTDIR$CONTAINERS_DIR/policy.json"
+copy_if_missing contrib/registries.conf "$DESTDIR$CONTAINERS_DIR/registries.conf"
+copy_if_missing contrib/11-crio-ipv4-bridge.conflist "$DESTDIR$CNIDIR/11-crio-ipv4-bridge.conflist"
+echo "CRI-O installed to $DESTDIR$BINDIR"
