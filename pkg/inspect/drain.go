@@ -33,13 +33,14 @@ func evicted(p *corev1.Pod) bool {
 }
 
 // drainFindings reports what would stop or hurt a drain of node.
-func drainFindings(node string, f *ClusterFacts, byNode map[string][]*corev1.Pod, idx ownerIndex) []Finding {
+func drainFindings(node string, pc *planContext) []Finding {
+	idx := pc.idx
 	var fs []Finding
 	add := func(id string, sev Severity, subject, msg, remedy string) {
 		fs = append(fs, Finding{ID: id, Severity: sev, Node: node, Subject: subject, Message: msg, Remedy: remedy})
 	}
 	blocked := map[string]bool{}
-	for _, p := range byNode[node] {
+	for _, p := range pc.byNode[node] {
 		if !evicted(p) {
 			continue
 		}
@@ -54,7 +55,7 @@ func drainFindings(node string, f *ClusterFacts, byNode map[string][]*corev1.Pod
 				break
 			}
 		}
-		for _, pdb := range coveringPDBs(p, f.PDBs) {
+		for _, pdb := range pc.pdbs.covering(p) {
 			key := pdb.Namespace + "/" + pdb.Name
 			if pdb.Status.DisruptionsAllowed < 1 && !blocked[key] {
 				blocked[key] = true
@@ -64,57 +65,87 @@ func drainFindings(node string, f *ClusterFacts, byNode map[string][]*corev1.Pod
 			}
 		}
 	}
-	if msg := capacityShortfall(node, f.Nodes, byNode); msg != "" {
+	if msg := pc.cap.shortfall(node); msg != "" {
 		add(IDCapacity, Blocker, "node/"+node, msg, "add capacity or scale down before draining this node")
 	}
 	return fs
 }
 
-func coveringPDBs(p *corev1.Pod, pdbs []policyv1.PodDisruptionBudget) []*policyv1.PodDisruptionBudget {
-	var out []*policyv1.PodDisruptionBudget
+type parsedPDB struct {
+	pdb *policyv1.PodDisruptionBudget
+	sel labels.Selector
+}
+
+// pdbIndex holds each namespace's PDBs with their selectors parsed once.
+type pdbIndex map[string][]parsedPDB
+
+func newPDBIndex(pdbs []policyv1.PodDisruptionBudget) pdbIndex {
+	idx := pdbIndex{}
 	for i := range pdbs {
 		pdb := &pdbs[i]
-		if pdb.Namespace != p.Namespace || pdb.Spec.Selector == nil {
+		if pdb.Spec.Selector == nil {
 			continue
 		}
 		sel, err := metav1.LabelSelectorAsSelector(pdb.Spec.Selector)
-		if err != nil || sel.Empty() || !sel.Matches(labels.Set(p.Labels)) {
+		if err != nil || sel.Empty() {
 			continue
 		}
-		out = append(out, pdb)
+		idx[pdb.Namespace] = append(idx[pdb.Namespace], parsedPDB{pdb: pdb, sel: sel})
+	}
+	return idx
+}
+
+func (idx pdbIndex) covering(p *corev1.Pod) []*policyv1.PodDisruptionBudget {
+	var out []*policyv1.PodDisruptionBudget
+	for _, pp := range idx[p.Namespace] {
+		if pp.sel.Matches(labels.Set(p.Labels)) {
+			out = append(out, pp.pdb)
+		}
 	}
 	return out
 }
 
-// capacityShortfall compares the requests a drain evicts with the free
-// allocatable on the other schedulable, Ready nodes.
-func capacityShortfall(node string, nodes []corev1.Node, byNode map[string][]*corev1.Pod) string {
-	needCPU, needMem := resource.Quantity{}, resource.Quantity{}
-	for _, p := range byNode[node] {
-		if evicted(p) {
-			cpu, mem := podRequests(p)
-			needCPU.Add(cpu)
-			needMem.Add(mem)
-		}
-	}
-	freeCPU, freeMem := resource.Quantity{}, resource.Quantity{}
+// capacity holds, per node, what a drain evicts and what the node has free,
+// in milli-CPU and bytes, computed once for the whole cluster.
+type capacity struct {
+	evictCPU, evictMem map[string]int64
+	freeCPU, freeMem   map[string]int64
+	totalCPU, totalMem int64 // free on every schedulable, Ready node
+}
+
+func newCapacity(nodes []corev1.Node, byNode map[string][]*corev1.Pod) *capacity {
+	c := &capacity{evictCPU: map[string]int64{}, evictMem: map[string]int64{}, freeCPU: map[string]int64{}, freeMem: map[string]int64{}}
 	for i := range nodes {
 		n := &nodes[i]
-		if n.Name == node || n.Spec.Unschedulable || !nodeReady(n) {
-			continue
-		}
-		cpu, mem := n.Status.Allocatable.Cpu().DeepCopy(), n.Status.Allocatable.Memory().DeepCopy()
+		cpu, mem := n.Status.Allocatable.Cpu().MilliValue(), n.Status.Allocatable.Memory().Value()
 		for _, p := range byNode[n.Name] {
 			pc, pm := podRequests(p)
-			cpu.Sub(pc)
-			mem.Sub(pm)
+			cpu -= pc.MilliValue()
+			mem -= pm.Value()
+			if evicted(p) {
+				c.evictCPU[n.Name] += pc.MilliValue()
+				c.evictMem[n.Name] += pm.Value()
+			}
 		}
-		freeCPU.Add(cpu)
-		freeMem.Add(mem)
+		if n.Spec.Unschedulable || !nodeReady(n) {
+			continue
+		}
+		c.freeCPU[n.Name], c.freeMem[n.Name] = cpu, mem
+		c.totalCPU += cpu
+		c.totalMem += mem
 	}
-	if needCPU.Cmp(freeCPU) > 0 || needMem.Cmp(freeMem) > 0 {
+	return c
+}
+
+// shortfall compares the requests a drain of node evicts with the free
+// allocatable on the other schedulable, Ready nodes.
+func (c *capacity) shortfall(node string) string {
+	needCPU, needMem := c.evictCPU[node], c.evictMem[node]
+	freeCPU, freeMem := c.totalCPU-c.freeCPU[node], c.totalMem-c.freeMem[node]
+	if needCPU > freeCPU || needMem > freeMem {
 		return fmt.Sprintf("evicted pods request cpu %s and memory %s; the other nodes have %s and %s free",
-			needCPU.String(), needMem.String(), freeCPU.String(), freeMem.String())
+			resource.NewMilliQuantity(needCPU, resource.DecimalSI), resource.NewQuantity(needMem, resource.BinarySI),
+			resource.NewMilliQuantity(freeCPU, resource.DecimalSI), resource.NewQuantity(freeMem, resource.BinarySI))
 	}
 	return ""
 }

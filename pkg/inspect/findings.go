@@ -41,37 +41,38 @@ type Finding struct {
 // situation is harmless (for example a short image name that the
 // registries drop-in will qualify).
 const (
-	IDNotDocker          = "CRIMIG001" // node does not run docker: skipped
-	IDControlPlane       = "CRIMIG002" // control-plane node
-	IDAlreadyCordoned    = "CRIMIG003" // cordoned before crimig
-	IDNodeNotReady       = "CRIMIG004" // node is not Ready
-	IDSingleControlPlane = "CRIMIG005" // the only control-plane node
-	IDDockerSocket       = "CRIMIG010" // workload mounts docker.sock / dockershim.sock
-	IDRunMount           = "CRIMIG011" // workload mounts /var/run or /run
-	IDDockerDataMount    = "CRIMIG012" // workload mounts /var/lib/docker
-	IDDockerHost         = "CRIMIG013" // workload sets DOCKER_HOST
-	IDShortImageName     = "CRIMIG014" // short image names
-	IDLogAgentDockerJSON = "CRIMIG020" // log agent parses docker JSON
-	IDLogAgent           = "CRIMIG021" // log agent found, format unknown
-	IDPDBZero            = "CRIMIG030" // PDB allows no disruption
-	IDBarePod            = "CRIMIG031" // pod with no controller
-	IDEmptyDir           = "CRIMIG032" // emptyDir data lost on drain
-	IDCapacity           = "CRIMIG033" // other nodes lack capacity
-	IDKubeletConfigMap   = "CRIMIG040" // kubelet-config ConfigMap edits
-	IDKubeletConfigCM404 = "CRIMIG041" // no kubelet-config ConfigMap
-	IDHostUnreachable    = "CRIMIG050" // host facts could not be read
-	IDDaemonJSONLoss     = "CRIMIG051" // daemon.json setting that cannot be carried over
-	IDDockerCallers      = "CRIMIG052" // scripts, cron jobs and units that call docker
-	IDCgroupDriver       = "CRIMIG053" // cgroup driver
-	IDDiskSpace          = "CRIMIG054" // free space under /var/lib
-	IDCrunTooOld         = "CRIMIG055" // distro crun too old for CRI-O
-	IDDockerDataMountFS  = "CRIMIG056" // /var/lib/docker is a separate mount
-	IDTargetInstalled    = "CRIMIG057" // target runtime already installed
-	IDNoSystemd          = "CRIMIG058" // no systemd
-	IDKernelSettings     = "CRIMIG059" // modules or sysctls to set
-	IDRegistryAuth       = "CRIMIG060" // registry credentials to move host-side
-	IDTranslateFailed    = "CRIMIG061" // host config could not be translated
-	IDFloatingImage      = "CRIMIG070" // exec pod image is a floating tag
+	IDNotDocker           = "CRIMIG001" // node does not run docker: skipped
+	IDControlPlane        = "CRIMIG002" // control-plane node
+	IDAlreadyCordoned     = "CRIMIG003" // cordoned before crimig
+	IDNodeNotReady        = "CRIMIG004" // node is not Ready
+	IDSingleControlPlane  = "CRIMIG005" // the only control-plane node
+	IDDockerSocket        = "CRIMIG010" // workload mounts docker.sock / dockershim.sock
+	IDRunMount            = "CRIMIG011" // workload mounts /var/run or /run
+	IDDockerDataMount     = "CRIMIG012" // workload mounts /var/lib/docker
+	IDDockerHost          = "CRIMIG013" // workload sets DOCKER_HOST
+	IDShortImageName      = "CRIMIG014" // short image names
+	IDLogAgentDockerJSON  = "CRIMIG020" // log agent parses docker JSON
+	IDLogAgent            = "CRIMIG021" // log agent found, format unknown
+	IDPDBZero             = "CRIMIG030" // PDB allows no disruption
+	IDBarePod             = "CRIMIG031" // pod with no controller
+	IDEmptyDir            = "CRIMIG032" // emptyDir data lost on drain
+	IDCapacity            = "CRIMIG033" // other nodes lack capacity
+	IDKubeletConfigMap    = "CRIMIG040" // kubelet-config ConfigMap edits
+	IDKubeletConfigCM404  = "CRIMIG041" // no kubelet-config ConfigMap
+	IDHostUnreachable     = "CRIMIG050" // host facts could not be read
+	IDDaemonJSONLoss      = "CRIMIG051" // daemon.json setting that cannot be carried over
+	IDDockerCallers       = "CRIMIG052" // scripts, cron jobs and units that call docker
+	IDCgroupDriver        = "CRIMIG053" // cgroup driver
+	IDDiskSpace           = "CRIMIG054" // free space under /var/lib
+	IDCrunTooOld          = "CRIMIG055" // distro crun too old for CRI-O
+	IDDockerDataMountFS   = "CRIMIG056" // /var/lib/docker is a separate mount
+	IDTargetInstalled     = "CRIMIG057" // target runtime already installed
+	IDNoSystemd           = "CRIMIG058" // no systemd
+	IDKernelSettings      = "CRIMIG059" // modules or sysctls to set
+	IDRegistryAuth        = "CRIMIG060" // registry credentials to move host-side
+	IDTranslateFailed     = "CRIMIG061" // host config could not be translated
+	IDKubeletFlagsRemoved = "CRIMIG062" // kubelet flags that will be removed
+	IDFloatingImage       = "CRIMIG070" // exec pod image is a floating tag
 )
 
 // Summary counts findings by severity.

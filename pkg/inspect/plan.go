@@ -36,7 +36,9 @@ type Plan struct {
 // NodePlan is what would happen on one node.
 type NodePlan struct {
 	NodeSummary
-	OS            string `json:"os,omitempty"`
+	OS string `json:"os,omitempty"`
+	// Verdict is ready, blocked, done (already on the target) or skip.
+	Verdict       string `json:"verdict"`
 	TargetVersion string `json:"targetVersion,omitempty"`
 	// Eligible is false for nodes that do not run docker.
 	Eligible bool              `json:"eligible"`
@@ -47,6 +49,14 @@ type NodePlan struct {
 	Changes  *hostconf.Output  `json:"-"`
 	Steps    []Step            `json:"steps,omitempty"`
 }
+
+// Verdicts of a node plan.
+const (
+	VerdictReady   = "ready"
+	VerdictBlocked = "blocked"
+	VerdictDone    = "done"
+	VerdictSkip    = "skip"
+)
 
 // BuildPlan assembles findings, file changes and steps. It does no I/O.
 func BuildPlan(cf *ClusterFacts, hosts map[string]HostResult, o Options) (*Plan, error) {
@@ -60,8 +70,9 @@ func BuildPlan(cf *ClusterFacts, hosts map[string]HostResult, o Options) (*Plan,
 	p.Findings = append(workloadFindings(cf, idx), logAgentFindings(cf, idx)...)
 	p.Findings = append(p.Findings, kubeletConfigMapFindings(cf)...)
 	controlPlanes := countControlPlanes(cf.Nodes)
+	ctx := &planContext{cf: cf, byNode: byNode, idx: idx, cap: newCapacity(cf.Nodes, byNode), pdbs: newPDBIndex(cf.PDBs)}
 	for _, n := range selected {
-		np := buildNodePlan(n, cf, byNode, idx, hosts, controlPlanes, o)
+		np := buildNodePlan(n, ctx, hosts, controlPlanes, o)
 		p.Nodes = append(p.Nodes, np)
 	}
 	p.Findings = relevantClusterFindings(p.Findings, p.Nodes)
@@ -74,12 +85,24 @@ func BuildPlan(cf *ClusterFacts, hosts map[string]HostResult, o Options) (*Plan,
 	return p, nil
 }
 
-func buildNodePlan(n *corev1.Node, cf *ClusterFacts, byNode map[string][]*corev1.Pod, idx ownerIndex,
-	hosts map[string]HostResult, controlPlanes int, o Options) NodePlan {
-	np := NodePlan{NodeSummary: SummarizeNode(n)}
+// planContext holds the cluster-wide indexes every node plan reads.
+type planContext struct {
+	cf     *ClusterFacts
+	byNode map[string][]*corev1.Pod
+	idx    ownerIndex
+	cap    *capacity
+	pdbs   pdbIndex
+}
+
+func buildNodePlan(n *corev1.Node, pc *planContext, hosts map[string]HostResult, controlPlanes int, o Options) NodePlan {
+	np := NodePlan{NodeSummary: SummarizeNode(n), OS: n.Status.NodeInfo.OSImage}
 	if !sourceSupported(np.Runtime, o.Target) {
-		np.Findings = []Finding{{ID: IDNotDocker, Severity: Info, Node: n.Name, Subject: "node/" + n.Name,
-			Message: fmt.Sprintf("runs %s, nothing to migrate to %s", np.Runtime, o.Target), Remedy: "nothing to do"}}
+		msg := fmt.Sprintf("runs %s, nothing to migrate to %s", np.Runtime, o.Target)
+		np.Verdict = VerdictSkip
+		if np.Runtime == string(o.Target) {
+			msg, np.Verdict = "already runs "+np.Runtime+" "+np.RuntimeVersion, VerdictDone
+		}
+		np.Findings = []Finding{{ID: IDNotDocker, Severity: Info, Node: n.Name, Subject: "node/" + n.Name, Message: msg, Remedy: "nothing to do"}}
 		np.Summary = summarize(np.Findings)
 		return np
 	}
@@ -88,7 +111,7 @@ func buildNodePlan(n *corev1.Node, cf *ClusterFacts, byNode map[string][]*corev1
 	if np.TargetVersion == "" {
 		np.TargetVersion = DefaultTargetVersion(o.Target, np.KubeletVersion)
 	}
-	np.Findings = append(nodeFindings(np.NodeSummary, controlPlanes), drainFindings(n.Name, cf, byNode, idx)...)
+	np.Findings = append(nodeFindings(np.NodeSummary, controlPlanes), drainFindings(n.Name, pc)...)
 	if r, ok := hosts[n.Name]; ok {
 		np.Findings = append(np.Findings, hostFindings(n.Name, o.Target, r)...)
 		np.addTranslation(r, o.Target)
@@ -96,6 +119,10 @@ func buildNodePlan(n *corev1.Node, cf *ClusterFacts, byNode map[string][]*corev1
 	np.Steps = Steps(np, o)
 	sortFindings(np.Findings)
 	np.Summary = summarize(np.Findings)
+	np.Verdict = VerdictReady
+	if np.Summary.Blockers > 0 {
+		np.Verdict = VerdictBlocked
+	}
 	return np
 }
 

@@ -2,6 +2,7 @@ package inspect
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/crimig/kubectl-crimig/pkg/hostconf"
 )
@@ -39,6 +40,11 @@ func (np *NodePlan) addTranslation(r HostResult, target hostconf.Target) {
 		return
 	}
 	np.Changes = &out
+	if len(out.RemovedFlags) > 0 {
+		np.Findings = append(np.Findings, Finding{ID: IDKubeletFlagsRemoved, Severity: Info, Node: np.Name, Subject: "kubelet flags",
+			Message: "removed from the kubelet's flags files: " + strings.Join(out.RemovedFlags, " "),
+			Remedy:  "nothing to do: the runtime's configuration takes over (pause image, cgroup driver)"})
+	}
 	for _, f := range out.Files {
 		np.Files = append(np.Files, PlanFile{Path: f.Path, Mode: fmt.Sprintf("%04o", f.Mode), New: f.Before == nil,
 			Changed: f.Changed(), Content: string(f.Content), Diff: f.Diff})

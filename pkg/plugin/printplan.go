@@ -34,14 +34,22 @@ func printPlan(out io.Writer, p *inspect.Plan, format string) error {
 
 func printPlanTable(out io.Writer, p *inspect.Plan, wide bool) error {
 	w := printers.GetNewTabWriter(out)
-	fmt.Fprintln(w, "NODE\tROLE\tRUNTIME\tKUBELET\tSOURCE\tTARGET\tBLOCKERS\tWARNINGS\tFILES")
+	header := "NODE\tROLE\tRUNTIME\tKUBELET\tSOURCE\tTARGET\tVERDICT\tBLOCKERS\tWARNINGS\tFILES"
+	if wide {
+		header += "\tOS"
+	}
+	fmt.Fprintln(w, header)
 	for _, n := range p.Nodes {
 		target := "-"
 		if n.Eligible {
 			target = p.Target + " " + n.TargetVersion
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\n", n.Name, n.Role, n.Runtime+" "+n.RuntimeVersion,
-			n.KubeletVersion, dash(n.Source), target, n.Summary.Blockers, n.Summary.Warnings, changedFiles(n))
+		line := fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d", n.Name, n.Role, n.Runtime+" "+n.RuntimeVersion,
+			n.KubeletVersion, dash(n.Source), target, n.Verdict, n.Summary.Blockers, n.Summary.Warnings, changedFiles(n))
+		if wide {
+			line += "\t" + dash(n.OS)
+		}
+		fmt.Fprintln(w, line)
 	}
 	findings := allFindings(p)
 	if len(findings) > 0 {
