@@ -54,6 +54,8 @@ type PlanOptions struct {
 
 	client     kubernetes.Interface
 	restConfig *rest.Config
+	// executor, when set, is shared with the caller (migrate) and not closed here.
+	executor *nodeexec.Executor
 	genericiooptions.IOStreams
 }
 
@@ -177,11 +179,14 @@ func (o *PlanOptions) hostFacts(ctx context.Context, nodes []string) (map[string
 	if len(nodes) == 0 {
 		return hosts, nil
 	}
-	ex, err := newExecutor(ctx, o.restConfig, o.client, o.Exec, o.ErrOut)
-	if err != nil {
-		return nil, err
+	ex := o.executor
+	if ex == nil {
+		var err error
+		if ex, err = newExecutor(ctx, o.restConfig, o.client, o.Exec, o.ErrOut); err != nil {
+			return nil, err
+		}
+		defer closeExecutor(ex, o.ErrOut)
 	}
-	defer closeExecutor(ex, o.ErrOut)
 	fmt.Fprintf(o.ErrOut, "Reading host facts from %d node(s) through pods in namespace %s…\n", len(nodes), o.Exec.PodNamespace)
 	var mu sync.Mutex
 	start := time.Now()

@@ -61,7 +61,8 @@ func NewCmdRoot(streams genericiooptions.IOStreams) *cobra.Command {
 	f := cmdutil.NewFactory(configFlags)
 
 	groups := templates.CommandGroups{
-		{Message: "Inspect Commands:", Commands: []*cobra.Command{NewCmdPlan(f, streams)}},
+		{Message: "Inspect Commands:", Commands: []*cobra.Command{NewCmdPlan(f, streams), NewCmdStatus(f, streams)}},
+		{Message: "Migration Commands:", Commands: []*cobra.Command{NewCmdMigrate(f, streams), NewCmdRollback(f, streams)}},
 		{Message: "Other Commands:", Commands: []*cobra.Command{NewCmdVersion(f, streams)}},
 	}
 	groups.Add(cmd)

@@ -1,0 +1,104 @@
+package migrate
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sync/atomic"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/kubectl/pkg/drain"
+
+	"github.com/crimig/kubectl-crimig/pkg/inspect"
+)
+
+// managedBy labels crimig's own pods, which a drain must leave alone.
+const managedBy = "app.kubernetes.io/managed-by"
+
+// skipCrimigPods keeps the node pods out of eviction: they are how crimig
+// reaches the host during the drain.
+func skipCrimigPods(p corev1.Pod) drain.PodDeleteStatus {
+	if p.Labels[managedBy] == "crimig" {
+		return drain.MakePodDeleteStatusSkip()
+	}
+	return drain.MakePodDeleteStatusOkay()
+}
+
+func (e *Engine) drainHelper(ctx context.Context, node string, total *int64, done *int64) *drain.Helper {
+	o := e.Options.Drain
+	return &drain.Helper{
+		Ctx:                 ctx,
+		Client:              e.Client,
+		Force:               o.Force,
+		GracePeriodSeconds:  -1,
+		IgnoreAllDaemonSets: o.IgnoreDaemonSets,
+		DeleteEmptyDirData:  o.DeleteEmptyDir,
+		Timeout:             o.Timeout,
+		AdditionalFilters:   []drain.PodFilter{skipCrimigPods},
+		Out:                 io.Discard,
+		ErrOut:              io.Discard,
+		OnPodDeletionOrEvictionFinished: func(pod *corev1.Pod, usingEviction bool, err error) {
+			if err != nil {
+				return
+			}
+			n := atomic.AddInt64(done, 1)
+			t := atomic.LoadInt64(total)
+			progress := -1.0
+			if t > 0 {
+				progress = float64(n) / float64(t)
+			}
+			e.emitProgress(node, inspect.StepDrain, PhaseProgress, fmt.Sprintf("evicted %s/%s (%d/%d)", pod.Namespace, pod.Name, n, t), progress)
+		},
+	}
+}
+
+func (r *run) drain(ctx context.Context) error {
+	n, err := r.e.Client.CoreV1().Nodes().Get(ctx, r.node, metav1.GetOptions{})
+	if err != nil {
+		return err
+	}
+	var total, done int64
+	h := r.e.drainHelper(ctx, r.node, &total, &done)
+	if !n.Spec.Unschedulable {
+		if err := drain.RunCordonOrUncordon(h, n, true); err != nil {
+			return fmt.Errorf("cordoning: %w", err)
+		}
+		r.state.CordonedByCrimig = true
+		if err := r.e.saveState(ctx, r.node, r.state); err != nil {
+			return err
+		}
+		r.e.emit(r.node, inspect.StepDrain, PhaseInfo, "cordoned")
+	}
+	list, errs := h.GetPodsForDeletion(r.node)
+	if len(errs) > 0 {
+		return fmt.Errorf("%v; pass --force, --delete-emptydir-data or --ignore-daemonsets as kubectl drain would ask", errs[0])
+	}
+	pods := list.Pods()
+	atomic.StoreInt64(&total, int64(len(pods)))
+	r.e.emitProgress(r.node, inspect.StepDrain, PhaseProgress, fmt.Sprintf("evicting %d pod(s)", len(pods)), 0)
+	if err := h.DeleteOrEvictPods(pods); err != nil {
+		return fmt.Errorf("draining: %w; the node stays cordoned, re-run migrate to resume", err)
+	}
+	return nil
+}
+
+func (r *run) uncordon(ctx context.Context) error {
+	if !r.state.CordonedByCrimig {
+		r.e.emit(r.node, inspect.StepUncordon, PhaseInfo, "left cordoned: it was cordoned before crimig")
+		return nil
+	}
+	return r.e.uncordonNode(ctx, r.node)
+}
+
+func (e *Engine) uncordonNode(ctx context.Context, node string) error {
+	n, err := e.Client.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
+	if err != nil {
+		return err
+	}
+	var zero int64
+	if err := drain.RunCordonOrUncordon(e.drainHelper(ctx, node, &zero, &zero), n, false); err != nil {
+		return fmt.Errorf("uncordoning: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,196 @@
+package migrate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/crimig/kubectl-crimig/pkg/hostconf"
+	"github.com/crimig/kubectl-crimig/pkg/inspect"
+	"github.com/crimig/kubectl-crimig/pkg/nodeexec"
+)
+
+// HostOps is what the engine needs from nodeexec; tests substitute it.
+type HostOps interface {
+	Run(ctx context.Context, node, script string, env map[string]string) (nodeexec.Result, error)
+	Upload(ctx context.Context, node, hostPath string, r io.Reader, size int64, mode os.FileMode) error
+	StartDetached(ctx context.Context, node, runID, job, script string, env map[string]string) error
+	JobStatus(ctx context.Context, node, runID, job string) (nodeexec.JobStatus, error)
+}
+
+// PreflightFunc plans one node, host facts included.
+type PreflightFunc func(ctx context.Context, node string) (*inspect.Plan, error)
+
+// DrainOptions mirror kubectl drain's flags.
+type DrainOptions struct {
+	Timeout          time.Duration
+	DeleteEmptyDir   bool
+	Force            bool
+	IgnoreDaemonSets bool
+}
+
+// Options are the user's choices for a migration.
+type Options struct {
+	Target hostconf.Target
+	// Source is pkgs, repo=URL or bundle=FILE.
+	Source string
+	// Accept holds finding IDs the user accepted; "all" accepts every one.
+	Accept      map[string]bool
+	Drain       DrainOptions
+	Reboot      bool
+	Podman      bool
+	SwapTimeout time.Duration
+}
+
+// Engine migrates and rolls back nodes.
+type Engine struct {
+	Client        kubernetes.Interface
+	Host          HostOps
+	Sink          Sink
+	Preflight     PreflightFunc
+	LockNamespace string
+	// Identity names this run in Leases, for "locked by" messages.
+	Identity string
+	Options  Options
+	// NewRunID and Now are replaceable for tests.
+	NewRunID func() string
+	Now      func() time.Time
+}
+
+func (e *Engine) now() time.Time {
+	if e.Now != nil {
+		return e.Now()
+	}
+	return time.Now().UTC().Truncate(time.Second)
+}
+
+// run is one node's migration in progress.
+type run struct {
+	e     *Engine
+	node  string
+	state *State
+	plan  *inspect.NodePlan
+	full  *inspect.Plan
+}
+
+// ErrAlreadyDone means there was nothing to do.
+var ErrAlreadyDone = errors.New("already migrated")
+
+// Migrate moves node to the target runtime, resuming an interrupted run.
+func (e *Engine) Migrate(ctx context.Context, node string) error {
+	n, err := e.Client.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
+	if err != nil {
+		return fmt.Errorf("reading node %s: %w", node, err)
+	}
+	st, err := ReadState(n)
+	if err != nil {
+		return err
+	}
+	if st != nil && st.Phase == StateSucceeded && st.To == string(e.Options.Target) {
+		e.emit(node, "", PhaseInfo, fmt.Sprintf("already migrated to %s by run %s", st.To, st.RunID))
+		return nil
+	}
+	lock, err := e.acquire(ctx, node)
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
+	r := &run{e: e, node: node, state: e.resumeOrStart(n, st)}
+	return r.execute(ctx)
+}
+
+// resumeOrStart continues an unfinished run with its run id, or starts anew.
+func (e *Engine) resumeOrStart(n *corev1.Node, st *State) *State {
+	resumable := st != nil && st.To == string(e.Options.Target) &&
+		(st.Phase == StateRunning || st.Phase == StateSwapping || st.Phase == StateFailed)
+	if resumable {
+		e.emit(n.Name, "", PhaseInfo, fmt.Sprintf("resuming run %s after step %q", st.RunID, st.Step))
+		return st
+	}
+	rt, _ := inspect.SplitRuntime(n.Status.NodeInfo.ContainerRuntimeVersion)
+	newID := e.NewRunID
+	if newID == nil {
+		newID = nodeexec.NewRunID
+	}
+	return &State{RunID: newID(), From: rt, To: string(e.Options.Target), Started: e.now(),
+		OriginalSocket: n.Annotations[inspect.AnnotationCRISocket]}
+}
+
+type step struct {
+	name string
+	fn   func(ctx context.Context) error
+}
+
+func (r *run) steps() []step {
+	return []step{
+		{inspect.StepLock, func(context.Context) error { return nil }},
+		{inspect.StepPreflight, r.preflight},
+		{inspect.StepDrain, r.drain},
+		{inspect.StepBackup, r.backup},
+		{inspect.StepKernel, r.kernel},
+		{inspect.StepInstall, r.install},
+		{inspect.StepConfigure, r.configure},
+		{inspect.StepSwap, r.swap},
+		{inspect.StepVerify, r.verify},
+		{inspect.StepAnnotate, r.annotate},
+		{inspect.StepUncordon, r.uncordon},
+	}
+}
+
+func (r *run) execute(ctx context.Context) error {
+	steps := r.steps()
+	skip := stepIndex(steps, r.state.Step)
+	r.state.Phase, r.state.LastError = StateRunning, ""
+	for i, s := range steps {
+		if i <= skip {
+			r.e.emit(r.node, s.name, PhaseSkipped, "done in an earlier attempt")
+			continue
+		}
+		if err := r.runStep(ctx, s); err != nil {
+			return err
+		}
+	}
+	r.state.Phase = StateSucceeded
+	if err := r.e.saveState(context.WithoutCancel(ctx), r.node, r.state); err != nil {
+		return err
+	}
+	r.e.emitProgress(r.node, "", PhaseDone, fmt.Sprintf("node %s runs %s (run %s)", r.node, r.state.To, r.state.RunID), 1)
+	return nil
+}
+
+func (r *run) runStep(ctx context.Context, s step) error {
+	r.e.emit(r.node, s.name, PhaseStarted, "")
+	if err := r.e.saveState(ctx, r.node, r.state); err != nil {
+		return err
+	}
+	if err := s.fn(ctx); err != nil {
+		// Record the failure even when ctx was cancelled (Ctrl-C).
+		r.state.Phase, r.state.LastError = StateFailed, err.Error()
+		_ = r.e.saveState(context.WithoutCancel(ctx), r.node, r.state)
+		r.e.emitErr(r.node, s.name, err)
+		return fmt.Errorf("node %s, step %s: %w", r.node, s.name, err)
+	}
+	r.state.Step = s.name
+	if err := r.e.saveState(context.WithoutCancel(ctx), r.node, r.state); err != nil {
+		return err
+	}
+	r.e.emit(r.node, s.name, PhaseDone, "")
+	return nil
+}
+
+// stepIndex is the index of the last completed step, -1 when none.
+func stepIndex(steps []step, name string) int {
+	for i, s := range steps {
+		if s.name == name {
+			return i
+		}
+	}
+	return -1
+}

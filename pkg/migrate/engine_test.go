@@ -1,0 +1,284 @@
+package migrate
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes/fake"
+
+	"github.com/crimig/kubectl-crimig/pkg/hostconf"
+	"github.com/crimig/kubectl-crimig/pkg/hostscripts"
+	"github.com/crimig/kubectl-crimig/pkg/inspect"
+	"github.com/crimig/kubectl-crimig/pkg/nodeexec"
+)
+
+// fakeHost records what the engine asks of the host, and plays the swap
+// job: starting it flips the Node to CRI-O, as the simulator would.
+type fakeHost struct {
+	mu       sync.Mutex
+	client   *fake.Clientset
+	calls    []string
+	uploads  map[string]string
+	jobs     map[string]nodeexec.JobState
+	failSwap bool
+	failStep string
+}
+
+func (h *fakeHost) record(s string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.calls = append(h.calls, s)
+}
+
+func (h *fakeHost) Run(_ context.Context, _ string, script string, env map[string]string) (nodeexec.Result, error) {
+	name := scriptName(script)
+	h.record("run " + name)
+	if name == h.failStep {
+		return nodeexec.Result{ExitCode: 3, Stderr: []byte("no repo provides cri-o\n")}, nil
+	}
+	return nodeexec.Result{}, nil
+}
+
+func scriptName(script string) string {
+	for _, n := range []string{hostscripts.Backup, hostscripts.Kernel, hostscripts.Install, hostscripts.Swap} {
+		if script == hostscripts.Get(n) {
+			return n
+		}
+	}
+	return "other"
+}
+
+func (h *fakeHost) Upload(_ context.Context, _ string, path string, r io.Reader, size int64, _ os.FileMode) error {
+	b, err := io.ReadAll(r)
+	if err != nil || int64(len(b)) != size {
+		return errors.New("short upload")
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.uploads[path] = string(b)
+	return nil
+}
+
+func (h *fakeHost) StartDetached(ctx context.Context, node, runID, job, script string, env map[string]string) error {
+	h.record("detach " + job + " mode=" + env["CRIMIG_MODE"])
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	runtime := "cri-o://1.29.1"
+	if env["CRIMIG_MODE"] == "rollback" || h.failSwap {
+		runtime = "docker://20.10.24"
+	}
+	h.jobs[job] = nodeexec.JobSucceeded
+	if h.failSwap {
+		h.jobs[job] = nodeexec.JobFailed
+	}
+	n, err := h.client.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
+	if err != nil {
+		return err
+	}
+	n.Status.NodeInfo.ContainerRuntimeVersion = runtime
+	_, err = h.client.CoreV1().Nodes().UpdateStatus(ctx, n, metav1.UpdateOptions{})
+	return err
+}
+
+func (h *fakeHost) JobStatus(_ context.Context, _, _, job string) (nodeexec.JobStatus, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	st, ok := h.jobs[job]
+	if !ok {
+		return nodeexec.JobStatus{Job: job, State: nodeexec.JobNotStarted}, nil
+	}
+	js := nodeexec.JobStatus{Job: job, State: st}
+	if st == nodeexec.JobFailed {
+		js.Entries = []nodeexec.JournalEntry{{Step: "start-runtime", Phase: "failed", Message: "crio did not start"}, {Step: "swap", Phase: "rolled-back"}}
+	}
+	return js, nil
+}
+
+func testNode() *corev1.Node {
+	return &corev1.Node{
+		ObjectMeta: metav1.ObjectMeta{Name: "node-1", Annotations: map[string]string{inspect.AnnotationCRISocket: "/var/run/dockershim.sock"}},
+		Status: corev1.NodeStatus{
+			NodeInfo:   corev1.NodeSystemInfo{ContainerRuntimeVersion: "docker://20.10.24", KubeletVersion: "v1.23.3", BootID: "b1"},
+			Conditions: []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue}},
+		},
+	}
+}
+
+func newTestEngine(t *testing.T) (*Engine, *fakeHost, *[]Event) {
+	t.Helper()
+	client := fake.NewClientset(testNode())
+	host := &fakeHost{client: client, uploads: map[string]string{}, jobs: map[string]nodeexec.JobState{}}
+	var mu sync.Mutex
+	events := &[]Event{}
+	e := &Engine{
+		Client: client, Host: host, LockNamespace: "crimig-system", Identity: "me@test/run",
+		Sink:     func(ev Event) { mu.Lock(); defer mu.Unlock(); *events = append(*events, ev) },
+		NewRunID: func() string { return "run-1" },
+		Preflight: func(ctx context.Context, node string) (*inspect.Plan, error) {
+			return &inspect.Plan{Nodes: []inspect.NodePlan{{
+				NodeSummary: inspect.NodeSummary{Name: node, Runtime: "docker", KubeletVersion: "v1.23.3"}, Eligible: true, TargetVersion: "1.23",
+				Files: []inspect.PlanFile{{Path: "/etc/crio/crio.conf.d/90-crimig.conf", Mode: "0644", Changed: true, Content: "[crio.runtime]\n"}},
+			}}}, nil
+		},
+		Options: Options{Target: hostconf.TargetCRIO, Source: "pkgs", Podman: true, SwapTimeout: time.Minute,
+			Drain: DrainOptions{IgnoreDaemonSets: true, Timeout: time.Minute}},
+	}
+	return e, host, events
+}
+
+func nodeState(t *testing.T, e *Engine) (*corev1.Node, *State) {
+	t.Helper()
+	n, err := e.Client.CoreV1().Nodes().Get(context.Background(), "node-1", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := ReadState(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n, st
+}
+
+func TestMigrateRunsEveryStepInOrder(t *testing.T) {
+	e, host, _ := newTestEngine(t)
+	if err := e.Migrate(context.Background(), "node-1"); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"run backup.sh", "run kernel.sh", "run install.sh", "detach swap mode=swap"}
+	if strings.Join(host.calls, ",") != strings.Join(want, ",") {
+		t.Errorf("host calls %v, want %v", host.calls, want)
+	}
+	if got := host.uploads["/var/lib/crimig/run-1/staged/etc/crio/crio.conf.d/90-crimig.conf"]; got != "[crio.runtime]\n" {
+		t.Errorf("staged file = %q", got)
+	}
+	n, st := nodeState(t, e)
+	if st.Phase != StateSucceeded || st.Step != inspect.StepUncordon || !st.CordonedByCrimig {
+		t.Errorf("state %+v", st)
+	}
+	if n.Spec.Unschedulable {
+		t.Error("node left cordoned")
+	}
+	if got := n.Annotations[inspect.AnnotationCRISocket]; got != "/var/run/crio/crio.sock" {
+		t.Errorf("cri-socket annotation %q", got)
+	}
+	if _, err := e.Client.CoordinationV1().Leases("crimig-system").Get(context.Background(), LeaseName("node-1"), metav1.GetOptions{}); err == nil {
+		t.Error("lease not released")
+	}
+	// A second run has nothing to do.
+	host.calls = nil
+	if err := e.Migrate(context.Background(), "node-1"); err != nil || len(host.calls) != 0 {
+		t.Errorf("second run: err=%v calls=%v", err, host.calls)
+	}
+}
+
+func TestFailedStepIsRecordedAndResumed(t *testing.T) {
+	e, host, _ := newTestEngine(t)
+	host.failStep = "install.sh"
+	err := e.Migrate(context.Background(), "node-1")
+	if err == nil || !strings.Contains(err.Error(), "no repo provides cri-o") {
+		t.Fatalf("err = %v", err)
+	}
+	_, st := nodeState(t, e)
+	if st.Phase != StateFailed || st.Step != inspect.StepKernel || !strings.Contains(st.LastError, "install.sh exited 3") {
+		t.Errorf("state %+v", st)
+	}
+	host.failStep, host.calls = "", nil
+	if err := e.Migrate(context.Background(), "node-1"); err != nil {
+		t.Fatal(err)
+	}
+	if want := "run install.sh,detach swap mode=swap"; strings.Join(host.calls, ",") != want {
+		t.Errorf("resumed calls %v, want %s", host.calls, want)
+	}
+	if _, st := nodeState(t, e); st.RunID != "run-1" || st.Phase != StateSucceeded {
+		t.Errorf("resume must keep the run id: %+v", st)
+	}
+}
+
+func TestSwapFailureReportsTheHostRollback(t *testing.T) {
+	e, host, _ := newTestEngine(t)
+	host.failSwap = true
+	err := e.Migrate(context.Background(), "node-1")
+	if err == nil || !strings.Contains(err.Error(), "failed at start-runtime: crio did not start") ||
+		!strings.Contains(err.Error(), "runs docker again") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestRollbackAfterMigration(t *testing.T) {
+	e, host, _ := newTestEngine(t)
+	if err := e.Migrate(context.Background(), "node-1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Rollback(context.Background(), "node-1"); err != nil {
+		t.Fatal(err)
+	}
+	n, st := nodeState(t, e)
+	if st.Phase != StateRolledBack || n.Annotations[inspect.AnnotationCRISocket] != "/var/run/dockershim.sock" ||
+		n.Status.NodeInfo.ContainerRuntimeVersion != "docker://20.10.24" {
+		t.Errorf("after rollback: state %+v, node %+v", st, n.Status.NodeInfo)
+	}
+	if host.calls[len(host.calls)-1] != "detach rollback mode=rollback" {
+		t.Errorf("calls %v", host.calls)
+	}
+}
+
+func TestRollbackWithoutStateIsAClearError(t *testing.T) {
+	e, _, _ := newTestEngine(t)
+	err := e.Rollback(context.Background(), "node-1")
+	if err == nil || !strings.Contains(err.Error(), "nothing to roll back") {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func TestLockHeldByAnotherRun(t *testing.T) {
+	e, host, _ := newTestEngine(t)
+	now := metav1.NewMicroTime(time.Now())
+	other, dur := "ops@bastion/run-0", int32(60)
+	_, err := e.Client.CoordinationV1().Leases("crimig-system").Create(context.Background(), &coordinationv1.Lease{
+		ObjectMeta: metav1.ObjectMeta{Name: LeaseName("node-1"), Namespace: "crimig-system"},
+		Spec:       coordinationv1.LeaseSpec{HolderIdentity: &other, LeaseDurationSeconds: &dur, RenewTime: &now},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = e.Migrate(context.Background(), "node-1")
+	var locked *LockedError
+	if !errors.As(err, &locked) || locked.Holder != other || len(host.calls) != 0 {
+		t.Fatalf("err = %v, calls %v", err, host.calls)
+	}
+	// An expired lease is taken over.
+	e.Now = func() time.Time { return time.Now().Add(2 * time.Minute) }
+	if err := e.Migrate(context.Background(), "node-1"); err != nil {
+		t.Fatalf("takeover: %v", err)
+	}
+}
+
+func TestPreflightBlockers(t *testing.T) {
+	e, host, _ := newTestEngine(t)
+	e.Preflight = func(ctx context.Context, node string) (*inspect.Plan, error) {
+		return &inspect.Plan{
+			Findings: []inspect.Finding{{ID: inspect.IDDockerSocket, Severity: inspect.Blocker, Subject: "DaemonSet/ci/builder", Nodes: []string{node}, Message: "mounts docker.sock"}},
+			Nodes:    []inspect.NodePlan{{NodeSummary: inspect.NodeSummary{Name: node, Runtime: "docker"}, Eligible: true}},
+		}, nil
+	}
+	err := e.Migrate(context.Background(), "node-1")
+	if err == nil || !strings.Contains(err.Error(), "CRIMIG010 DaemonSet/ci/builder") || len(host.calls) != 0 {
+		t.Fatalf("err = %v, calls = %v", err, host.calls)
+	}
+	if n, _ := nodeState(t, e); n.Spec.Unschedulable {
+		t.Error("a refused preflight must not cordon")
+	}
+	e.Options.Accept = map[string]bool{inspect.IDDockerSocket: true}
+	if err := e.Migrate(context.Background(), "node-1"); err != nil {
+		t.Fatalf("accepted: %v", err)
+	}
+}

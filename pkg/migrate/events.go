@@ -1,0 +1,49 @@
+package migrate
+
+import "time"
+
+// Phase of an Event.
+type Phase string
+
+// Event phases.
+const (
+	PhaseStarted  Phase = "started"
+	PhaseProgress Phase = "progress"
+	PhaseDone     Phase = "done"
+	PhaseSkipped  Phase = "skipped"
+	PhaseFailed   Phase = "failed"
+	PhaseInfo     Phase = "info"
+)
+
+// Event is one thing the engine reports. Progress is 0..1 when known, -1
+// otherwise.
+type Event struct {
+	Time     time.Time `json:"time"`
+	Node     string    `json:"node"`
+	Step     string    `json:"step"`
+	Phase    Phase     `json:"phase"`
+	Message  string    `json:"message,omitempty"`
+	Progress float64   `json:"progress"`
+	Err      string    `json:"error,omitempty"`
+}
+
+// Sink receives events. It must not block for long.
+type Sink func(Event)
+
+func (e *Engine) emit(node, step string, phase Phase, msg string) {
+	e.emitProgress(node, step, phase, msg, -1)
+}
+
+func (e *Engine) emitProgress(node, step string, phase Phase, msg string, progress float64) {
+	if e.Sink == nil {
+		return
+	}
+	e.Sink(Event{Time: e.now(), Node: node, Step: step, Phase: phase, Message: msg, Progress: progress})
+}
+
+func (e *Engine) emitErr(node, step string, err error) {
+	if e.Sink == nil {
+		return
+	}
+	e.Sink(Event{Time: e.now(), Node: node, Step: step, Phase: PhaseFailed, Err: err.Error(), Progress: -1})
+}

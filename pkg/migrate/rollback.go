@@ -1,0 +1,90 @@
+package migrate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/crimig/kubectl-crimig/pkg/hostscripts"
+	"github.com/crimig/kubectl-crimig/pkg/inspect"
+	"github.com/crimig/kubectl-crimig/pkg/nodeexec"
+)
+
+// StepRollback names rollback's events.
+const StepRollback = "rollback"
+
+// Rollback returns node to docker from the backups of its last run.
+func (e *Engine) Rollback(ctx context.Context, node string) error {
+	n, err := e.Client.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
+	if err != nil {
+		return fmt.Errorf("reading node %s: %w", node, err)
+	}
+	st, err := ReadState(n)
+	if err != nil {
+		return err
+	}
+	if st == nil {
+		return errors.New("node " + node + " has no crimig state: crimig never migrated it, so there is nothing to roll back")
+	}
+	if st.Phase == StateRolledBack {
+		e.emit(node, StepRollback, PhaseInfo, "already rolled back (run "+st.RunID+")")
+		return nil
+	}
+	lock, err := e.acquire(ctx, node)
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
+	st.Phase, st.LastError = StateRollingBack, ""
+	if err := e.saveState(ctx, node, st); err != nil {
+		return err
+	}
+	if err := e.rollbackHost(ctx, node, st); err != nil {
+		st.Phase, st.LastError = StateFailed, "rollback: "+err.Error()
+		_ = e.saveState(context.WithoutCancel(ctx), node, st)
+		e.emitErr(node, StepRollback, err)
+		return fmt.Errorf("node %s, rollback: %w", node, err)
+	}
+	return e.finishRollback(ctx, node, st)
+}
+
+func (e *Engine) rollbackHost(ctx context.Context, node string, st *State) error {
+	js, err := e.Host.JobStatus(ctx, node, st.RunID, jobRollback)
+	if err != nil {
+		return fmt.Errorf("checking for an earlier rollback job: %w", err)
+	}
+	if js.State == nodeexec.JobNotStarted || js.State == nodeexec.JobFailed || js.State == nodeexec.JobLost {
+		env := map[string]string{"CRIMIG_MODE": "rollback", "CRIMIG_TARGET": st.To, "CRIMIG_REBOOT": "0"}
+		job := jobRollback
+		if js.State != nodeexec.JobNotStarted {
+			job = jobRollback + "-retry"
+		}
+		if err := e.Host.StartDetached(ctx, node, st.RunID, job, hostscripts.Get(hostscripts.Swap), env); err != nil {
+			return err
+		}
+		e.emit(node, StepRollback, PhaseInfo, "rollback job started on the host as unit "+nodeexec.JobUnit(st.RunID, job))
+		return e.waitJob(ctx, node, st.RunID, job, runtimeWanted{prefix: "docker://"})
+	}
+	return e.waitJob(ctx, node, st.RunID, jobRollback, runtimeWanted{prefix: "docker://"})
+}
+
+func (e *Engine) finishRollback(ctx context.Context, node string, st *State) error {
+	if st.OriginalSocket != "" {
+		if err := e.patchAnnotation(ctx, node, inspect.AnnotationCRISocket, &st.OriginalSocket); err != nil {
+			return fmt.Errorf("restoring %s: %w", inspect.AnnotationCRISocket, err)
+		}
+	}
+	if st.CordonedByCrimig {
+		if err := e.uncordonNode(ctx, node); err != nil {
+			return err
+		}
+	}
+	st.Phase = StateRolledBack
+	if err := e.saveState(ctx, node, st); err != nil {
+		return err
+	}
+	e.emitProgress(node, StepRollback, PhaseDone, "node "+node+" runs docker again", 1)
+	return nil
+}

@@ -1,0 +1,83 @@
+package migrate
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+)
+
+// AnnotationState holds the migration state on the Node. It never holds
+// secrets: only names, times and step names.
+const AnnotationState = "crimig.io/state"
+
+// Node-level phases of a migration.
+const (
+	StateRunning     = "Running"
+	StateSwapping    = "Swapping"
+	StateSucceeded   = "Succeeded"
+	StateFailed      = "Failed"
+	StateRollingBack = "RollingBack"
+	StateRolledBack  = "RolledBack"
+)
+
+// State is the JSON document in the crimig.io/state annotation.
+type State struct {
+	RunID string `json:"runId"`
+	From  string `json:"from"`
+	To    string `json:"to"`
+	Phase string `json:"phase"`
+	// Step is the last step that completed.
+	Step             string    `json:"step,omitempty"`
+	CordonedByCrimig bool      `json:"cordonedByCrimig"`
+	OriginalSocket   string    `json:"originalCriSocket,omitempty"`
+	Started          time.Time `json:"started"`
+	Updated          time.Time `json:"updated"`
+	LastError        string    `json:"lastError,omitempty"`
+}
+
+// ReadState decodes the state annotation; nil when there is none.
+func ReadState(n *corev1.Node) (*State, error) {
+	raw, ok := n.Annotations[AnnotationState]
+	if !ok || raw == "" {
+		return nil, nil
+	}
+	var s State
+	if err := json.Unmarshal([]byte(raw), &s); err != nil {
+		return nil, fmt.Errorf("node %s: annotation %s is not valid JSON (%v); remove it with 'kubectl annotate node %s %s-' to start over",
+			n.Name, AnnotationState, err, n.Name, AnnotationState)
+	}
+	return &s, nil
+}
+
+// saveState writes the annotation with a JSON merge patch.
+func (e *Engine) saveState(ctx context.Context, node string, s *State) error {
+	s.Updated = e.now()
+	b, err := json.Marshal(s)
+	if err != nil {
+		return err
+	}
+	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": map[string]string{AnnotationState: string(b)}}})
+	if err != nil {
+		return err
+	}
+	_, err = e.Client.CoreV1().Nodes().Patch(ctx, node, types.MergePatchType, patch, metav1.PatchOptions{})
+	if err != nil {
+		return fmt.Errorf("recording state on node %s: %w", node, err)
+	}
+	return nil
+}
+
+// patchAnnotation sets (or, with value nil, removes) one Node annotation.
+func (e *Engine) patchAnnotation(ctx context.Context, node, key string, value *string) error {
+	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": map[string]*string{key: value}}})
+	if err != nil {
+		return err
+	}
+	_, err = e.Client.CoreV1().Nodes().Patch(ctx, node, types.MergePatchType, patch, metav1.PatchOptions{})
+	return err
+}

@@ -1,0 +1,178 @@
+package migrate
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path"
+	"strings"
+
+	"github.com/crimig/kubectl-crimig/pkg/hostscripts"
+	"github.com/crimig/kubectl-crimig/pkg/inspect"
+)
+
+// Host paths crimig writes besides the translated files.
+const (
+	stateDir        = "/var/lib/crimig"
+	modulesLoadConf = "/etc/modules-load.d/crimig.conf"
+	sysctlConf      = "/etc/sysctl.d/99-crimig.conf"
+)
+
+func (r *run) runDir() string { return path.Join(stateDir, r.state.RunID) }
+
+// nodePlan returns the node's plan, building it when a resumed run skipped
+// the preflight.
+func (r *run) nodePlan(ctx context.Context) (*inspect.NodePlan, error) {
+	if r.plan != nil {
+		return r.plan, nil
+	}
+	p, err := r.e.Preflight(ctx, r.node)
+	if err != nil {
+		return nil, err
+	}
+	for i := range p.Nodes {
+		if p.Nodes[i].Name == r.node {
+			r.full, r.plan = p, &p.Nodes[i]
+			return r.plan, nil
+		}
+	}
+	return nil, fmt.Errorf("the plan has no entry for node %s", r.node)
+}
+
+func (r *run) preflight(ctx context.Context) error {
+	np, err := r.nodePlan(ctx)
+	if err != nil {
+		return err
+	}
+	if !np.Eligible {
+		return fmt.Errorf("node %s runs %s, not docker; nothing to migrate", r.node, np.Runtime)
+	}
+	blockers := r.full.BlockersFor(r.node, r.e.Options.Accept)
+	if len(blockers) == 0 {
+		r.e.emit(r.node, inspect.StepPreflight, PhaseInfo, fmt.Sprintf("%d warning(s), no unaccepted blocker", np.Summary.Warnings))
+		return nil
+	}
+	var lines []string
+	for _, b := range blockers {
+		lines = append(lines, fmt.Sprintf("%s %s: %s", b.ID, b.Subject, b.Message))
+	}
+	return fmt.Errorf("%d blocker(s): %s; fix them, or accept each with --accept ID (see 'kubectl crimig plan %s')",
+		len(blockers), strings.Join(lines, "; "), r.node)
+}
+
+// backupPaths lists every host file the migration may change.
+func (r *run) backupPaths(np *inspect.NodePlan) []string {
+	paths := []string{modulesLoadConf, sysctlConf}
+	for _, f := range np.Files {
+		paths = append(paths, f.Path)
+	}
+	return paths
+}
+
+func (r *run) backup(ctx context.Context) error {
+	np, err := r.nodePlan(ctx)
+	if err != nil {
+		return err
+	}
+	paths := r.backupPaths(np)
+	env := map[string]string{"CRIMIG_RUN_ID": r.state.RunID, "CRIMIG_BACKUP_PATHS": strings.Join(paths, "\n")}
+	if err := r.script(ctx, hostscripts.Backup, env); err != nil {
+		return err
+	}
+	r.e.emit(r.node, inspect.StepBackup, PhaseInfo, fmt.Sprintf("%d file(s) backed up to %s/backup", len(paths), r.runDir()))
+	return nil
+}
+
+func (r *run) kernel(ctx context.Context) error {
+	return r.script(ctx, hostscripts.Kernel, nil)
+}
+
+func (r *run) install(ctx context.Context) error {
+	np, err := r.nodePlan(ctx)
+	if err != nil {
+		return err
+	}
+	kind, value, _ := strings.Cut(r.e.Options.Source, "=")
+	env := map[string]string{
+		"CRIMIG_RUN_ID":         r.state.RunID,
+		"CRIMIG_TARGET":         r.state.To,
+		"CRIMIG_TARGET_VERSION": np.TargetVersion,
+		"CRIMIG_SOURCE":         kind,
+		"CRIMIG_PODMAN":         boolEnv(r.e.Options.Podman),
+	}
+	switch kind {
+	case "repo":
+		env["CRIMIG_REPO_URL"] = value
+	case "bundle":
+		hostPath, err := r.uploadBundle(ctx, value)
+		if err != nil {
+			return err
+		}
+		env["CRIMIG_BUNDLE"] = hostPath
+	}
+	return r.script(ctx, hostscripts.Install, env)
+}
+
+// configure stages the translated files; the swap job installs them once
+// the kubelet and docker are stopped, so a kubelet that restarts early never
+// sees a half-configured host.
+func (r *run) configure(ctx context.Context) error {
+	np, err := r.nodePlan(ctx)
+	if err != nil {
+		return err
+	}
+	staged := 0
+	for _, f := range np.Files {
+		if !f.Changed {
+			continue
+		}
+		mode, err := parseMode(f.Mode)
+		if err != nil {
+			return err
+		}
+		dst := path.Join(r.runDir(), "staged", f.Path)
+		if err := r.e.Host.Upload(ctx, r.node, dst, bytes.NewReader([]byte(f.Content)), int64(len(f.Content)), mode); err != nil {
+			return fmt.Errorf("staging %s: %w", f.Path, err)
+		}
+		staged++
+		r.e.emitProgress(r.node, inspect.StepConfigure, PhaseProgress, "staged "+f.Path, float64(staged)/float64(len(np.Files)))
+	}
+	return nil
+}
+
+// script runs an embedded host script and turns a non-zero exit into an
+// error carrying the script's last words.
+func (r *run) script(ctx context.Context, name string, env map[string]string) error {
+	res, err := r.e.Host.Run(ctx, r.node, hostscripts.Get(name), env)
+	if err != nil {
+		return err
+	}
+	if res.ExitCode != 0 {
+		return fmt.Errorf("%s exited %d: %s", name, res.ExitCode, lastLines(res.Stderr, 5))
+	}
+	return nil
+}
+
+func lastLines(b []byte, n int) string {
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, " | ")
+}
+
+func boolEnv(b bool) string {
+	if b {
+		return "1"
+	}
+	return "0"
+}
+
+func parseMode(s string) (os.FileMode, error) {
+	var m uint32
+	if _, err := fmt.Sscanf(s, "%o", &m); err != nil {
+		return 0, fmt.Errorf("bad file mode %q: %w", s, err)
+	}
+	return os.FileMode(m), nil
+}

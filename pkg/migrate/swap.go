@@ -1,0 +1,159 @@
+package migrate
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/crimig/kubectl-crimig/pkg/hostconf"
+	"github.com/crimig/kubectl-crimig/pkg/hostscripts"
+	"github.com/crimig/kubectl-crimig/pkg/inspect"
+	"github.com/crimig/kubectl-crimig/pkg/nodeexec"
+)
+
+// Detached job names.
+const (
+	jobSwap     = "swap"
+	jobRollback = "rollback"
+)
+
+// DefaultSwapTimeout bounds the wait for the node to come back.
+const DefaultSwapTimeout = 10 * time.Minute
+
+// swap starts the detached job that stops the kubelet and docker and starts
+// the new runtime, then waits for the Node to report it. The exec pod dies
+// with docker, so nothing of the swap may run inside it.
+func (r *run) swap(ctx context.Context) error {
+	n, err := r.e.Client.CoreV1().Nodes().Get(ctx, r.node, metav1.GetOptions{})
+	if err != nil {
+		return err
+	}
+	bootID := n.Status.NodeInfo.BootID
+	js, err := r.e.Host.JobStatus(ctx, r.node, r.state.RunID, jobSwap)
+	if err != nil {
+		return fmt.Errorf("checking for an earlier swap job: %w", err)
+	}
+	if js.State == nodeexec.JobNotStarted {
+		r.state.Phase = StateSwapping
+		if err := r.e.saveState(ctx, r.node, r.state); err != nil {
+			return err
+		}
+		env := map[string]string{"CRIMIG_MODE": "swap", "CRIMIG_TARGET": r.state.To, "CRIMIG_REBOOT": boolEnv(r.e.Options.Reboot)}
+		if err := r.e.Host.StartDetached(ctx, r.node, r.state.RunID, jobSwap, hostscripts.Get(hostscripts.Swap), env); err != nil {
+			return err
+		}
+		r.e.emit(r.node, inspect.StepSwap, PhaseInfo, "swap job started on the host as unit "+nodeexec.JobUnit(r.state.RunID, jobSwap))
+	}
+	want := runtimeWanted{prefix: runtimePrefix(hostconf.Target(r.state.To)), newBoot: r.e.Options.Reboot, oldBootID: bootID}
+	return r.e.waitJob(ctx, r.node, r.state.RunID, jobSwap, want)
+}
+
+func runtimePrefix(t hostconf.Target) string {
+	if t == hostconf.TargetContainerd {
+		return "containerd://"
+	}
+	return "cri-o://"
+}
+
+// verify confirms the node is Ready on the new runtime and reports the
+// journal of the swap.
+func (r *run) verify(ctx context.Context) error {
+	n, err := r.e.Client.CoreV1().Nodes().Get(ctx, r.node, metav1.GetOptions{})
+	if err != nil {
+		return err
+	}
+	rt := n.Status.NodeInfo.ContainerRuntimeVersion
+	if !strings.HasPrefix(rt, runtimePrefix(hostconf.Target(r.state.To))) || !nodeReady(n) {
+		return fmt.Errorf("node reports runtime %q, Ready=%v; expected %s and Ready", rt, nodeReady(n), r.state.To)
+	}
+	js, err := r.e.Host.JobStatus(ctx, r.node, r.state.RunID, jobSwap)
+	if err != nil {
+		return fmt.Errorf("reading the swap journal through a new pod: %w", err)
+	}
+	for _, en := range js.Entries {
+		if en.Step != "" && en.Phase == "done" {
+			r.e.emit(r.node, inspect.StepVerify, PhaseInfo, "host: "+en.Step+" done")
+		}
+	}
+	r.e.emit(r.node, inspect.StepVerify, PhaseInfo, "node Ready on "+rt)
+	return nil
+}
+
+func (r *run) annotate(ctx context.Context) error {
+	if r.state.OriginalSocket == "" {
+		r.e.emit(r.node, inspect.StepAnnotate, PhaseSkipped, "the node has no kubeadm cri-socket annotation")
+		return nil
+	}
+	n, err := r.e.Client.CoreV1().Nodes().Get(ctx, r.node, metav1.GetOptions{})
+	if err != nil {
+		return err
+	}
+	endpoint, err := hostconf.Target(r.state.To).Endpoint()
+	if err != nil {
+		return err
+	}
+	socket, err := hostconf.CRISocket(n.Status.NodeInfo.KubeletVersion, endpoint)
+	if err != nil {
+		return err
+	}
+	if err := r.e.patchAnnotation(ctx, r.node, inspect.AnnotationCRISocket, &socket); err != nil {
+		return fmt.Errorf("setting %s: %w", inspect.AnnotationCRISocket, err)
+	}
+	r.e.emit(r.node, inspect.StepAnnotate, PhaseInfo, inspect.AnnotationCRISocket+"="+socket)
+	return nil
+}
+
+// uploadBundle streams an offline bundle to the host, reporting progress.
+func (r *run) uploadBundle(ctx context.Context, file string) (string, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return "", fmt.Errorf("opening bundle: %w", err)
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return "", err
+	}
+	dst := path.Join(r.runDir(), "bundle", filepath.Base(file))
+	pr := &progressReader{r: f, total: info.Size(), report: func(done, total int64) {
+		r.e.emitProgress(r.node, inspect.StepInstall, PhaseProgress, fmt.Sprintf("uploading %s: %d/%d MiB", filepath.Base(file), done>>20, total>>20), float64(done)/float64(total))
+	}}
+	if err := r.e.Host.Upload(ctx, r.node, dst, pr, info.Size(), 0o600); err != nil {
+		return "", fmt.Errorf("uploading bundle: %w", err)
+	}
+	return dst, nil
+}
+
+type progressReader struct {
+	r          io.Reader
+	done, last int64
+	total      int64
+	report     func(done, total int64)
+}
+
+func (p *progressReader) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	p.done += int64(n)
+	if p.done-p.last >= 4<<20 || (err == io.EOF && p.done != p.last) {
+		p.last = p.done
+		p.report(p.done, p.total)
+	}
+	return n, err
+}
+
+func nodeReady(n *corev1.Node) bool {
+	for _, c := range n.Status.Conditions {
+		if c.Type == corev1.NodeReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}

@@ -1,0 +1,140 @@
+package migrate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+
+	"github.com/crimig/kubectl-crimig/pkg/nodeexec"
+)
+
+// runtimeWanted is the Node state that ends a detached job's wait.
+type runtimeWanted struct {
+	prefix    string
+	newBoot   bool
+	oldBootID string
+}
+
+// jobCheckTimeout bounds one look at the journal: a pod that cannot start
+// because the kubelet is down must not stall the wait.
+const jobCheckTimeout = 20 * time.Second
+
+// waitJob follows the Node (by watch, with a slow tick as a safety net)
+// until it runs the wanted runtime and the job journaled success, or the
+// job reports failure. The API server may vanish meanwhile (a
+// control-plane node); errors are retried until the timeout.
+func (e *Engine) waitJob(ctx context.Context, node, runID, job string, want runtimeWanted) error {
+	timeout := e.Options.SwapTimeout
+	if timeout <= 0 {
+		timeout = DefaultSwapTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	wake := make(chan struct{}, 1)
+	go e.watchNode(ctx, node, wake)
+	tick := time.NewTicker(3 * time.Second)
+	defer tick.Stop()
+	apiDown := false
+	for {
+		done, err := e.checkJob(ctx, node, runID, job, want, &apiDown)
+		if done || err != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				return fmt.Errorf("the node did not report %s within %s; the job keeps running on the host: "+
+					"re-run the same command to resume, or inspect %s on the host", strings.TrimSuffix(want.prefix, "://"), timeout, nodeexec.JournalPath(runID))
+			}
+			return ctx.Err()
+		case <-wake:
+		case <-tick.C:
+		}
+	}
+}
+
+func (e *Engine) checkJob(ctx context.Context, node, runID, job string, want runtimeWanted, apiDown *bool) (bool, error) {
+	n, err := e.Client.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
+	if err != nil {
+		if ctx.Err() == nil && !*apiDown {
+			*apiDown = true
+			e.emit(node, job, PhaseInfo, "the API server does not answer ("+err.Error()+"); retrying")
+		}
+		return false, nil
+	}
+	if *apiDown {
+		*apiDown = false
+		e.emit(node, job, PhaseInfo, "the API server answers again")
+	}
+	if !nodeReady(n) {
+		e.emit(node, job, PhaseProgress, "node NotReady, runtime "+n.Status.NodeInfo.ContainerRuntimeVersion)
+		return false, nil
+	}
+	reached := strings.HasPrefix(n.Status.NodeInfo.ContainerRuntimeVersion, want.prefix) &&
+		(!want.newBoot || n.Status.NodeInfo.BootID != want.oldBootID)
+	cctx, cancel := context.WithTimeout(ctx, jobCheckTimeout)
+	defer cancel()
+	js, err := e.Host.JobStatus(cctx, node, runID, job)
+	if err != nil {
+		return false, nil // the pod may die with the old runtime; look again
+	}
+	switch js.State {
+	case nodeexec.JobFailed, nodeexec.JobLost:
+		return true, jobFailure(runID, job, js)
+	case nodeexec.JobSucceeded:
+		if reached {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+func jobFailure(runID, job string, js nodeexec.JobStatus) error {
+	msg := fmt.Sprintf("the %s job %s", job, strings.ToLower(string(js.State)))
+	for i := len(js.Entries) - 1; i >= 0; i-- {
+		en := js.Entries[i]
+		if en.Phase == "failed" {
+			msg = fmt.Sprintf("the %s job failed at %s: %s", job, en.Step, en.Message)
+			break
+		}
+	}
+	rolledBack := false
+	for _, en := range js.Entries {
+		if en.Phase == "rolled-back" {
+			rolledBack = true
+		}
+	}
+	if rolledBack {
+		msg += "; the host restored its backups and runs docker again"
+	}
+	return fmt.Errorf("%s (journal: %s on the host)", msg, nodeexec.JournalPath(runID))
+}
+
+// watchNode pokes wake on every change of the Node, re-establishing the
+// watch when it ends (API server restarts included).
+func (e *Engine) watchNode(ctx context.Context, node string, wake chan<- struct{}) {
+	sel := fields.OneTermEqualSelector("metadata.name", node).String()
+	for ctx.Err() == nil {
+		w, err := e.Client.CoreV1().Nodes().Watch(ctx, metav1.ListOptions{FieldSelector: sel})
+		if err != nil {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(2 * time.Second):
+				continue
+			}
+		}
+		for range w.ResultChan() {
+			select {
+			case wake <- struct{}{}:
+			default:
+			}
+		}
+		w.Stop()
+	}
+}

@@ -1,0 +1,222 @@
+package plugin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	cmdutil "k8s.io/kubectl/pkg/cmd/util"
+	"k8s.io/kubectl/pkg/util/i18n"
+	"k8s.io/kubectl/pkg/util/templates"
+
+	"github.com/crimig/kubectl-crimig/pkg/hostconf"
+	"github.com/crimig/kubectl-crimig/pkg/inspect"
+	"github.com/crimig/kubectl-crimig/pkg/migrate"
+	"github.com/crimig/kubectl-crimig/pkg/nodeexec"
+)
+
+var migrateLong = templates.LongDesc(i18n.T(`
+	Migrate nodes from Docker to CRI-O (or containerd), one at a time.
+
+	Each node goes through the same steps: lock, preflight, cordon and drain,
+	back up every host file crimig may change, kernel settings, install the
+	runtime, stage the translated configuration, then a detached host job swaps
+	the runtime (the exec pod dies with docker) and the node is verified,
+	annotated and uncordoned. State is kept in the node's crimig.io/state
+	annotation and on the host, so an interrupted run resumes where it stopped
+	when the same command runs again. Docker is stopped, disabled and masked but
+	not removed: 'kubectl crimig rollback NODE' restores it.
+
+	The preflight stops on blockers (see 'kubectl crimig plan NODE'); accept a
+	specific finding with --accept CRIMIGxxx. --accept all accepts every finding
+	and is dangerous.`))
+
+var migrateExample = templates.Examples(i18n.T(`
+	# Review, then migrate one node to CRI-O
+	kubectl crimig plan node-1
+	kubectl crimig migrate node-1 --yes
+
+	# Air-gapped: CRI-O from a private mirror, or from the offline release bundle
+	kubectl crimig migrate node-1 --source repo=https://mirror.corp.example/cri-o --yes
+	kubectl crimig migrate node-1 --source bundle=cri-o.amd64.v1.29.1.tar.gz --yes
+
+	# Accept a known blocker and stream events as JSON lines
+	kubectl crimig migrate node-1 --accept CRIMIG010 --yes -o json`))
+
+// MigrateOptions holds the flags of `kubectl crimig migrate`.
+type MigrateOptions struct {
+	Plan   *PlanOptions
+	Accept []string
+	Yes    bool
+	Drain  migrate.DrainOptions
+	NoReboot bool
+	// NoPodman skips podman, which the seed installs next to CRI-O.
+	NoPodman    bool
+	SwapTimeout time.Duration
+	Output      string
+
+	isTerminal func() bool
+	genericiooptions.IOStreams
+}
+
+// NewMigrateOptions returns the defaults.
+func NewMigrateOptions(streams genericiooptions.IOStreams) *MigrateOptions {
+	return &MigrateOptions{
+		Plan:        NewPlanOptions(streams),
+		Drain:       migrate.DrainOptions{Timeout: 10 * time.Minute, IgnoreDaemonSets: true},
+		SwapTimeout: migrate.DefaultSwapTimeout,
+		isTerminal:  func() bool { return isTerminal(streams.In) },
+		IOStreams:   streams,
+	}
+}
+
+// NewCmdMigrate builds `kubectl crimig migrate`.
+func NewCmdMigrate(f cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.Command {
+	o := NewMigrateOptions(streams)
+	cmd := &cobra.Command{
+		Use:               "migrate NODE...",
+		Short:             "Migrate nodes from Docker to CRI-O or containerd",
+		Long:              migrateLong,
+		Example:           migrateExample,
+		ValidArgsFunction: nodeNameCompletion(f),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Complete(f, args); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&o.Plan.Target, "to", o.Plan.Target, "Target runtime: cri-o or containerd.")
+	fs.StringVar(&o.Plan.TargetVersion, "target-version", "", "Runtime version to install; by default the one matching the kubelet's minor version.")
+	fs.StringVar(&o.Plan.Source, "source", o.Plan.Source, "Where the runtime comes from: pkgs, repo=URL or bundle=FILE.")
+	fs.StringSliceVar(&o.Accept, "accept", nil, "Accept a finding by ID and go on despite it (repeatable). 'all' accepts every finding: dangerous.")
+	fs.BoolVarP(&o.Yes, "yes", "y", false, "Do not ask for confirmation. Required when stdin is not a terminal.")
+	fs.DurationVar(&o.Drain.Timeout, "timeout", o.Drain.Timeout, "How long the drain may take; 0 waits forever (as kubectl drain).")
+	fs.BoolVar(&o.Drain.DeleteEmptyDir, "delete-emptydir-data", false, "Drain pods with emptyDir volumes; their data is lost (as kubectl drain).")
+	fs.BoolVar(&o.Drain.Force, "force", false, "Drain pods without a controller; they are not recreated (as kubectl drain).")
+	fs.BoolVar(&o.Drain.IgnoreDaemonSets, "ignore-daemonsets", o.Drain.IgnoreDaemonSets, "Leave DaemonSet pods in place (as kubectl drain).")
+	fs.BoolVar(&o.NoReboot, "no-reboot", false, "Do not reboot the node after the swap. By default it reboots, as the seed procedure does, and crimig waits for a new boot ID and Ready.")
+	fs.BoolVar(&o.NoPodman, "no-podman", false, "Do not install podman next to CRI-O.")
+	fs.DurationVar(&o.SwapTimeout, "swap-timeout", o.SwapTimeout, "How long to wait for the node to come back on the new runtime.")
+	fs.StringVarP(&o.Output, "output", "o", "", "Output: empty for progress lines on stderr, json for events as JSON lines on stdout.")
+	o.Plan.Exec.AddFlags(fs)
+	return cmd
+}
+
+// Complete resolves clients.
+func (o *MigrateOptions) Complete(f cmdutil.Factory, args []string) error {
+	if len(args) == 0 {
+		return errors.New("name at least one node: kubectl crimig migrate NODE (list them with 'kubectl crimig plan')")
+	}
+	return o.Plan.Complete(f, args)
+}
+
+// Validate checks flag values without contacting the cluster.
+func (o *MigrateOptions) Validate() error {
+	if err := o.Plan.Validate(); err != nil {
+		return err
+	}
+	for _, id := range o.Accept {
+		if id != "all" && !validFindingID(id) {
+			return fmt.Errorf("--accept takes finding IDs such as CRIMIG010 (see 'kubectl crimig plan'), or 'all'; got %q", id)
+		}
+	}
+	if o.Output != "" && o.Output != "json" {
+		return fmt.Errorf("--output must be json or empty, got %q", o.Output)
+	}
+	if o.SwapTimeout < time.Minute {
+		return fmt.Errorf("--swap-timeout must be at least 1m, got %s", o.SwapTimeout)
+	}
+	if !o.Yes && !o.isTerminal() {
+		return errors.New("refusing to migrate without confirmation: stdin is not a terminal; review 'kubectl crimig plan' and pass --yes")
+	}
+	return nil
+}
+
+func validFindingID(id string) bool {
+	if len(id) != 9 || !strings.HasPrefix(id, "CRIMIG") {
+		return false
+	}
+	for _, c := range id[6:] {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// Run migrates the nodes one after the other, stopping at the first failure.
+func (o *MigrateOptions) Run(ctx context.Context) error {
+	ex, err := newExecutor(ctx, o.Plan.restConfig, o.Plan.client, o.Plan.Exec, o.ErrOut)
+	if err != nil {
+		return err
+	}
+	defer closeExecutor(ex, o.ErrOut)
+	o.Plan.executor = ex
+	engine := o.engine(ex)
+	for _, node := range o.Plan.Nodes {
+		if !o.Yes {
+			ok, err := o.confirm(ctx, node)
+			if err != nil || !ok {
+				return err
+			}
+		}
+		if err := engine.Migrate(ctx, node); err != nil {
+			return o.explain(ctx, node, err)
+		}
+	}
+	return nil
+}
+
+func (o *MigrateOptions) engine(ex *nodeexec.Executor) *migrate.Engine {
+	accept := map[string]bool{}
+	for _, id := range o.Accept {
+		accept[id] = true
+	}
+	return &migrate.Engine{
+		Client:        o.Plan.client,
+		Host:          ex,
+		Sink:          newEventPrinter(o.IOStreams, o.Output),
+		LockNamespace: o.Plan.Exec.PodNamespace,
+		Identity:      identity(ex.RunID()),
+		Preflight: func(ctx context.Context, node string) (*inspect.Plan, error) {
+			po := *o.Plan
+			po.Nodes = []string{node}
+			return po.Build(ctx)
+		},
+		Options: migrate.Options{
+			Target: hostconf.Target(o.Plan.Target), Source: o.Plan.Source, Accept: accept,
+			Drain: o.Drain, Reboot: !o.NoReboot, Podman: !o.NoPodman, SwapTimeout: o.SwapTimeout,
+		},
+	}
+}
+
+// explain turns an interruption into the next command to run.
+func (o *MigrateOptions) explain(ctx context.Context, node string, err error) error {
+	var locked *migrate.LockedError
+	if errors.As(err, &locked) {
+		return err
+	}
+	if ctx.Err() != nil {
+		return fmt.Errorf("interrupted during the migration of %s; the state is saved: resume with 'kubectl crimig migrate %s' or undo with 'kubectl crimig rollback %s'", node, node, node)
+	}
+	return fmt.Errorf("%w\nresume with 'kubectl crimig migrate %s' once fixed, or undo with 'kubectl crimig rollback %s'", err, node, node)
+}
+
+func identity(runID string) string {
+	user := os.Getenv("USER")
+	if user == "" {
+		user = "unknown"
+	}
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s@%s/%s", user, host, runID)
+}

@@ -1,0 +1,88 @@
+package plugin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	cmdutil "k8s.io/kubectl/pkg/cmd/util"
+	"k8s.io/kubectl/pkg/util/i18n"
+	"k8s.io/kubectl/pkg/util/templates"
+
+	"github.com/crimig/kubectl-crimig/pkg/migrate"
+)
+
+var rollbackLong = templates.LongDesc(i18n.T(`
+	Return a node to Docker after a migration, or after one that stopped halfway.
+
+	A detached host job stops the kubelet and the new runtime, restores every
+	file from the backup taken by migrate (files crimig created are removed),
+	unmasks and starts docker, and starts the kubelet. The kubeadm cri-socket
+	annotation is restored and the node is uncordoned if crimig cordoned it.
+	The new runtime stays installed but disabled.`))
+
+var rollbackExample = templates.Examples(i18n.T(`
+	# Undo the migration of node-1
+	kubectl crimig rollback node-1 --yes`))
+
+// RollbackOptions holds the flags of `kubectl crimig rollback`.
+type RollbackOptions struct {
+	Migrate *MigrateOptions
+}
+
+// NewCmdRollback builds `kubectl crimig rollback`.
+func NewCmdRollback(f cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &RollbackOptions{Migrate: NewMigrateOptions(streams)}
+	cmd := &cobra.Command{
+		Use:               "rollback NODE...",
+		Short:             "Return nodes to Docker from the backups taken by migrate",
+		Long:              rollbackLong,
+		Example:           rollbackExample,
+		ValidArgsFunction: nodeNameCompletion(f),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return errors.New("name the node to roll back: kubectl crimig rollback NODE")
+			}
+			if err := o.Migrate.Plan.Complete(f, args); err != nil {
+				return err
+			}
+			if err := o.Migrate.Validate(); err != nil {
+				return err
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	fs := cmd.Flags()
+	fs.BoolVarP(&o.Migrate.Yes, "yes", "y", false, "Do not ask for confirmation. Required when stdin is not a terminal.")
+	fs.DurationVar(&o.Migrate.SwapTimeout, "timeout", o.Migrate.SwapTimeout, "How long to wait for the node to come back on docker.")
+	fs.StringVarP(&o.Migrate.Output, "output", "o", "", "Output: empty for progress lines on stderr, json for events as JSON lines on stdout.")
+	o.Migrate.Plan.Exec.AddFlags(fs)
+	return cmd
+}
+
+// Run rolls the nodes back one after the other.
+func (o *RollbackOptions) Run(ctx context.Context) error {
+	m := o.Migrate
+	ex, err := newExecutor(ctx, m.Plan.restConfig, m.Plan.client, m.Plan.Exec, m.ErrOut)
+	if err != nil {
+		return err
+	}
+	defer closeExecutor(ex, m.ErrOut)
+	engine := m.engine(ex)
+	for _, node := range m.Plan.Nodes {
+		if !m.Yes && !askYes(m.IOStreams, fmt.Sprintf("Roll %s back to docker now? [y/N] ", node)) {
+			fmt.Fprintln(m.ErrOut, "Nothing was changed.")
+			return nil
+		}
+		if err := engine.Rollback(ctx, node); err != nil {
+			var locked *migrate.LockedError
+			if errors.As(err, &locked) || ctx.Err() == nil {
+				return err
+			}
+			return fmt.Errorf("interrupted while rolling back %s; run the same command again to finish", node)
+		}
+	}
+	return nil
+}
