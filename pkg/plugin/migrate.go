@@ -50,10 +50,10 @@ var migrateExample = templates.Examples(i18n.T(`
 
 // MigrateOptions holds the flags of `kubectl crimig migrate`.
 type MigrateOptions struct {
-	Plan   *PlanOptions
-	Accept []string
-	Yes    bool
-	Drain  migrate.DrainOptions
+	Plan     *PlanOptions
+	Accept   []string
+	Yes      bool
+	Drain    migrate.DrainOptions
 	NoReboot bool
 	// NoPodman skips podman, which the seed installs next to CRI-O.
 	NoPodman    bool
