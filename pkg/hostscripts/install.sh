@@ -13,7 +13,7 @@
 #   CRIMIG_BUNDLE          bundle: host path of the uploaded release tarball
 #   CRIMIG_RUNC            optional, bundle with containerd: host path of a runc binary
 #   CRIMIG_PODMAN          1 (default) to install podman too (packages only)
-#   CRIMIG_RUN_ID          run id; a bundle is unpacked under <state>/<run>/bundle
+#   CRIMIG_RUN_ID          run id; a bundle is unpacked in <state>/<run>/bundle/unpacked
 #   CRIMIG_STATE_DIR       optional, default /var/lib/crimig
 #
 # The runtime is left alone when its binary is already on the host. With pkgs,
@@ -223,7 +223,8 @@ unpack_bundle() {
   : "${CRIMIG_RUN_ID:?CRIMIG_RUN_ID is required for CRIMIG_SOURCE=bundle}"
   [ -n "${CRIMIG_BUNDLE:-}" ] || die "CRIMIG_SOURCE=bundle needs CRIMIG_BUNDLE, the uploaded tarball"
   [ -f "$CRIMIG_BUNDLE" ] || die "bundle $CRIMIG_BUNDLE does not exist; upload it first"
-  dir=${CRIMIG_STATE_DIR:-/var/lib/crimig}/$CRIMIG_RUN_ID/bundle
+  # Not bundle/ itself: the engine uploads the tarball there.
+  dir=${CRIMIG_STATE_DIR:-/var/lib/crimig}/$CRIMIG_RUN_ID/bundle/unpacked
   rm -rf "$dir"
   mkdir -p "$dir"
   tar -xzf "$CRIMIG_BUNDLE" -C "$dir" || die "cannot unpack $CRIMIG_BUNDLE: is it a .tar.gz?"

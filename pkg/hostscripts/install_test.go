@@ -144,8 +144,8 @@ func TestInstallCrioFromBundle(t *testing.T) {
 			"cp contrib/crio.service \"$PREFIX/lib/systemd/system/crio.service\"\n" +
 			"cp etc/10-crio.conf /etc/crio/crio.conf.d/10-crio.conf\n", 0o755},
 	})
-	s.write("/var/lib/crimig/r1/uploads/cri-o.amd64.v1.31.4.tar.gz", string(bundle), 0o600)
-	r, out, err := s.install("CRIMIG_SOURCE=bundle", "CRIMIG_BUNDLE=/var/lib/crimig/r1/uploads/cri-o.amd64.v1.31.4.tar.gz",
+	s.write("/var/lib/crimig/r1/bundle/cri-o.amd64.v1.31.4.tar.gz", string(bundle), 0o600)
+	r, out, err := s.install("CRIMIG_SOURCE=bundle", "CRIMIG_BUNDLE=/var/lib/crimig/r1/bundle/cri-o.amd64.v1.31.4.tar.gz",
 		"CRIMIG_TARGET_VERSION=1.31", "CRIMIG_PODMAN=1")
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
@@ -154,8 +154,12 @@ func TestInstallCrioFromBundle(t *testing.T) {
 	if diff := cmp.Diff(want, r); diff != "" {
 		t.Errorf("result (-want +got):\n%s", diff)
 	}
-	if _, ok := s.read("/var/lib/crimig/r1/bundle/cri-o/install"); !ok {
+	if _, ok := s.read("/var/lib/crimig/r1/bundle/unpacked/cri-o/install"); !ok {
 		t.Error("the bundle was not unpacked under the run's state directory")
+	}
+	// The engine uploads the tarball into <run>/bundle/; unpacking must keep it.
+	if _, ok := s.read("/var/lib/crimig/r1/bundle/cri-o.amd64.v1.31.4.tar.gz"); !ok {
+		t.Error("unpacking removed the uploaded bundle")
 	}
 	// The simulated systemd finds the unit and starts the installed crio.
 	s.mustSh("systemctl daemon-reload && systemctl start crio")
@@ -177,10 +181,10 @@ func TestInstallContainerdFromBundle(t *testing.T) {
 		"bin/ctr":                     {"#!/bin/sh\necho ctr\n", 0o755},
 		"bin/containerd-shim-runc-v2": {"#!/bin/sh\necho shim\n", 0o755},
 	})
-	s.write("/var/lib/crimig/r1/uploads/containerd.tar.gz", string(bundle), 0o600)
-	s.write("/var/lib/crimig/r1/uploads/runc", "#!/bin/sh\necho 'runc version 1.3.0'\n", 0o600)
+	s.write("/var/lib/crimig/r1/bundle/containerd.tar.gz", string(bundle), 0o600)
+	s.write("/var/lib/crimig/r1/bundle/runc", "#!/bin/sh\necho 'runc version 1.3.0'\n", 0o600)
 	r, out, err = s.install("CRIMIG_TARGET=containerd", "CRIMIG_SOURCE=bundle", "CRIMIG_TARGET_VERSION=2.1",
-		"CRIMIG_BUNDLE=/var/lib/crimig/r1/uploads/containerd.tar.gz", "CRIMIG_RUNC=/var/lib/crimig/r1/uploads/runc")
+		"CRIMIG_BUNDLE=/var/lib/crimig/r1/bundle/containerd.tar.gz", "CRIMIG_RUNC=/var/lib/crimig/r1/bundle/runc")
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}

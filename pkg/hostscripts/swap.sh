@@ -176,7 +176,24 @@ do_stop_kubelet() {
   fi
 }
 
+# stop_pod_containers stops the containers of Kubernetes pods while docker
+# still runs. With live-restore, docker leaves them running when it stops, and
+# the DaemonSet pods started again under the new runtime would find their
+# ports and files taken.
+stop_pod_containers() {
+  grep -Eqs '"live-restore"[[:space:]]*:[[:space:]]*true' /etc/docker/daemon.json || return 0
+  systemctl is-active --quiet docker.service || return 0
+  ids=$(docker ps -q --filter label=io.kubernetes.docker.type 2>/dev/null || true)
+  if [ -n "$ids" ]; then
+    # shellcheck disable=SC2086 # one argument per container id
+    docker stop -t 10 $ids || echo "swap: could not stop every pod container" >&2
+  fi
+  live=" (live-restore: pod containers stopped first)"
+}
+
 do_stop_docker() {
+  live=
+  stop_pod_containers
   # cri-dockerd first: while it runs, docker.socket would start docker again.
   # Each socket before its service, so that nothing activates the service.
   stopped=
@@ -196,7 +213,7 @@ do_stop_docker() {
       fail "$u is still active after it was stopped"
     fi
   done
-  note "stopped and disabled:${stopped:- nothing}; sockets masked"
+  note "stopped and disabled:${stopped:- nothing}; sockets masked$live"
 }
 
 do_install_files() {

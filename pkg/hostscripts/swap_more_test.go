@@ -67,6 +67,9 @@ func TestSwapDockershimNodeToCrio(t *testing.T) {
 	}
 	s.write("/etc/yum.repos.d/crimig-cri-o.repo", strings.ReplaceAll(crioRepo, "v1.29", "v1.22"), 0o644)
 	s.mustSh("yum install -y cri-o")
+	// With live-restore, docker would leave the pods' containers running.
+	daemon, _ := s.read("/etc/docker/daemon.json")
+	s.write("/etc/docker/daemon.json", strings.Replace(daemon, "{", "{\n  \"live-restore\": true,", 1), 0o644)
 	paths := []string{"/etc/docker/daemon.json", "/etc/sysconfig/kubelet"}
 	for p := range staged {
 		paths = append(paths, p)
@@ -87,7 +90,7 @@ func TestSwapDockershimNodeToCrio(t *testing.T) {
 	if e := entries[len(entries)-2]; e.String() != "swap done" {
 		t.Fatalf("swap failed: %v", entries)
 	}
-	if m := entries[6].Message; entries[6].Step != "stop-docker" || strings.Contains(m, "cri-docker") {
+	if m := entries[6].Message; entries[6].Step != "stop-docker" || strings.Contains(m, "cri-docker") || !strings.Contains(m, "live-restore") {
 		t.Errorf("stop-docker on a dockershim node: %+v", entries[6])
 	}
 	if k := s.H.Kubelet(); k == nil || k.Runtime != "crio" {

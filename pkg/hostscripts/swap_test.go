@@ -88,7 +88,7 @@ var swapSteps = []string{"preflight", "stop-kubelet", "stop-docker", "install-fi
 func TestSwapToCrio(t *testing.T) {
 	s := newSimHost(t, "rocky9")
 	staged := crioFiles()
-	prepareSwap(t, s, "r1", staged)
+	pristine := prepareSwap(t, s, "r1", staged)
 
 	entries := s.detach("r1", "swap", Get(Swap), swapEnv("swap")...)
 	want := []string{" started"}
@@ -114,6 +114,13 @@ func TestSwapToCrio(t *testing.T) {
 		t.Fatalf("a second swap did not end with swap done: %v", entries)
 	}
 	checkOnCrio(t, s)
+	// The second run must not have recorded docker's units as they are now
+	// (disabled, masked): the rollback still brings docker back.
+	entries = s.detach("r1", "rollback", Get(Swap), swapEnv("rollback")...)
+	if last := entries[len(entries)-2]; last.String() != "rollback done" {
+		t.Fatalf("rollback after two swaps: %v", entries)
+	}
+	checkOnDocker(t, s, pristine)
 }
 
 func checkOnCrio(t *testing.T, s *simHost) {
