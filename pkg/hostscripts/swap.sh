@@ -143,9 +143,11 @@ before() {
   U=$1 awk '$1 == ENVIRON["U"] { print $2 }' "$record"
 }
 
+# staged_files lists the staged files, leaving out what an interrupted upload
+# (upload.sh) or copy left behind.
 staged_files() {
   if [ -d "$staged" ]; then
-    find "$staged" -type f | sort
+    find "$staged" -type f ! -name '*.crimig-upload.*' ! -name '*.crimig-tmp' | sort
   fi
 }
 

@@ -89,6 +89,8 @@ func TestSwapToCrio(t *testing.T) {
 	s := newSimHost(t, "rocky9")
 	staged := crioFiles()
 	pristine := prepareSwap(t, s, "r1", staged)
+	// What an upload killed mid-way leaves behind is not a staged file.
+	s.write("/var/lib/crimig/r1/staged/etc/crio/crio.conf.d/90-crimig.conf.crimig-upload.4242", "[crio", 0o644)
 
 	entries := s.detach("r1", "swap", Get(Swap), swapEnv("swap")...)
 	want := []string{" started"}
@@ -106,6 +108,9 @@ func TestSwapToCrio(t *testing.T) {
 		if got != f.content || err != nil || st.Mode().Perm() != f.mode {
 			t.Errorf("%s: content %q mode %v, want %q %v", p, got, st.Mode().Perm(), f.content, f.mode)
 		}
+	}
+	if _, ok := s.read("/etc/crio/crio.conf.d/90-crimig.conf.crimig-upload.4242"); ok {
+		t.Error("an upload's temporary file was installed")
 	}
 
 	// Run again, as a resumed migrate would: every step holds, nothing breaks.
