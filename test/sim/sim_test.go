@@ -325,6 +325,7 @@ func TestCrioRestartKillsPodsOnlyOnCgroupfsWithoutKillModeProcess(t *testing.T) 
 		writeFile(t, root, "/etc/crio/crio.conf.d/90-crimig.conf", step.dropIn)
 		if step.killMode != "" {
 			writeFile(t, root, "/etc/systemd/system/crio.service.d/10-killmode.conf", step.killMode)
+			h.DaemonReload()
 		}
 		h.Stop("crio")
 		h.Stop("kubelet")
@@ -340,6 +341,20 @@ func TestCrioRestartKillsPodsOnlyOnCgroupfsWithoutKillModeProcess(t *testing.T) 
 			t.Errorf("%s: stopping crio killed the pods = %v, want %v", step.name, got, step.kills)
 		}
 	}
+}
+
+func TestDropInsNeedDaemonReload(t *testing.T) {
+	root := simtest.Root(t, "ubuntu22", "node-1")
+	writeFile(t, root, "/etc/systemd/system/kubelet.service.d/20-extra.conf",
+		"[Service]\nExecStart=\nExecStart=/usr/bin/kubelet $KUBELET_CONFIG_ARGS $KUBELET_KUBEADM_ARGS $KUBELET_EXTRA_ARGS --network-plugin=cni\n")
+	_, errOut, code := simtest.Exec(t, root, "", "/bin/sh", "-c", "systemctl restart kubelet")
+	if code != 0 || !strings.Contains(errOut, "Run 'systemctl daemon-reload'") {
+		t.Fatalf("an unloaded drop-in applied, or no warning: exit %d %q", code, errOut)
+	}
+	if _, _, code := simtest.Exec(t, root, "", "/bin/sh", "-c", "systemctl daemon-reload && systemctl restart kubelet"); code == 0 {
+		t.Fatal("after daemon-reload, kubelet 1.33 accepted --network-plugin from the drop-in")
+	}
+	assertFailed(t, root, "kubelet", "unknown flag: --network-plugin")
 }
 
 func writeFile(t *testing.T, root, p, content string) {

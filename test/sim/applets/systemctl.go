@@ -16,6 +16,13 @@ func systemctl(e *Env, args []string) int {
 		rest = []string{"list-units"}
 	}
 	verb, units := rest[0], rest[1:]
+	if verb != "daemon-reload" {
+		for _, u := range units {
+			if u = host.NormUnit(u); e.Host.UnitChanged(u) {
+				e.errf("Warning: The unit file, source configuration file or drop-ins of %s changed on disk. Run 'systemctl daemon-reload' to reload units.", u)
+			}
+		}
+	}
 	now := has(flags, "now")
 	quiet := has(flags, "q", "quiet")
 	switch verb {
@@ -51,11 +58,12 @@ func systemctl(e *Env, args []string) int {
 		return show(e, flags, units)
 	case "reset-failed":
 		return forUnits(e, units, func(u string) int { e.Host.ResetFailed(u); return 0 })
-	case "daemon-reload", "daemon-reexec", "list-units", "list-unit-files":
-		if verb == "list-units" || verb == "list-unit-files" {
-			for _, u := range e.Host.ActiveUnits() {
-				e.out("%s loaded %s", u, e.Host.State(u))
-			}
+	case "daemon-reload", "daemon-reexec":
+		e.Host.DaemonReload()
+		return 0
+	case "list-units", "list-unit-files":
+		for _, u := range e.Host.ActiveUnits() {
+			e.out("%s loaded %s", u, e.Host.State(u))
 		}
 		return 0
 	case "reboot":

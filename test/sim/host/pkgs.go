@@ -180,6 +180,7 @@ func (h *Host) installOne(pm, name string, done *[]string) error {
 		}
 	}
 	_ = h.Write(filepath.Join(PkgsDir, name), version)
+	h.DaemonReload() // the packages' scriptlets reload systemd
 	*done = append(*done, name+"-"+version)
 	return nil
 }
@@ -242,6 +243,7 @@ func (h *Host) RemovePkg(name string, purge bool) error {
 			_ = h.Remove(p)
 		}
 	}
+	h.DaemonReload()
 	return h.Remove(filepath.Join(PkgsDir, name))
 }
 

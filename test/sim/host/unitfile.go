@@ -2,6 +2,9 @@ package host
 
 import (
 	"bufio"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -22,6 +25,7 @@ type UnitFile struct {
 	BindsTo    []string
 	WantedBy   []string
 	TriggersOn string // for .socket units: the service they activate
+	Digest     string // of the files it was parsed from
 }
 
 // NormUnit adds ".service" when a unit name has no type suffix.
@@ -46,8 +50,47 @@ func (h *Host) FindUnit(unit string) string {
 	return ""
 }
 
-// LoadUnit parses a unit file and its drop-ins.
+// LoadedDir holds the units as systemd loaded them: edits on disk apply only
+// after `systemctl daemon-reload` (or a reboot), as with systemd.
+const LoadedDir = "/var/lib/sim/run/loaded"
+
+// LoadUnit returns the unit as loaded: the snapshot taken at its first use
+// since boot or the last daemon-reload, else the files on disk.
 func (h *Host) LoadUnit(unit string) (*UnitFile, bool) {
+	snap := filepath.Join(LoadedDir, unit+".json")
+	if data := h.Read(snap); data != "" {
+		var u UnitFile
+		if json.Unmarshal([]byte(data), &u) == nil {
+			return &u, true
+		}
+	}
+	u, ok := h.parseUnit(unit)
+	if ok {
+		data, _ := json.Marshal(u)
+		_ = h.Write(snap, string(data))
+	}
+	return u, ok
+}
+
+// UnitChanged reports whether a loaded unit's files changed on disk since.
+func (h *Host) UnitChanged(unit string) bool {
+	data := h.Read(filepath.Join(LoadedDir, unit+".json"))
+	if data == "" {
+		return false
+	}
+	var loaded UnitFile
+	if json.Unmarshal([]byte(data), &loaded) != nil {
+		return false
+	}
+	disk, ok := h.parseUnit(unit)
+	return !ok || disk.Digest != loaded.Digest
+}
+
+// DaemonReload forgets the loaded units.
+func (h *Host) DaemonReload() { _ = h.Remove(LoadedDir) }
+
+// parseUnit parses a unit file and its drop-ins from disk.
+func (h *Host) parseUnit(unit string) (*UnitFile, bool) {
 	var main string
 	for _, d := range unitDirs {
 		p := filepath.Join(d, unit)
@@ -70,9 +113,13 @@ func (h *Host) LoadUnit(unit string) (*UnitFile, bool) {
 	}
 	sort.Slice(dropins, func(i, j int) bool { return filepath.Base(dropins[i]) < filepath.Base(dropins[j]) })
 	files = append(files, dropins...)
+	sum := sha256.New()
 	for _, f := range files {
 		h.parseUnitInto(u, f)
+		data, _ := os.ReadFile(h.P(f))
+		fmt.Fprintf(sum, "%s\x00%s\x00", f, data)
 	}
+	u.Digest = fmt.Sprintf("%x", sum.Sum(nil))
 	return u, true
 }
 

@@ -199,6 +199,7 @@ func (h *Host) Enable(unit string) (string, error) {
 	if err := os.Symlink(u.Path, h.P(link)); err != nil {
 		return "", err
 	}
+	h.DaemonReload() // systemctl enable reloads systemd
 	return fmt.Sprintf("Created symlink %s → %s.", link, u.Path), nil
 }
 
@@ -209,6 +210,9 @@ func (h *Host) Disable(unit string) string {
 	for _, l := range h.Glob(filepath.Join("/etc/systemd/system", "*.wants", unit)) {
 		_ = h.Remove(l)
 		msgs = append(msgs, "Removed "+l+".")
+	}
+	if len(msgs) > 0 {
+		h.DaemonReload()
 	}
 	return strings.Join(msgs, "\n")
 }
