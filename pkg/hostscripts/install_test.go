@@ -81,6 +81,22 @@ func TestInstallCrioFromPkgsK8sIo(t *testing.T) {
 	}
 }
 
+func TestInstallCrioWithYum(t *testing.T) {
+	s := newSimHost(t, "centos7")
+	r, out, err := s.install("CRIMIG_SOURCE=pkgs", "CRIMIG_TARGET_VERSION=1.22.3", "CRIMIG_PODMAN=1")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	want := &InstallResult{Installed: true, Method: "pkgs", Binary: "/usr/bin/crio", Version: "1.22.3", Podman: "installed",
+		Files: []string{"/etc/yum.repos.d/crimig-cri-o.repo"}}
+	if diff := cmp.Diff(want, r); diff != "" {
+		t.Errorf("result (-want +got):\n%s", diff)
+	}
+	if repo, _ := s.read("/etc/yum.repos.d/crimig-cri-o.repo"); !strings.Contains(repo, "/v1.22/rpm/") {
+		t.Errorf("repo file:\n%s", repo)
+	}
+}
+
 func TestInstallCrioFromAMirrorWithApt(t *testing.T) {
 	s := newSimHost(t, "ubuntu22")
 	// The key would be downloaded from <mirror>/Release.key; the sandbox has no network.

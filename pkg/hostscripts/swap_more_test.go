@@ -152,19 +152,20 @@ func (s *simHost) start(run, job, script string, env ...string) {
 		"CRIMIG_JOB_ENV=CRIMIG_RUN_ID " + strings.Join(names, " ")}, env...)...)
 }
 
-// useDash makes the host's /bin/sh dash instead of busybox ash.
-func (s *simHost) useDash() {
+// useShell makes the host's /bin/sh the named shell (dash, bash) instead of
+// busybox ash, copying it and its libraries into the root.
+func (s *simHost) useShell(name string) {
 	s.t.Helper()
-	dash, err := exec.LookPath("dash")
+	bin, err := exec.LookPath(name)
 	if err != nil {
-		s.t.Skip("dash is not installed")
+		s.t.Skipf("%s is not installed", name)
 	}
-	f, err := elf.Open(dash)
+	f, err := elf.Open(bin)
 	if err != nil {
 		s.t.Fatal(err)
 	}
 	defer f.Close()
-	files := []string{dash}
+	files := []string{bin}
 	for _, p := range f.Progs {
 		if p.Type == elf.PT_INTERP {
 			b := make([]byte, p.Filesz)
@@ -207,37 +208,41 @@ func (s *simHost) useDash() {
 	}
 	sh := filepath.Join(s.Root, "usr/bin/sh")
 	_ = os.Remove(sh)
-	if err := os.Symlink("/usr/bin/dash", sh); err != nil {
+	if err := os.Symlink(bin, sh); err != nil {
 		s.t.Fatal(err)
 	}
-	if out := s.mustSh(`readlink /bin/sh; echo "${BASH_VERSION:-}"`); !strings.HasPrefix(out, "/usr/bin/dash\n") {
-		s.t.Fatalf("/bin/sh is not dash: %q", out)
+	if out := s.mustSh(`readlink /bin/sh`); out != bin+"\n" {
+		s.t.Fatalf("/bin/sh is not %s: %q", bin, out)
 	}
 }
 
-// TestSwapAndRollbackUnderDash runs the whole cycle with dash as /bin/sh,
-// as on Debian and Ubuntu hosts.
-func TestSwapAndRollbackUnderDash(t *testing.T) {
-	s := newSimHost(t, "rocky9")
-	s.useDash()
-	staged := crioFiles()
-	staged["/etc/crio/crio.conf.d/90-crimig.conf"] = stagedFile{"[crio.runtime\n", 0o644}
-	pristine := prepareSwap(t, s, "r1", staged)
-	entries := s.detach("r1", "swap", Get(Swap), swapEnv("swap")...)
-	if e := entries[len(entries)-2]; e.String() != "swap rolled-back" {
-		t.Fatalf("a broken drop-in was not rolled back under dash: %v", entries)
-	}
-	checkOnDocker(t, s, pristine)
+// TestSwapAndRollbackUnderOtherShells runs the whole cycle with dash (Debian,
+// Ubuntu) and bash in POSIX mode (RHEL, CentOS) as /bin/sh.
+func TestSwapAndRollbackUnderOtherShells(t *testing.T) {
+	for _, shell := range []string{"dash", "bash"} {
+		t.Run(shell, func(t *testing.T) {
+			s := newSimHost(t, "rocky9")
+			s.useShell(shell)
+			staged := crioFiles()
+			staged["/etc/crio/crio.conf.d/90-crimig.conf"] = stagedFile{"[crio.runtime\n", 0o644}
+			pristine := prepareSwap(t, s, "r1", staged)
+			entries := s.detach("r1", "swap", Get(Swap), swapEnv("swap")...)
+			if e := entries[len(entries)-2]; e.String() != "swap rolled-back" {
+				t.Fatalf("a broken drop-in was not rolled back: %v", entries)
+			}
+			checkOnDocker(t, s, pristine)
 
-	s.write("/var/lib/crimig/r1/staged/etc/crio/crio.conf.d/90-crimig.conf", crioFiles()["/etc/crio/crio.conf.d/90-crimig.conf"].content, 0o644)
-	entries = s.detach("r1", "swap2", Get(Swap), swapEnv("swap")...)
-	if e := entries[len(entries)-2]; e.String() != "swap done" {
-		t.Fatalf("swap under dash: %v", entries)
+			s.write("/var/lib/crimig/r1/staged/etc/crio/crio.conf.d/90-crimig.conf", crioFiles()["/etc/crio/crio.conf.d/90-crimig.conf"].content, 0o644)
+			entries = s.detach("r1", "swap2", Get(Swap), swapEnv("swap")...)
+			if e := entries[len(entries)-2]; e.String() != "swap done" {
+				t.Fatalf("swap: %v", entries)
+			}
+			checkOnCrio(t, s)
+			entries = s.detach("r1", "rollback", Get(Swap), swapEnv("rollback")...)
+			if e := entries[len(entries)-2]; e.String() != "rollback done" {
+				t.Fatalf("rollback: %v", entries)
+			}
+			checkOnDocker(t, s, pristine)
+		})
 	}
-	checkOnCrio(t, s)
-	entries = s.detach("r1", "rollback", Get(Swap), swapEnv("rollback")...)
-	if e := entries[len(entries)-2]; e.String() != "rollback done" {
-		t.Fatalf("rollback under dash: %v", entries)
-	}
-	checkOnDocker(t, s, pristine)
 }
