@@ -15,30 +15,36 @@ source "$(dirname "${BASH_SOURCE[0]}")/sandbox/lib.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/sandbox/procs.sh"
 
 # Stopped first, so that nothing recreates pods or rewrites nodes while the
-# control plane goes away.
+# control plane goes away; etcd goes last, so the API server can shut down
+# cleanly instead of retrying a vanished etcd.
 FRONT=(crimig-sim kwok)
-BACK=(kube-scheduler kube-controller-manager kube-apiserver etcd)
+CONTROL_PLANE=(kube-scheduler kube-controller-manager kube-apiserver)
 
 main() {
   case "${SANDBOX_DIR}" in
     / | "${HOME}" | "${REPO_ROOT}") die "refusing to remove SANDBOX_DIR=${SANDBOX_DIR}" ;;
   esac
+  sandbox_lock
   if [[ ! -e "${SANDBOX_DIR}" ]]; then
     log "no sandbox at ${SANDBOX_DIR}"
     return
   fi
-  stop_group "${FRONT[@]}"
-  stop_group "${BACK[@]}"
+  stop_group 10 "${FRONT[@]}"
+  stop_group 5 "${CONTROL_PLANE[@]}"
+  stop_group 1 etcd
   stop_strays
   unmount_all
+  log "processes stopped; removing ${SANDBOX_DIR}"
   rm -rf --one-file-system "${SANDBOX_DIR}"
   log "sandbox stopped and ${SANDBOX_DIR} removed"
 }
 
-# stop_group NAME... sends SIGTERM to the process groups of the named
-# components, waits up to 10 s for them to exit, then sends SIGKILL.
+# stop_group GRACE NAME... sends SIGTERM to the process groups of the named
+# components, waits up to GRACE seconds for them to exit, then sends SIGKILL.
+# etcd gets little grace: its data is deleted right after.
 stop_group() {
-  local name pid pids=()
+  local grace=$1 name pid pids=()
+  shift
   for name in "$@"; do
     pid=$(sandbox_pid "${name}") || continue
     log "stopping ${name} (pid ${pid})"
@@ -46,7 +52,7 @@ stop_group() {
     pids+=("${pid}")
   done
   ((${#pids[@]} > 0)) || return 0
-  wait_gone 10 "${pids[@]}" && return 0
+  wait_gone "${grace}" "${pids[@]}" && return 0
   for pid in "${pids[@]}"; do
     kill -KILL -- "-${pid}" 2>/dev/null || kill -KILL "${pid}" 2>/dev/null || true
   done

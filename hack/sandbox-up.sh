@@ -46,6 +46,7 @@ USERS=(
 )
 
 main() {
+  sandbox_lock
   refuse_if_running
   "${REPO_ROOT}/hack/build-sandbox-tools.sh"
   local t0

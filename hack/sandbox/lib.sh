@@ -47,3 +47,19 @@ die() {
 elapsed_since() {
   awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'
 }
+
+# sandbox_lock serialises sandbox-up and sandbox-down on one SANDBOX_DIR
+# (several people and test runs share a checkout). The lock lives outside
+# SANDBOX_DIR because sandbox-down deletes it; a nested call (sandbox-up
+# cleaning up through sandbox-down) inherits it.
+sandbox_lock() {
+  [[ "${CRIMIG_SANDBOX_LOCKED:-}" == "${SANDBOX_DIR}" ]] && return 0
+  local file
+  file="${TMPDIR:-/tmp}/crimig-sandbox-$(printf '%s' "${SANDBOX_DIR}" | sha256sum | cut -c1-12).lock"
+  exec 9>>"${file}"
+  if ! flock -n 9; then
+    log "waiting for another sandbox-up/down on ${SANDBOX_DIR} (lock ${file})"
+    flock -w 900 9 || die "another sandbox-up/down on ${SANDBOX_DIR} held ${file} for 15 minutes"
+  fi
+  export CRIMIG_SANDBOX_LOCKED="${SANDBOX_DIR}"
+}

@@ -15,11 +15,12 @@ start_process() {
   shift
   log "starting ${name}"
   # The subshell execs setsid, so no shell lingers holding the caller's
-  # stdout (a pipe, under go test or "| tee").
+  # stdout (a pipe, under go test or "| tee"); fd 9 is sandbox_lock's, which
+  # a long-lived child must not keep.
   # shellcheck disable=SC2016 # $$, $0 and $@ belong to the inner sh
   (cd "${REPO_ROOT}" &&
     exec setsid sh -c 'echo $$ >"$0" && exec "$@"' "${PIDS_DIR}/${name}.pid" "$@") \
-    >"${LOGS_DIR}/${name}.log" 2>&1 </dev/null &
+    >"${LOGS_DIR}/${name}.log" 2>&1 </dev/null 9>&- &
   local i
   for ((i = 0; i < 50; i++)); do
     [[ -s "${PIDS_DIR}/${name}.pid" ]] && return 0

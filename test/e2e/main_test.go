@@ -2,11 +2,13 @@ package e2e
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -20,24 +22,60 @@ func TestMain(m *testing.M) {
 }
 
 func runMain(m *testing.M) int {
+	users, err := useSandbox()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: %v\n", err)
+		return 1
+	}
+	defer users.Close()
 	started, err := ensureSandbox()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "e2e: the sandbox cluster is not available: %v\n", err)
 		return 1
 	}
 	code := m.Run()
-	if started && os.Getenv("CRIMIG_E2E_KEEP") != "1" {
-		if err := runScript(5*time.Minute, "hack/sandbox-down.sh"); err != nil {
-			fmt.Fprintf(os.Stderr, "e2e: stopping the sandbox: %v\n", err)
-			code = 1
-		}
-	} else if started {
-		fmt.Fprintf(os.Stderr, "e2e: CRIMIG_E2E_KEEP=1, sandbox left running; stop it with hack/sandbox-down.sh\n")
+	if started && !tearDown(users) {
+		code = 1
 	}
 	if binDir != "" {
 		_ = os.RemoveAll(binDir)
 	}
 	return code
+}
+
+// useSandbox takes a shared lock that every test run holds while it uses the
+// sandbox, so that the run which started it does not pull it from under a
+// concurrent run that reused it.
+func useSandbox() (*os.File, error) {
+	sum := sha256.Sum256([]byte(SandboxDir()))
+	path := filepath.Join(os.TempDir(), fmt.Sprintf("crimig-sandbox-%x.users.lock", sum[:6]))
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("opening the sandbox users lock: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_SH); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("locking %s: %w", path, err)
+	}
+	return f, nil
+}
+
+// tearDown stops the sandbox this run started, unless CRIMIG_E2E_KEEP=1 or
+// another run is still using it; it reports false if stopping failed.
+func tearDown(users *os.File) bool {
+	if os.Getenv("CRIMIG_E2E_KEEP") == "1" {
+		fmt.Fprintf(os.Stderr, "e2e: CRIMIG_E2E_KEEP=1, sandbox left running; stop it with hack/sandbox-down.sh\n")
+		return true
+	}
+	if err := syscall.Flock(int(users.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: another test run is using the sandbox, leaving it running\n")
+		return true
+	}
+	if err := runScript(5*time.Minute, "hack/sandbox-down.sh"); err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: stopping the sandbox: %v\n", err)
+		return false
+	}
+	return true
 }
 
 // ensureSandbox reuses a running sandbox or starts one; it reports whether
