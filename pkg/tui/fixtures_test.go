@@ -86,5 +86,5 @@ func lease(name, holder string) coordinationv1.Lease {
 // fakeSource is a Source the test feeds by hand.
 type fakeSource struct{ ch chan Snapshot }
 
-func newFakeSource() *fakeSource                  { return &fakeSource{ch: make(chan Snapshot, 4)} }
+func newFakeSource() *fakeSource               { return &fakeSource{ch: make(chan Snapshot, 4)} }
 func (f *fakeSource) Updates() <-chan Snapshot { return f.ch }

@@ -17,8 +17,8 @@ type column struct {
 	// drop orders the columns hidden on a narrow terminal: highest first;
 	// 0 is never hidden.
 	drop int
-	cell  func(n NodeStatus, now time.Time) string
-	less  func(a, b NodeStatus, now time.Time) bool
+	cell func(n NodeStatus, now time.Time) string
+	less func(a, b NodeStatus, now time.Time) bool
 }
 
 const progressCellWidth = 6

@@ -1,0 +1,372 @@
+package plugin
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/cli-runtime/pkg/printers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	cmdutil "k8s.io/kubectl/pkg/cmd/util"
+	"k8s.io/kubectl/pkg/util/i18n"
+	"k8s.io/kubectl/pkg/util/templates"
+	"sigs.k8s.io/yaml"
+
+	"github.com/crimig/kubectl-crimig/pkg/nodeexec"
+	"github.com/crimig/kubectl-crimig/pkg/tui"
+)
+
+var statusLong = templates.LongDesc(i18n.T(`
+	Show every node's runtime and where crimig stands on it: the phase and last
+	completed step of the current or last run (from the crimig.io/state
+	annotation), how long it has been going, its last error, and who holds the
+	node's lock.
+
+	On a terminal, status opens an interactive view that follows the cluster
+	through watches: / filters, s and S sort, enter shows a node's steps and the
+	host journal of its last run (read through a short-lived node pod), ? shows
+	every key. Elsewhere, or with -o, it prints the nodes once; --watch then
+	prints each node again whenever it changes, until Ctrl-C.
+
+	The data comes from one paginated list of Nodes and one of the Leases in
+	--pod-namespace; nothing is changed.`))
+
+var statusExample = templates.Examples(i18n.T(`
+	# Follow the fleet interactively
+	kubectl crimig status
+
+	# Two nodes, once, with run ids, lock holders and errors
+	kubectl crimig status node-1 node-2 -o wide
+
+	# Print nodes as they change, for a log or a second terminal
+	kubectl crimig status --watch
+
+	# Machine-readable, e.g. for dashboards
+	kubectl crimig status -o json`))
+
+// StatusOptions holds the flags of `kubectl crimig status`.
+type StatusOptions struct {
+	Nodes   []string
+	Output  string
+	Watch   bool
+	LogFile string
+	// Exec names the pod namespace (Leases) and the node pod used to read a
+	// run's journal from the interactive view.
+	Exec *NodeExecFlags
+
+	client     kubernetes.Interface
+	restConfig *rest.Config
+	isTerminal func() bool
+	genericiooptions.IOStreams
+}
+
+// NewStatusOptions returns the defaults.
+func NewStatusOptions(streams genericiooptions.IOStreams) *StatusOptions {
+	return &StatusOptions{
+		Exec:       NewNodeExecFlags(),
+		isTerminal: func() bool { return isTerminal(streams.In) && isTerminalWriter(streams.Out) },
+		IOStreams:  streams,
+	}
+}
+
+// NewCmdStatus builds `kubectl crimig status`.
+func NewCmdStatus(f cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.Command {
+	o := NewStatusOptions(streams)
+	cmd := &cobra.Command{
+		Use:               "status [NODE...]",
+		Short:             "Show each node's runtime and migration state, live on a terminal",
+		Long:              statusLong,
+		Example:           statusExample,
+		ValidArgsFunction: nodeNameCompletion(f),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Complete(f, args); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			cmd.SilenceUsage = true
+			return o.Run(cmd.Context())
+		},
+	}
+	fs := cmd.Flags()
+	fs.StringVarP(&o.Output, "output", "o", "", "Output format: table, wide, json or yaml. Default: the interactive view on a terminal, table otherwise.")
+	fs.BoolVarP(&o.Watch, "watch", "w", false, "After the list, print each node again whenever it changes, until Ctrl-C.")
+	addLogFileFlag(fs, &o.LogFile)
+	o.Exec.AddFlags(fs)
+	return cmd
+}
+
+// Complete resolves clients.
+func (o *StatusOptions) Complete(f cmdutil.Factory, args []string) error {
+	o.Nodes = args
+	var err error
+	if o.restConfig, err = f.ToRESTConfig(); err != nil {
+		return err
+	}
+	o.client, err = f.KubernetesClientSet()
+	return err
+}
+
+// Validate checks flag values without contacting the cluster.
+func (o *StatusOptions) Validate() error {
+	switch o.Output {
+	case "", "table", "wide", "json", "yaml":
+	default:
+		return fmt.Errorf("--output must be one of table, wide, json or yaml, got %q", o.Output)
+	}
+	return o.Exec.Validate()
+}
+
+// Run prints the status, follows it with --watch, or opens the view.
+func (o *StatusOptions) Run(ctx context.Context) error {
+	switch {
+	case o.Watch:
+		return o.watch(ctx)
+	case o.Output == "" && o.isTerminal():
+		return o.runTUI(ctx)
+	}
+	snap, err := tui.ListSnapshot(ctx, o.client, o.Exec.PodNamespace)
+	if err != nil {
+		return fmt.Errorf("%w; check your access with 'kubectl auth can-i list nodes'", err)
+	}
+	st := tui.BuildStatus(snap, o.Nodes)
+	if err := o.checkNodes(st); err != nil {
+		return err
+	}
+	return o.print(st)
+}
+
+// checkNodes fails on named nodes that do not exist, as kubectl get does.
+func (o *StatusOptions) checkNodes(st tui.Status) error {
+	found := map[string]bool{}
+	for _, n := range st.Nodes {
+		found[n.Name] = true
+	}
+	var missing []string
+	for _, n := range o.Nodes {
+		if !found[n] {
+			missing = append(missing, n)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("node(s) not found: %s; list them with 'kubectl get nodes'", strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+func (o *StatusOptions) print(st tui.Status) error {
+	for _, w := range st.Warnings {
+		fmt.Fprintf(o.ErrOut, "warning: %s\n", w)
+	}
+	switch o.Output {
+	case "json":
+		b, err := json.MarshalIndent(st, "", "  ")
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintln(o.Out, string(b))
+		return err
+	case "yaml":
+		b, err := yaml.Marshal(st)
+		if err != nil {
+			return err
+		}
+		_, err = o.Out.Write(b)
+		return err
+	}
+	if st.FleetLock != nil {
+		fmt.Fprintf(o.ErrOut, "A fleet run holds %s: %s\n", st.FleetLock.Name, st.FleetLock.Holder)
+	}
+	w := printers.GetNewTabWriter(o.Out)
+	fmt.Fprintln(w, statusHeader(o.Output == "wide"))
+	for _, n := range st.Nodes {
+		fmt.Fprintln(w, statusRow(n, o.Output == "wide", time.Now()))
+	}
+	return w.Flush()
+}
+
+func statusHeader(wide bool) string {
+	h := "NAME\tROLE\tRUNTIME\tKUBELET\tREADY\tCORDONED\tPHASE\tSTEP\tPROGRESS\tELAPSED"
+	if wide {
+		h += "\tRUN\tTO\tLOCK-HOLDER\tLAST-ERROR"
+	}
+	return h
+}
+
+func statusRow(n tui.NodeStatus, wide bool, now time.Time) string {
+	progress := "-"
+	if n.State != nil {
+		progress = fmt.Sprintf("%d/%d", n.StepsDone, n.StepsTotal)
+	}
+	cells := []string{n.Name, n.Role, dash(n.RuntimeString()), dash(n.KubeletVersion), tui.YesNo(n.Ready), tui.YesNo(n.Cordoned),
+		n.Phase(), n.Step(), progress, tui.FormatElapsed(n.Elapsed(now))}
+	if wide {
+		run, to, holder := "-", "-", "-"
+		if n.State != nil {
+			run, to = dash(n.State.RunID), dash(n.State.To)
+		}
+		if n.Lock != nil {
+			holder = dash(n.Lock.Holder)
+		}
+		cells = append(cells, run, to, holder, dash(oneLine(n.LastError())))
+	}
+	return strings.Join(cells, "\t")
+}
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// watch prints the list, then each node again when its row changes, the way
+// kubectl get --watch does.
+func (o *StatusOptions) watch(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	src := tui.NewWatchSource(o.client, o.Exec.PodNamespace)
+	if err := src.Start(ctx); err != nil {
+		return err
+	}
+	wp := &watchPrinter{o: o, printed: map[string]string{}}
+	for snap := range src.Updates() {
+		if err := wp.printChanged(tui.BuildStatus(snap, o.Nodes)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// watchPrinter remembers the rows it printed and the column widths, so that
+// later rows line up with the first ones.
+type watchPrinter struct {
+	o       *StatusOptions
+	printed map[string]string
+	widths  []int
+	header  bool
+}
+
+func (wp *watchPrinter) printChanged(st tui.Status) error {
+	now := time.Now()
+	for _, n := range st.Nodes {
+		// Elapsed ticks on its own; only real changes print a row.
+		key := statusRow(n, true, time.Time{})
+		if wp.printed[n.Name] == key {
+			continue
+		}
+		wp.printed[n.Name] = key
+		if err := wp.print(n, now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (wp *watchPrinter) print(n tui.NodeStatus, now time.Time) error {
+	out := wp.o.Out
+	switch wp.o.Output {
+	case "json":
+		b, err := json.Marshal(n)
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintln(out, string(b))
+		return err
+	case "yaml":
+		b, err := yaml.Marshal(n)
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(out, "---\n%s", b)
+		return err
+	}
+	wide := wp.o.Output == "wide"
+	if !wp.header {
+		wp.header = true
+		wp.fit(statusHeader(wide))
+		if _, err := fmt.Fprintln(out, wp.pad(statusHeader(wide))); err != nil {
+			return err
+		}
+	}
+	row := statusRow(n, wide, now)
+	wp.fit(row)
+	_, err := fmt.Fprintln(out, wp.pad(row))
+	return err
+}
+
+func (wp *watchPrinter) fit(row string) {
+	for i, c := range strings.Split(row, "\t") {
+		if i >= len(wp.widths) {
+			wp.widths = append(wp.widths, 0)
+		}
+		// Leave room for values a little longer than the first ones.
+		wp.widths[i] = max(wp.widths[i], len(c)+2)
+	}
+}
+
+func (wp *watchPrinter) pad(row string) string {
+	cells := strings.Split(row, "\t")
+	for i := range cells[:len(cells)-1] {
+		cells[i] = fmt.Sprintf("%-*s", wp.widths[i]+1, cells[i])
+	}
+	return strings.Join(cells, "")
+}
+
+// runTUI opens the interactive view; klog goes to --log-file meanwhile.
+func (o *StatusOptions) runTUI(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	src := tui.NewWatchSource(o.client, o.Exec.PodNamespace)
+	if err := src.Start(ctx); err != nil {
+		return err
+	}
+	logs, restore, err := redirectKlog(o.LogFile)
+	if err != nil {
+		return err
+	}
+	defer restore()
+	journal := &lazyJournal{o: o, log: logs}
+	defer journal.close(o.ErrOut)
+	m := tui.NewStatus(tui.StatusConfig{Context: ctx, Source: src, Journal: journal.read, Nodes: o.Nodes})
+	p := tea.NewProgram(m, tea.WithContext(ctx), tea.WithInput(o.In), tea.WithOutput(o.Out), tea.WithAltScreen())
+	if _, err := p.Run(); err != nil && !errors.Is(err, tea.ErrProgramKilled) {
+		return fmt.Errorf("the status view failed: %w; use -o table instead", err)
+	}
+	return nil
+}
+
+// lazyJournal creates the node pod executor on the first journal read, so
+// that looking at the table never starts a pod.
+type lazyJournal struct {
+	o   *StatusOptions
+	log io.Writer
+	mu  sync.Mutex
+	ex  *nodeexec.Executor
+}
+
+func (j *lazyJournal) read(ctx context.Context, node, runID string) ([]nodeexec.JournalEntry, error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.ex == nil {
+		ex, err := newExecutor(ctx, j.o.restConfig, j.o.client, j.o.Exec, j.log)
+		if err != nil {
+			return nil, err
+		}
+		j.ex = ex
+	}
+	return j.ex.JobLog(ctx, node, runID)
+}
+
+func (j *lazyJournal) close(errOut io.Writer) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.ex != nil {
+		closeExecutor(j.ex, errOut)
+	}
+}

@@ -1,0 +1,219 @@
+package plugin
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/crimig/kubectl-crimig/pkg/migrate"
+	"github.com/crimig/kubectl-crimig/pkg/tui"
+)
+
+func statusNode(name, runtime string, state *migrate.State) *corev1.Node {
+	n := &corev1.Node{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Annotations: map[string]string{}},
+		Status: corev1.NodeStatus{
+			NodeInfo:   corev1.NodeSystemInfo{ContainerRuntimeVersion: runtime, KubeletVersion: "v1.29.15"},
+			Conditions: []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue}},
+		},
+	}
+	if state != nil {
+		b, _ := json.Marshal(state)
+		n.Annotations[migrate.AnnotationState] = string(b)
+	}
+	return n
+}
+
+func statusLease(ns, name, holder string) *coordinationv1.Lease {
+	return &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}, Spec: coordinationv1.LeaseSpec{HolderIdentity: &holder}}
+}
+
+func statusFixture() *fake.Clientset {
+	started := time.Date(2026, 11, 26, 11, 0, 0, 0, time.UTC)
+	return fake.NewClientset(
+		statusNode("node-1", "docker://20.10.24", nil),
+		statusNode("node-2", "cri-o://1.29.1", &migrate.State{RunID: "r1", From: "docker", To: "cri-o", Phase: migrate.StateSucceeded, Step: "uncordon", Started: started, Updated: started.Add(9 * time.Minute)}),
+		statusNode("node-3", "docker://20.10.24", &migrate.State{RunID: "r2", From: "docker", To: "cri-o", Phase: migrate.StateFailed, Step: "configure", Started: started, Updated: started, LastError: "swap: crio did not start"}),
+		statusLease("crimig-system", "crimig-node-node-3", "bob@ci/r2"),
+		statusLease("crimig-system", tui.FleetLeaseName, "bob@ci/fleet"),
+		statusLease("other", "crimig-node-node-1", "not ours"),
+	)
+}
+
+func runStatus(t *testing.T, client *fake.Clientset, output string, nodes ...string) (string, string, error) {
+	t.Helper()
+	streams, _, out, errOut := genericiooptions.NewTestIOStreams()
+	o := NewStatusOptions(streams)
+	o.client, o.Output, o.Nodes = client, output, nodes
+	if err := o.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	err := o.Run(context.Background())
+	return out.String(), errOut.String(), err
+}
+
+func TestStatusJSON(t *testing.T) {
+	client := statusFixture()
+	out, _, err := runStatus(t, client, "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got tui.Status
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, out)
+	}
+	if len(got.Nodes) != 3 || got.FleetLock == nil || got.FleetLock.Holder != "bob@ci/fleet" {
+		t.Fatalf("unexpected document:\n%s", out)
+	}
+	n3 := got.Nodes[2]
+	if n3.Name != "node-3" || n3.State == nil || n3.State.Phase != migrate.StateFailed || n3.StepsDone != 7 || n3.StepsTotal != 11 ||
+		n3.Lock == nil || n3.Lock.Holder != "bob@ci/r2" || n3.State.LastError != "swap: crio did not start" {
+		t.Errorf("node-3 = %+v", n3)
+	}
+	if got.Nodes[0].Lock != nil {
+		t.Errorf("a Lease outside --pod-namespace was used: %+v", got.Nodes[0].Lock)
+	}
+	if tui.FormatCounts(got.Counts) != "docker 2 · cri-o 1 · migrating 0 · failed 1" {
+		t.Errorf("counts = %s", tui.FormatCounts(got.Counts))
+	}
+	for _, want := range []string{`"name": "node-1"`, `"runtime": "docker"`, `"stepsDone": 11`, `"runId": "r1"`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %s", want)
+		}
+	}
+	// One list of nodes and one of leases: no request per node.
+	var lists, others int
+	for _, a := range client.Actions() {
+		if a.GetVerb() == "list" {
+			lists++
+		} else {
+			others++
+		}
+	}
+	if lists != 2 || others != 0 {
+		t.Errorf("%d lists and %d other requests, want 2 lists: %v", lists, others, client.Actions())
+	}
+}
+
+func TestStatusTableAndNodeArgs(t *testing.T) {
+	out, errOut, err := runStatus(t, statusFixture(), "wide", "node-3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], "NAME") || !strings.Contains(lines[1], "swap: crio did not start") ||
+		!strings.Contains(lines[1], "bob@ci/r2") || !strings.Contains(lines[1], "7/11") {
+		t.Errorf("unexpected table:\n%s", out)
+	}
+	if !strings.Contains(errOut, "bob@ci/fleet") {
+		t.Errorf("stderr does not name the fleet run: %q", errOut)
+	}
+	if _, _, err := runStatus(t, statusFixture(), "table", "node-9"); err == nil || !strings.Contains(err.Error(), "node-9") {
+		t.Errorf("a missing node gives %v", err)
+	}
+}
+
+func TestStatusLeasesForbidden(t *testing.T) {
+	client := statusFixture()
+	client.PrependReactor("list", "leases", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, errForbidden
+	})
+	out, errOut, err := runStatus(t, client, "yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "name: node-3") || !strings.Contains(errOut, "cannot read the crimig Leases") {
+		t.Errorf("stdout:\n%s\nstderr:\n%s", out, errOut)
+	}
+}
+
+func TestStatusValidate(t *testing.T) {
+	o := NewStatusOptions(genericiooptions.NewTestIOStreamsDiscard())
+	o.Output = "name"
+	if err := o.Validate(); err == nil || !strings.Contains(err.Error(), "--output") {
+		t.Errorf("Validate() = %v", err)
+	}
+}
+
+var errForbidden = &forbiddenErr{}
+
+type forbiddenErr struct{}
+
+func (*forbiddenErr) Error() string { return `leases.coordination.k8s.io is forbidden` }
+
+// syncBuffer is a bytes.Buffer safe for a writer and a polling reader.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func waitForText(t *testing.T, b *syncBuffer, text string) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for time.Since(start) < 5*time.Second {
+		if strings.Contains(b.String(), text) {
+			return time.Since(start)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatalf("no %q within 5s:\n%s", text, b.String())
+	return 0
+}
+
+// TestStatusWatch: --watch prints every node once, then only the node that
+// changed, within a second of the change.
+func TestStatusWatch(t *testing.T) {
+	client := statusFixture()
+	out := &syncBuffer{}
+	o := NewStatusOptions(genericiooptions.IOStreams{In: strings.NewReader(""), Out: out, ErrOut: io.Discard})
+	o.client, o.Watch = client, true
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- o.Run(ctx) }()
+	waitForText(t, out, "node-3")
+	n, err := client.CoreV1().Nodes().Get(ctx, "node-1", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.Spec.Unschedulable = true
+	if _, err := client.CoreV1().Nodes().Update(ctx, n, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	latency := waitForText(t, out, "node-1   worker   docker 20.10.24   v1.29.15   yes     yes")
+	t.Logf("a node change reached the output after %s", latency)
+	if latency > time.Second {
+		t.Errorf("the change took %s to show", latency)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Count(out.String(), "\n"); got != 5 {
+		t.Errorf("want a header, 3 rows and 1 changed row, got %d lines:\n%s", got, out.String())
+	}
+}
