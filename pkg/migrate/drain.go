@@ -54,31 +54,36 @@ func (e *Engine) drainHelper(ctx context.Context, node string, total *int64, don
 }
 
 func (r *run) drain(ctx context.Context) error {
-	n, err := r.e.Client.CoreV1().Nodes().Get(ctx, r.node, metav1.GetOptions{})
+	return r.e.drainNode(ctx, r.node, inspect.StepDrain, r.state)
+}
+
+// drainNode cordons (recording that crimig did it) and evicts the node's pods.
+func (e *Engine) drainNode(ctx context.Context, node, step string, st *State) error {
+	n, err := e.Client.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
 	if err != nil {
 		return err
 	}
 	var total, done int64
-	h := r.e.drainHelper(ctx, r.node, &total, &done)
+	h := e.drainHelper(ctx, node, &total, &done)
 	if !n.Spec.Unschedulable {
 		if err := drain.RunCordonOrUncordon(h, n, true); err != nil {
 			return fmt.Errorf("cordoning: %w", err)
 		}
-		r.state.CordonedByCrimig = true
-		if err := r.e.saveState(ctx, r.node, r.state); err != nil {
+		st.CordonedByCrimig = true
+		if err := e.saveState(ctx, node, st); err != nil {
 			return err
 		}
-		r.e.emit(r.node, inspect.StepDrain, PhaseInfo, "cordoned")
+		e.emit(node, step, PhaseInfo, "cordoned")
 	}
-	list, errs := h.GetPodsForDeletion(r.node)
+	list, errs := h.GetPodsForDeletion(node)
 	if len(errs) > 0 {
 		return fmt.Errorf("%v; pass --force, --delete-emptydir-data or --ignore-daemonsets as kubectl drain would ask", errs[0])
 	}
 	pods := list.Pods()
 	atomic.StoreInt64(&total, int64(len(pods)))
-	r.e.emitProgress(r.node, inspect.StepDrain, PhaseProgress, fmt.Sprintf("evicting %d pod(s)", len(pods)), 0)
+	e.emitProgress(node, step, PhaseProgress, fmt.Sprintf("evicting %d pod(s)", len(pods)), 0)
 	if err := h.DeleteOrEvictPods(pods); err != nil {
-		return fmt.Errorf("draining: %w; the node stays cordoned, re-run migrate to resume", err)
+		return fmt.Errorf("draining: %w; the node stays cordoned, re-run the command to resume", err)
 	}
 	return nil
 }

@@ -226,6 +226,9 @@ func TestRollbackAfterMigration(t *testing.T) {
 		n.Status.NodeInfo.ContainerRuntimeVersion != "docker://20.10.24" {
 		t.Errorf("after rollback: state %+v, node %+v", st, n.Status.NodeInfo)
 	}
+	if n.Spec.Unschedulable {
+		t.Error("rollback left the node cordoned")
+	}
 	if host.calls[len(host.calls)-1] != "detach rollback mode=rollback" {
 		t.Errorf("calls %v", host.calls)
 	}

@@ -41,7 +41,12 @@ func (e *Engine) Rollback(ctx context.Context, node string) error {
 	if err := e.saveState(ctx, node, st); err != nil {
 		return err
 	}
-	if err := e.rollbackHost(ctx, node, st); err != nil {
+	// Pods running on the new runtime die with it: move them first.
+	err = e.drainNode(ctx, node, StepRollback, st)
+	if err == nil {
+		err = e.rollbackHost(ctx, node, st)
+	}
+	if err != nil {
 		st.Phase, st.LastError = StateFailed, "rollback: "+err.Error()
 		_ = e.saveState(context.WithoutCancel(ctx), node, st)
 		e.emitErr(node, StepRollback, err)

@@ -17,7 +17,8 @@ import (
 var rollbackLong = templates.LongDesc(i18n.T(`
 	Return a node to Docker after a migration, or after one that stopped halfway.
 
-	A detached host job stops the kubelet and the new runtime, restores every
+	The node is cordoned and drained first, since its pods run on the new
+	runtime. Then a detached host job stops the kubelet and the new runtime, restores every
 	file from the backup taken by migrate (files crimig created are removed),
 	unmasks and starts docker, and starts the kubelet. The kubeadm cri-socket
 	annotation is restored and the node is uncordoned if crimig cordoned it.
@@ -56,7 +57,10 @@ func NewCmdRollback(f cmdutil.Factory, streams genericiooptions.IOStreams) *cobr
 	}
 	fs := cmd.Flags()
 	fs.BoolVarP(&o.Migrate.Yes, "yes", "y", false, "Do not ask for confirmation. Required when stdin is not a terminal.")
-	fs.DurationVar(&o.Migrate.SwapTimeout, "timeout", o.Migrate.SwapTimeout, "How long to wait for the node to come back on docker.")
+	fs.DurationVar(&o.Migrate.SwapTimeout, "swap-timeout", o.Migrate.SwapTimeout, "How long to wait for the node to come back on docker.")
+	fs.DurationVar(&o.Migrate.Drain.Timeout, "timeout", o.Migrate.Drain.Timeout, "How long the drain may take; 0 waits forever (as kubectl drain).")
+	fs.BoolVar(&o.Migrate.Drain.DeleteEmptyDir, "delete-emptydir-data", false, "Drain pods with emptyDir volumes; their data is lost (as kubectl drain).")
+	fs.BoolVar(&o.Migrate.Drain.Force, "force", false, "Drain pods without a controller; they are not recreated (as kubectl drain).")
 	fs.StringVarP(&o.Migrate.Output, "output", "o", "", "Output: empty for progress lines on stderr, json for events as JSON lines on stdout.")
 	o.Migrate.Plan.Exec.AddFlags(fs)
 	return cmd
