@@ -31,7 +31,10 @@ type Controller struct {
 	KubeletPort int32
 	Interval    time.Duration // host polling period, default 150ms
 	Heartbeat   time.Duration // status refresh without changes, default 20s
-	Log         io.Writer
+	// KubeletWarmup is how long a started kubelet reports NotReady
+	// (default 1s; negative: none).
+	KubeletWarmup time.Duration
+	Log           io.Writer
 
 	mu    sync.Mutex
 	nodes map[string]*nodeState
@@ -84,6 +87,9 @@ func (c *Controller) defaults() {
 	if c.Interval == 0 {
 		c.Interval = 150 * time.Millisecond
 	}
+	if c.KubeletWarmup == 0 {
+		c.KubeletWarmup = time.Second
+	}
 	if c.Heartbeat == 0 {
 		c.Heartbeat = 20 * time.Second
 	}
@@ -126,7 +132,7 @@ func (c *Controller) SyncNode(ctx context.Context, name string) error {
 	c.defaults()
 	dir := filepath.Join(c.Hosts, name)
 	h := host.New(dir)
-	o, err := Observe(h)
+	o, err := Observe(h, c.KubeletWarmup)
 	if err != nil {
 		return err
 	}

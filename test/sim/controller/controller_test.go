@@ -135,6 +135,9 @@ func TestStatusMirrorsTheHost(t *testing.T) {
 	if err := hs.h.Start("kubelet"); err != nil {
 		t.Fatal(err)
 	}
+	hs.waitNode(t, "NotReady while the kubelet warms up", func(n *corev1.Node) bool {
+		return ready(n) == corev1.ConditionFalse && n.Status.NodeInfo.ContainerRuntimeVersion == "cri-o://1.33.2"
+	})
 	hs.waitNode(t, "Ready on cri-o", func(n *corev1.Node) bool {
 		return ready(n) == corev1.ConditionTrue && n.Status.NodeInfo.ContainerRuntimeVersion == "cri-o://1.33.2"
 	})

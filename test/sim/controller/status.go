@@ -3,6 +3,7 @@ package controller
 import (
 	"crypto/sha256"
 	"fmt"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -25,8 +26,10 @@ type Observation struct {
 	SandboxError   string // why new pods cannot start although the node is Ready
 }
 
-// Observe reads a host root.
-func Observe(h *host.Host) (*Observation, error) {
+// Observe reads a host root. A kubelet that started less than warmup ago
+// is not Ready yet, as a real one needs a few seconds for its first
+// runtime status check.
+func Observe(h *host.Host, warmup time.Duration) (*Observation, error) {
 	m, err := h.Meta()
 	if err != nil {
 		return nil, err
@@ -55,6 +58,9 @@ func Observe(h *host.Host) (*Observation, error) {
 		o.Reason = "Kubelet stopped posting node status."
 	case !o.RuntimeUp:
 		o.Reason = "container runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady message:Network plugin returns error: container runtime is down"
+	case time.Since(h.StartedAt("kubelet.service")) < warmup:
+		o.RuntimeUp = false
+		o.Reason = "container runtime status check may not have completed yet"
 	}
 	return o, nil
 }

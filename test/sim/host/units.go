@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // Unit active states as systemctl prints them.
@@ -52,6 +53,15 @@ func (h *Host) State(unit string) string {
 		return Inactive
 	}
 	return s
+}
+
+// StartedAt returns when a unit last started (zero if unknown).
+func (h *Host) StartedAt(unit string) time.Time {
+	n, err := strconv.ParseInt(h.Read(filepath.Join(RunDir, "started", NormUnit(unit))), 10, 64)
+	if err != nil {
+		return time.Time{}
+	}
+	return time.Unix(0, n)
 }
 
 // IsActive reports whether a unit is active.
@@ -123,6 +133,7 @@ func (h *Host) Start(unit string) error {
 		return &StartError{Unit: unit, Reason: reason}
 	}
 	h.setState(unit, Active)
+	_ = h.Write(filepath.Join(RunDir, "started", unit), strconv.FormatInt(time.Now().UnixNano(), 10))
 	h.Log(unit, "Started %s.", unit)
 	if s := sockets[unit]; s != "" {
 		makeSocket(h.P(s))

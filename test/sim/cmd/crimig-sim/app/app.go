@@ -112,6 +112,7 @@ func runController(args []string) error {
 	hosts := fs.String("hosts", "", "directory holding the host roots")
 	port := fs.Int("kubelet-port", 10247, "port of kwok's kubelet server, published as the node's kubelet port")
 	interval := fs.Duration("interval", 0, "host polling period (default 150ms)")
+	warmup := fs.Duration("kubelet-warmup", 0, "how long a (re)started kubelet reports NotReady (default 1s; negative: none)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -128,7 +129,7 @@ func runController(args []string) error {
 	if err := controller.InstallCRD(ctx, dyn, sim.ExecCRD); err != nil {
 		fmt.Fprintf(os.Stderr, "crimig-sim: %v (exec routing needs it)\n", err)
 	}
-	c := &controller.Controller{Client: cs, Dynamic: dyn, Hosts: abs, KubeletPort: int32(*port), Interval: *interval}
+	c := &controller.Controller{Client: cs, Dynamic: dyn, Hosts: abs, KubeletPort: int32(*port), Interval: *interval, KubeletWarmup: *warmup}
 	return c.Run(ctx)
 }
 
