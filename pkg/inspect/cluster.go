@@ -25,6 +25,12 @@ type ClusterFacts struct {
 	PDBs        []policyv1.PodDisruptionBudget
 	ReplicaSets []appsv1.ReplicaSet
 	Jobs        []batchv1.Job
+	// Workload templates, so that a CronJob between runs or a workload
+	// scaled to zero is still checked.
+	DaemonSets   []appsv1.DaemonSet
+	Deployments  []appsv1.Deployment
+	StatefulSets []appsv1.StatefulSet
+	CronJobs     []batchv1.CronJob
 	// ConfigMaps holds every ConfigMap, for kubelet-config, kubeadm-config and
 	// the log agents' parser configuration.
 	ConfigMaps []corev1.ConfigMap
@@ -65,6 +71,18 @@ func CollectCluster(ctx context.Context, c kubernetes.Interface) (*ClusterFacts,
 		{"jobs", func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
 			return c.BatchV1().Jobs("").List(ctx, o)
 		}, func(o runtime.Object) { f.Jobs = append(f.Jobs, *o.(*batchv1.Job)) }},
+		{"daemonsets", func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			return c.AppsV1().DaemonSets("").List(ctx, o)
+		}, func(o runtime.Object) { f.DaemonSets = append(f.DaemonSets, *o.(*appsv1.DaemonSet)) }},
+		{"deployments", func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			return c.AppsV1().Deployments("").List(ctx, o)
+		}, func(o runtime.Object) { f.Deployments = append(f.Deployments, *o.(*appsv1.Deployment)) }},
+		{"statefulsets", func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			return c.AppsV1().StatefulSets("").List(ctx, o)
+		}, func(o runtime.Object) { f.StatefulSets = append(f.StatefulSets, *o.(*appsv1.StatefulSet)) }},
+		{"cronjobs", func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			return c.BatchV1().CronJobs("").List(ctx, o)
+		}, func(o runtime.Object) { f.CronJobs = append(f.CronJobs, *o.(*batchv1.CronJob)) }},
 		{"configmaps", func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
 			return c.CoreV1().ConfigMaps("").List(ctx, o)
 		}, func(o runtime.Object) { f.ConfigMaps = append(f.ConfigMaps, *o.(*corev1.ConfigMap)) }},

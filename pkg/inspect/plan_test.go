@@ -100,6 +100,12 @@ func fixtureCluster() *ClusterFacts {
 		}},
 		ReplicaSets: []appsv1.ReplicaSet{{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "web-abc", OwnerReferences: ctrl("Deployment", "web")}}},
 		Jobs:        []batchv1.Job{{ObjectMeta: metav1.ObjectMeta{Namespace: "ci", Name: "cleanup-1", OwnerReferences: ctrl("CronJob", "cleanup")}}},
+		// Between runs a CronJob has no pod: its template must still be checked.
+		CronJobs: []batchv1.CronJob{{ObjectMeta: metav1.ObjectMeta{Namespace: "ops", Name: "nightly"},
+			Spec: batchv1.CronJobSpec{JobTemplate: batchv1.JobTemplateSpec{Spec: batchv1.JobSpec{Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{
+				Volumes:    []corev1.Volume{{Name: "run", VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: "/run/"}}}},
+				Containers: []corev1.Container{{Name: "c", Image: "quay.io/ops/tool:1"}},
+			}}}}}}},
 		ConfigMaps: []corev1.ConfigMap{
 			{ObjectMeta: metav1.ObjectMeta{Namespace: "logging", Name: "fluentd-config"}, Data: map[string]string{"fluent.conf": "<parse>\n  @type json\n</parse>\n"}},
 			{ObjectMeta: metav1.ObjectMeta{Namespace: "kube-system", Name: "kubelet-config-1.23"}, Data: map[string]string{"kubelet": "kind: KubeletConfiguration\n"}},
@@ -149,6 +155,7 @@ func TestClusterFindings(t *testing.T) {
 	got := ids(p.Findings)
 	want := map[string]Severity{
 		IDDockerSocket + " DaemonSet/ci/builder":                          Blocker,
+		IDRunMount + " CronJob/ops/nightly":                               Warning,
 		IDRunMount + " CronJob/ci/cleanup":                                Warning,
 		IDDockerHost + " Pod/default/bare":                                Blocker,
 		IDShortImageName + " Deployment/shop/web":                         Info,

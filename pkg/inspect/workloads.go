@@ -71,25 +71,10 @@ func workloadFindings(f *ClusterFacts, idx ownerIndex) []Finding {
 	hits := map[string]hitSet{IDDockerSocket: {}, IDRunMount: {}, IDDockerDataMount: {}, IDDockerHost: {}, IDShortImageName: {}}
 	for i := range f.Pods {
 		p := &f.Pods[i]
-		owner := idx.Owner(p)
-		for _, v := range p.Spec.Volumes {
-			if v.HostPath == nil {
-				continue
-			}
-			if id := hostPathKind(v.HostPath.Path); id != "" {
-				hits[id].add(owner, p.Spec.NodeName, v.HostPath.Path)
-			}
-		}
-		for _, c := range allContainers(p) {
-			for _, e := range c.Env {
-				if e.Name == "DOCKER_HOST" {
-					hits[IDDockerHost].add(owner, p.Spec.NodeName, e.Value)
-				}
-			}
-			if IsShortImageName(c.Image) {
-				hits[IDShortImageName].add(owner, p.Spec.NodeName, c.Image)
-			}
-		}
+		scanPodSpec(hits, idx.Owner(p), p.Spec.NodeName, &p.Spec)
+	}
+	for _, t := range templates(f) {
+		scanPodSpec(hits, t.owner, "", t.spec)
 	}
 	var fs []Finding
 	fs = append(fs, hits[IDDockerSocket].findings(IDDockerSocket, Blocker,
@@ -112,9 +97,58 @@ func workloadFindings(f *ClusterFacts, idx ownerIndex) []Finding {
 	return fs
 }
 
-func allContainers(p *corev1.Pod) []corev1.Container {
-	cs := append([]corev1.Container{}, p.Spec.InitContainers...)
-	return append(cs, p.Spec.Containers...)
+func scanPodSpec(hits map[string]hitSet, owner, node string, spec *corev1.PodSpec) {
+	for _, v := range spec.Volumes {
+		if v.HostPath == nil {
+			continue
+		}
+		if id := hostPathKind(v.HostPath.Path); id != "" {
+			hits[id].add(owner, node, v.HostPath.Path)
+		}
+	}
+	for _, c := range allContainers(spec) {
+		for _, e := range c.Env {
+			if e.Name == "DOCKER_HOST" {
+				hits[IDDockerHost].add(owner, node, e.Value)
+			}
+		}
+		if IsShortImageName(c.Image) {
+			hits[IDShortImageName].add(owner, node, c.Image)
+		}
+	}
+}
+
+type podTemplate struct {
+	owner string
+	spec  *corev1.PodSpec
+}
+
+// templates lists the workloads' pod templates under the same owner names
+// that ownerIndex gives their pods, so both merge into one finding.
+func templates(f *ClusterFacts) []podTemplate {
+	var out []podTemplate
+	for i := range f.DaemonSets {
+		d := &f.DaemonSets[i]
+		out = append(out, podTemplate{"DaemonSet/" + d.Namespace + "/" + d.Name, &d.Spec.Template.Spec})
+	}
+	for i := range f.Deployments {
+		d := &f.Deployments[i]
+		out = append(out, podTemplate{"Deployment/" + d.Namespace + "/" + d.Name, &d.Spec.Template.Spec})
+	}
+	for i := range f.StatefulSets {
+		s := &f.StatefulSets[i]
+		out = append(out, podTemplate{"StatefulSet/" + s.Namespace + "/" + s.Name, &s.Spec.Template.Spec})
+	}
+	for i := range f.CronJobs {
+		c := &f.CronJobs[i]
+		out = append(out, podTemplate{"CronJob/" + c.Namespace + "/" + c.Name, &c.Spec.JobTemplate.Spec.Template.Spec})
+	}
+	return out
+}
+
+func allContainers(spec *corev1.PodSpec) []corev1.Container {
+	cs := append([]corev1.Container{}, spec.InitContainers...)
+	return append(cs, spec.Containers...)
 }
 
 // IsShortImageName tells names that docker silently qualified with
