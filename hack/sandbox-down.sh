@@ -62,19 +62,24 @@ stop_group() {
 # wait_gone SECONDS PID... succeeds once no PID and no member of its process
 # group is left.
 wait_gone() {
-  local deadline=$(($(date +%s) + $1)) pid alive
+  local deadline=$(($(date +%s) + $1))
   shift
   while (($(date +%s) <= deadline)); do
-    alive=0
-    for pid in "$@"; do
-      if kill -0 -- "-${pid}" 2>/dev/null || kill -0 "${pid}" 2>/dev/null; then
-        alive=1
-      fi
-    done
-    ((alive == 0)) && return 0
+    live_in_groups "$@" || return 0
     sleep 0.1
   done
   return 1
+}
+
+# live_in_groups PID... succeeds if a process whose PID or process group is
+# one of PID is still running. Zombies count as gone: PID 1 on this kind of
+# VM reaps orphans only every second or so.
+live_in_groups() {
+  # cat fails on processes that vanish meanwhile; only awk's verdict counts.
+  { cat /proc/[0-9]*/stat 2>/dev/null || true; } | awk -v ids=" $* " '
+    { pid = $1; sub(/^[0-9]+ \(.*\) /, "")
+      if ($1 != "Z" && (index(ids, " " pid " ") || index(ids, " " $3 " "))) { found = 1; exit } }
+    END { exit !found }'
 }
 
 # stop_strays kills processes whose root, working directory or executable lies

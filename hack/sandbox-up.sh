@@ -52,7 +52,14 @@ main() {
   local t0
   t0=$(date +%s.%N)
   mkdir -p "${SANDBOX_DIR}/bin" "${LOGS_DIR}" "${PIDS_DIR}" "${KUBECONFIGS}" "${HOSTS_DIR}"
-  if [[ "${SANDBOX_SIM}" == 0 ]]; then write_stock_stages; else build_simulator; fi
+  local sim_build=""
+  if [[ "${SANDBOX_SIM}" == 0 ]]; then
+    write_stock_stages
+  else
+    # Compiling the simulator overlaps with the control plane's start.
+    build_simulator >"${LOGS_DIR}/build-crimig-sim.log" 2>&1 &
+    sim_build=$!
+  fi
   make_pki "${PKI}"
   make_users
   start_etcd
@@ -60,6 +67,7 @@ main() {
   install_exec_crd
   start_controller_manager
   start_scheduler
+  [[ -z "${sim_build}" ]] || wait_simulator_build "${sim_build}"
   start_kwok
   if [[ "${SANDBOX_SIM}" == 0 ]]; then add_plain_nodes; else start_simulator && add_nodes; fi
   wait_nodes_ready
@@ -96,10 +104,17 @@ build_simulator() {
   [[ -d "${REPO_ROOT}/test/sim/cmd/crimig-sim" ]] ||
     die "test/sim/cmd/crimig-sim is missing: the sandbox needs the node simulator to create nodes"
   [[ -f "${SIM_STAGES}" ]] || die "${SIM_STAGES} is missing: kwok needs the simulator's Stage objects"
-  log "building crimig-sim"
   (cd "${REPO_ROOT}" && go build -o "${SIM_BIN}" ./test/sim/cmd/crimig-sim) ||
     die "building the node simulator failed; fix test/sim and rerun"
   ln -sf crimig-sim "${SANDBOX_DIR}/bin/nsenter"
+}
+
+wait_simulator_build() {
+  if ! wait "$1"; then
+    cat "${LOGS_DIR}/build-crimig-sim.log" >&2
+    die "could not build the node simulator (log above, also in ${LOGS_DIR}/build-crimig-sim.log)"
+  fi
+  log "crimig-sim built"
 }
 
 # make_users writes the static token file and one kubeconfig per user, each

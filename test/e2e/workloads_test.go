@@ -21,7 +21,8 @@ const workloadsTimeout = 60 * time.Second
 
 // ApplyWorkloads applies test/fixtures/workloads (a Deployment with a PDB,
 // DaemonSets, hostPath and emptyDir pods, a bare pod, a CronJob) and waits
-// until every pod is Ready. The namespace is deleted when the test ends.
+// until every pod is Ready. The namespace is deleted when the test ends; the
+// next ApplyWorkloads waits for that deletion to finish.
 func ApplyWorkloads(t testing.TB) {
 	t.Helper()
 	cs := Clientset(t)
@@ -29,7 +30,6 @@ func ApplyWorkloads(t testing.TB) {
 	Kubectl(t, "apply", "-f", filepath.Join(RepoRoot(), "test", "fixtures", "workloads"))
 	t.Cleanup(func() {
 		_ = cs.CoreV1().Namespaces().Delete(context.Background(), WorkloadsNamespace, metav1.DeleteOptions{})
-		waitNamespaceGone(t, WorkloadsNamespace)
 	})
 	WaitFor(t, workloadsTimeout, func() (bool, error) {
 		return workloadsReady(t)
