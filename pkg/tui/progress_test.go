@@ -1,0 +1,186 @@
+package tui
+
+import (
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/charmbracelet/bubbles/spinner"
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/x/exp/golden"
+	"github.com/charmbracelet/x/exp/teatest"
+
+	"github.com/crimig/kubectl-crimig/pkg/migrate"
+)
+
+// stepClock returns testNow on its first call (the view's start) and
+// 3m12s later afterwards, so elapsed times are stable.
+func stepClock() func() time.Time {
+	var mu sync.Mutex
+	calls := 0
+	return func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		calls++
+		if calls == 1 {
+			return testNow
+		}
+		return testNow.Add(192 * time.Second)
+	}
+}
+
+var stillSpinner = spinner.Spinner{Frames: []string{"*"}, FPS: time.Hour}
+
+type eventFeed struct {
+	ch   chan migrate.Event
+	at   time.Duration
+	node string
+}
+
+func (f *eventFeed) send(step string, phase migrate.Phase, msg string, progress float64) {
+	f.at += 5 * time.Second
+	f.ch <- migrate.Event{Time: testNow.Add(f.at), Node: f.node, Step: step, Phase: phase, Message: msg, Progress: progress}
+}
+
+// steps runs the named steps to completion.
+func (f *eventFeed) steps(names ...string) {
+	for _, s := range names {
+		f.send(s, migrate.PhaseStarted, "", -1)
+		f.send(s, migrate.PhaseDone, "", -1)
+	}
+}
+
+func (f *eventFeed) fail(step, err string) {
+	f.at += 5 * time.Second
+	f.ch <- migrate.Event{Time: testNow.Add(f.at), Node: f.node, Step: step, Phase: migrate.PhaseFailed, Err: err, Progress: -1}
+}
+
+func startProgress(t *testing.T, cfg ProgressConfig, nodes ...string) (*teatest.TestModel, chan migrate.Event) {
+	t.Helper()
+	ch := make(chan migrate.Event, 256)
+	cfg.Events, cfg.Nodes, cfg.Target, cfg.Now, cfg.Spinner = ch, nodes, "cri-o", stepClock(), &stillSpinner
+	tm := teatest.NewTestModel(t, NewProgress(cfg), teatest.WithInitialTermSize(110, 40))
+	return tm, ch
+}
+
+func finalProgress(t *testing.T, tm *teatest.TestModel) string {
+	t.Helper()
+	return tm.FinalModel(t, teatest.WithFinalTimeout(waitTimeout)).View()
+}
+
+func TestProgressSuccess(t *testing.T) {
+	tm, ch := startProgress(t, ProgressConfig{}, "node-1")
+	f := &eventFeed{ch: ch, node: "node-1"}
+	f.steps("lock", "preflight")
+	f.send("drain", migrate.PhaseStarted, "", -1)
+	f.send("drain", migrate.PhaseInfo, "cordoned", -1)
+	f.send("drain", migrate.PhaseProgress, "evicting 4 pod(s)", 0)
+	f.send("drain", migrate.PhaseProgress, "evicted default/web-1 (1/4)", 0.25)
+	f.send("drain", migrate.PhaseProgress, "evicted default/web-2 (2/4)", 0.5)
+	waitFor(t, tm, "web-2")
+	f.send("drain", migrate.PhaseDone, "", -1)
+	f.steps("backup", "kernel")
+	f.send("install", migrate.PhaseStarted, "", -1)
+	f.send("install", migrate.PhaseProgress, "uploading cri-o.tar.gz: 35/70 MiB", 0.5)
+	f.send("install", migrate.PhaseDone, "", -1)
+	f.steps("configure", "swap", "verify")
+	f.send("annotate", migrate.PhaseSkipped, "the node has no kubeadm cri-socket annotation", -1)
+	f.steps("uncordon")
+	f.send("", migrate.PhaseDone, "node node-1 runs cri-o (run r-1)", 1)
+	close(ch)
+	view := finalProgress(t, tm)
+	if !strings.Contains(view, "1 of 1 node(s) migrated") || !strings.Contains(view, "11/11 steps") {
+		t.Errorf("unexpected final view:\n%s", view)
+	}
+	golden.RequireEqual(t, []byte(view))
+}
+
+// TestProgressDrain freezes the view during the drain: bar, log tail and
+// spinner.
+func TestProgressDrain(t *testing.T) {
+	tm, ch := startProgress(t, ProgressConfig{LogLines: 3}, "node-1", "node-2")
+	f := &eventFeed{ch: ch, node: "node-1"}
+	f.steps("lock", "preflight")
+	f.send("drain", migrate.PhaseStarted, "", -1)
+	for i, pod := range []string{"web-1", "web-2", "web-3"} {
+		f.send("drain", migrate.PhaseProgress, "evicted default/"+pod, float64(i+1)/4)
+	}
+	waitFor(t, tm, "web-3")
+	if err := tm.Quit(); err != nil {
+		t.Fatal(err)
+	}
+	golden.RequireEqual(t, []byte(finalProgress(t, tm)))
+}
+
+func TestProgressFailure(t *testing.T) {
+	tm, ch := startProgress(t, ProgressConfig{}, "node-1", "node-2")
+	f := &eventFeed{ch: ch, node: "node-1"}
+	f.steps("lock", "preflight", "drain", "backup", "kernel", "install", "configure")
+	f.send("swap", migrate.PhaseStarted, "", -1)
+	f.send("swap", migrate.PhaseInfo, "swap job started on the host as unit crimig-r-1-swap", -1)
+	f.fail("swap", "the host job failed: crio did not start; docker was restored")
+	close(ch)
+	view := finalProgress(t, tm)
+	for _, want := range []string{"✗ swap", "0 of 2 node(s) migrated", "kubectl crimig rollback node-1"} {
+		if !strings.Contains(view, want) {
+			t.Errorf("final view lacks %q:\n%s", want, view)
+		}
+	}
+	golden.RequireEqual(t, []byte(view))
+}
+
+func TestProgressCtrlC(t *testing.T) {
+	var cancels, aborts atomic.Int32
+	cfg := ProgressConfig{Cancel: func() { cancels.Add(1) }, Abort: func() { aborts.Add(1) }}
+	tm, ch := startProgress(t, cfg, "node-1")
+	f := &eventFeed{ch: ch, node: "node-1"}
+	f.steps("lock", "preflight", "drain", "backup")
+	f.send("kernel", migrate.PhaseStarted, "", -1)
+	waitFor(t, tm, "kernel")
+
+	// "n" keeps going.
+	tm.Send(tea.KeyMsg{Type: tea.KeyCtrlC})
+	waitFor(t, tm, "Stop after the current step? y/n")
+	tm.Type("n")
+	waitFor(t, tm, "ctrl+c stop after the current step")
+	if cancels.Load() != 0 {
+		t.Fatal("cancel was called after n")
+	}
+
+	tm.Send(tea.KeyMsg{Type: tea.KeyCtrlC})
+	waitFor(t, tm, "y/n")
+	tm.Type("y")
+	waitFor(t, tm, "Stopping after the current step")
+	if cancels.Load() != 1 || aborts.Load() != 0 {
+		t.Fatalf("cancel called %d times, abort %d, want 1 and 0", cancels.Load(), aborts.Load())
+	}
+	// The engine ends the step, stops and closes the channel; the view quits.
+	f.send("kernel", migrate.PhaseDone, "", -1)
+	close(ch)
+	view := finalProgress(t, tm)
+	if !strings.Contains(view, "resume with 'kubectl crimig migrate node-1'") {
+		t.Errorf("the final view does not say how to resume:\n%s", view)
+	}
+	golden.RequireEqual(t, []byte(view))
+}
+
+func TestProgressSecondCtrlCAborts(t *testing.T) {
+	var aborts atomic.Int32
+	tm, ch := startProgress(t, ProgressConfig{Cancel: func() {}, Abort: func() { aborts.Add(1) }}, "node-1")
+	f := &eventFeed{ch: ch, node: "node-1"}
+	f.send("drain", migrate.PhaseStarted, "", -1)
+	waitFor(t, tm, "drain")
+	tm.Send(tea.KeyMsg{Type: tea.KeyCtrlC})
+	tm.Type("y")
+	waitFor(t, tm, "Stopping")
+	tm.Send(tea.KeyMsg{Type: tea.KeyCtrlC})
+	waitFor(t, tm, "Interrupting")
+	f.fail("drain", "context canceled")
+	close(ch)
+	_ = finalProgress(t, tm)
+	if aborts.Load() != 1 {
+		t.Errorf("abort called %d times, want 1", aborts.Load())
+	}
+}
