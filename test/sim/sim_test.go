@@ -159,6 +159,23 @@ func TestYumNeedsACrioRepo(t *testing.T) {
 	}
 }
 
+func TestLocalRepoAndPackageFiles(t *testing.T) {
+	root := simtest.Root(t, "rocky9", "node-1")
+	writeFile(t, root, "/srv/crio-repo/cri-o-1.29.1-150500.1.1.x86_64.rpm", "not really an rpm")
+	writeFile(t, root, "/etc/yum.repos.d/local-crio.repo", "[local-crio]\nname=local CRI-O\nbaseurl=file:///srv/crio-repo\nenabled=1\ngpgcheck=0\n")
+	if out := simtest.Sh(t, root, "dnf install -y cri-o >/dev/null && rpm -q --qf '%{VERSION}' cri-o"); out != "1.29.1" {
+		t.Errorf("cri-o from a file:// repo: %q", out)
+	}
+	root = simtest.Root(t, "ubuntu22", "node-2")
+	writeFile(t, root, "/root/cri-o_1.30.4-1.1_amd64.deb", "not really a deb")
+	if out := simtest.Sh(t, root, "apt-get install -y /root/cri-o_1.30.4-1.1_amd64.deb >/dev/null && dpkg-query -W -f='${Version}' cri-o"); out != "1.30.4" {
+		t.Errorf("cri-o from a .deb file: %q", out)
+	}
+	if _, _, code := simtest.Exec(t, root, "", "/bin/sh", "-c", "apt-get install -y /root/missing_1.0.0_amd64.deb"); code == 0 {
+		t.Error("installed a .deb that does not exist")
+	}
+}
+
 func TestAptNeedsUpdateAfterAddingASource(t *testing.T) {
 	root := simtest.Root(t, "ubuntu22", "node-1")
 	writeFile(t, root, "/etc/apt/sources.list.d/cri-o.list",

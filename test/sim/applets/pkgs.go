@@ -101,10 +101,25 @@ func pkgRemove(e *Env, pm string, flags map[string]string, pkgs []string, purge 
 }
 
 func rpm(e *Env, args []string) int {
-	flags, pkgs := flagsAndArgs(args)
+	qf := ""
+	var rest []string
+	for i := 0; i < len(args); i++ {
+		if (args[i] == "--qf" || args[i] == "--queryformat") && i+1 < len(args) {
+			qf = args[i+1]
+			i++
+			continue
+		}
+		rest = append(rest, args[i])
+	}
+	flags, pkgs := flagsAndArgs(rest)
+	if qf == "" {
+		qf = flags["qf"] + flags["queryformat"]
+	}
 	switch {
 	case has(flags, "e", "erase"):
 		return pkgRemove(e, "yum", map[string]string{"y": "true"}, pkgs, false)
+	case has(flags, "i", "U", "install", "upgrade") && !has(flags, "q", "query"):
+		return pkgInstall(e, "yum", map[string]string{"y": "true"}, pkgs)
 	case has(flags, "q", "query"):
 		if has(flags, "a", "all") {
 			for _, n := range e.Host.SortedPackages() {
@@ -113,15 +128,15 @@ func rpm(e *Env, args []string) int {
 			return 0
 		}
 		code := 0
-		qf := flags["qf"] + flags["queryformat"]
 		for _, p := range pkgs {
 			v := e.Host.PkgVersion(p)
 			switch {
 			case v == "":
 				e.out("package %s is not installed", p)
 				code = 1
-			case strings.Contains(qf, "VERSION"):
-				e.out("%s", strings.ReplaceAll(strings.ReplaceAll(qf, "%{VERSION}", v), "%{NAME}", p))
+			case qf != "":
+				r := strings.NewReplacer("%{VERSION}", v, "%{NAME}", p, "%{RELEASE}", "1", "%{ARCH}", "x86_64", `\n`, "\n")
+				_, _ = e.Stdout.Write([]byte(r.Replace(qf)))
 			default:
 				e.out("%s-%s-1.x86_64", p, v)
 			}
@@ -163,6 +178,8 @@ func aptGet(e *Env, args []string) int {
 func dpkg(e *Env, args []string) int {
 	flags, pkgs := flagsAndArgs(args)
 	switch {
+	case has(flags, "i", "install"):
+		return pkgInstall(e, "apt", map[string]string{"y": "true"}, pkgs)
 	case has(flags, "l", "list"):
 		e.out("Desired=Unknown/Install/Remove/Purge/Hold\n||/ Name           Version      Architecture Description\n+++-==============-============-============-=================")
 		code := 1

@@ -68,6 +68,9 @@ func systemctl(e *Env, args []string) int {
 		return 0
 	case "reboot":
 		return reboot(e, nil)
+	case "is-system-running":
+		e.out("running")
+		return 0
 	case "cat":
 		return catUnits(e, units)
 	}

@@ -135,10 +135,20 @@ func localRepoDirs(src string) []string {
 	return out
 }
 
+var localFileRE = regexp.MustCompile(`^([a-z][a-z0-9.+-]*?)[-_]v?(\d+\.\d+\.\d+)[^/]*\.(rpm|deb)$`)
+
 // Install installs packages and their dependencies. pm is yum, dnf or apt.
+// A path to a .rpm or .deb file in the host installs that file's package
+// and version without any repository.
 func (h *Host) Install(pm string, names []string) ([]string, error) {
 	var installed []string
 	for _, n := range names {
+		if strings.Contains(n, "/") {
+			if err := h.installFile(pm, n, &installed); err != nil {
+				return installed, err
+			}
+			continue
+		}
 		n, _, _ = strings.Cut(n, "=") // apt's pkg=version
 		if i := strings.Index(n, "-1."); i > 0 && catalog[n[:i]].bins != nil {
 			n = n[:i] // yum's name-version
@@ -150,11 +160,31 @@ func (h *Host) Install(pm string, names []string) ([]string, error) {
 	return installed, nil
 }
 
+func (h *Host) installFile(pm, file string, done *[]string) error {
+	m := localFileRE.FindStringSubmatch(filepath.Base(file))
+	if !h.Exists(file) || m == nil {
+		if pm == "apt" {
+			return &PkgError{Msg: "E: Unsupported file " + file + " given on commandline", Code: 100}
+		}
+		return &PkgError{Msg: "Can not load RPM file: " + file + ".\nCould not open: " + file, Code: 1}
+	}
+	if _, ok := catalog[m[1]]; !ok {
+		return &PkgError{Msg: "package " + m[1] + " is not simulated", Code: 1}
+	}
+	return h.installVersion(pm, m[1], m[2], done)
+}
+
 func (h *Host) installOne(pm, name string, done *[]string) error {
 	def, ok := catalog[name]
 	if !ok || (def.crio && !h.crioAvailable(pm)) {
 		return notFound(pm, name)
 	}
+	return h.installVersion(pm, name, "", done)
+}
+
+// installVersion installs name (version "" means the repositories' choice).
+func (h *Host) installVersion(pm, name, version string, done *[]string) error {
+	def := catalog[name]
 	if h.PkgVersion(name) != "" {
 		return nil
 	}
@@ -163,7 +193,9 @@ func (h *Host) installOne(pm, name string, done *[]string) error {
 			return err
 		}
 	}
-	version := h.pkgVersion(pm, name)
+	if version == "" {
+		version = h.pkgVersion(pm, name)
+	}
 	for _, b := range def.bins {
 		_ = h.Remove("/usr/bin/" + b)
 		_ = os.Symlink(PersistLib, h.P("/usr/bin/"+b))
