@@ -48,6 +48,7 @@ USERS=(
 main() {
   sandbox_lock
   refuse_if_running
+  check_ports_free
   "${REPO_ROOT}/hack/build-sandbox-tools.sh"
   local t0
   t0=$(date +%s.%N)
@@ -93,6 +94,22 @@ refuse_if_running() {
     exit 0
   fi
   die "a sandbox is partly running but its API server is not ready; run hack/sandbox-down.sh, then retry"
+}
+
+# check_ports_free fails early when another process (often another sandbox
+# with its own SANDBOX_DIR) listens on one of our ports: otherwise a health
+# check could pass against someone else's etcd.
+check_ports_free() {
+  local var port busy=()
+  for var in SANDBOX_ETCD_PORT SANDBOX_ETCD_PEER_PORT SANDBOX_APISERVER_PORT \
+    SANDBOX_KCM_PORT SANDBOX_SCHEDULER_PORT SANDBOX_KWOK_PORT; do
+    port=${!var}
+    if ss -Htln "sport = :${port}" | grep -q .; then
+      busy+=("${var}=${port}")
+    fi
+  done
+  ((${#busy[@]} == 0)) ||
+    die "ports in use by another process: ${busy[*]}; stop it or set these variables to free ports"
 }
 
 clean_stale_state() {
