@@ -41,6 +41,8 @@ const (
 	Install = "install.sh"
 	// Swap is the detached job that swaps the runtime, or rolls it back.
 	Swap = "swap.sh"
+	// Cleanup removes docker's packages and, on request, its data after a migration.
+	Cleanup = "cleanup.sh"
 )
 
 // Get returns the text of an embedded script. It panics on an unknown name,

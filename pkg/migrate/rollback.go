@@ -28,6 +28,9 @@ func (e *Engine) Rollback(ctx context.Context, node string) error {
 	if st == nil {
 		return errors.New("node " + node + " has no crimig state: crimig never migrated it, so there is nothing to roll back")
 	}
+	if st.CleanedUp {
+		return errors.New("docker was removed from node " + node + " by 'kubectl crimig cleanup'; rollback is no longer possible")
+	}
 	if st.Phase == StateRolledBack {
 		e.emit(node, StepRollback, PhaseInfo, "already rolled back (run "+st.RunID+")")
 		return nil

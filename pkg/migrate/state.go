@@ -38,6 +38,8 @@ type State struct {
 	Started          time.Time `json:"started"`
 	Updated          time.Time `json:"updated"`
 	LastError        string    `json:"lastError,omitempty"`
+	// CleanedUp is set once docker was removed; rollback is impossible then.
+	CleanedUp bool `json:"cleanedUp,omitempty"`
 }
 
 // ReadState decodes the state annotation; nil when there is none.

@@ -62,7 +62,7 @@ func NewCmdRoot(streams genericiooptions.IOStreams) *cobra.Command {
 
 	groups := templates.CommandGroups{
 		{Message: "Inspect Commands:", Commands: []*cobra.Command{NewCmdPlan(f, streams), NewCmdStatus(f, streams)}},
-		{Message: "Migration Commands:", Commands: []*cobra.Command{NewCmdMigrate(f, streams), NewCmdRollback(f, streams)}},
+		{Message: "Migration Commands:", Commands: []*cobra.Command{NewCmdMigrate(f, streams), NewCmdRollback(f, streams), NewCmdCleanup(f, streams)}},
 		{Message: "Other Commands:", Commands: []*cobra.Command{NewCmdVersion(f, streams)}},
 	}
 	groups.Add(cmd)

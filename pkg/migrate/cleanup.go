@@ -1,0 +1,67 @@
+package migrate
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/crimig/kubectl-crimig/pkg/hostscripts"
+)
+
+// StepCleanup names cleanup's events.
+const StepCleanup = "cleanup"
+
+// CleanupResult is what cleanup.sh removed.
+type CleanupResult struct {
+	Packages []string `json:"packages"`
+	Data     []string `json:"data"`
+}
+
+// Cleanup removes docker's packages (and, with removeData, /var/lib/docker)
+// from a node whose migration finished. Rollback is impossible afterwards.
+func (e *Engine) Cleanup(ctx context.Context, node string, removeData bool) (*CleanupResult, error) {
+	n, err := e.Client.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("reading node %s: %w", node, err)
+	}
+	st, err := ReadState(n)
+	if err != nil {
+		return nil, err
+	}
+	if st == nil || st.Phase != StateSucceeded {
+		where := "has never been migrated"
+		if st != nil {
+			where = "is in phase " + st.Phase
+		}
+		return nil, errors.New("node " + node + " " + where + "; cleanup only runs after a finished migration, because it makes rollback impossible")
+	}
+	lock, err := e.acquire(ctx, node)
+	if err != nil {
+		return nil, err
+	}
+	defer lock.Release()
+	e.emit(node, StepCleanup, PhaseStarted, "")
+	env := map[string]string{"CRIMIG_TARGET": st.To, "CRIMIG_REMOVE_DATA": boolEnv(removeData)}
+	res, err := e.Host.Run(ctx, node, hostscripts.Get(hostscripts.Cleanup), env)
+	if err == nil && res.ExitCode != 0 {
+		err = fmt.Errorf("cleanup.sh exited %d: %s", res.ExitCode, lastLines(res.Stderr, 5))
+	}
+	if err != nil {
+		e.emitErr(node, StepCleanup, err)
+		return nil, fmt.Errorf("node %s, cleanup: %w", node, err)
+	}
+	var out CleanupResult
+	if err := json.Unmarshal([]byte(strings.TrimSpace(string(res.Stdout))), &out); err != nil {
+		return nil, fmt.Errorf("node %s: cleanup.sh printed %q: %w", node, res.Stdout, err)
+	}
+	st.CleanedUp = true
+	if err := e.saveState(ctx, node, st); err != nil {
+		return nil, err
+	}
+	e.emit(node, StepCleanup, PhaseDone, fmt.Sprintf("removed packages %v, data %v", out.Packages, out.Data))
+	return &out, nil
+}
