@@ -82,18 +82,24 @@ main() {
 EOF
 }
 
-# refuse_if_running exits 0 when a healthy sandbox is already up, and fails
-# when a broken one is; leftovers of a dead sandbox are cleaned up.
+# refuse_if_running exits 0 when a complete, healthy sandbox is already up,
+# and fails when a broken or half-started one is; leftovers of a dead sandbox
+# are cleaned up.
 refuse_if_running() {
   if ! any_running; then
     [[ -e "${SANDBOX_DIR}" ]] && clean_stale_state
     return 0
   fi
-  if curl -sf --max-time 2 --cacert "${PKI}/ca.crt" "${APISERVER_URL}/readyz" >/dev/null; then
+  local file dead=()
+  for file in "${PIDS_DIR}"/*.pid; do
+    sandbox_pid "$(basename "${file}" .pid)" >/dev/null || dead+=("$(basename "${file}" .pid)")
+  done
+  if ((${#dead[@]} == 0)) && [[ -f "${SANDBOX_DIR}/env" ]] &&
+    curl -sf --max-time 2 --cacert "${PKI}/ca.crt" "${APISERVER_URL}/readyz" >/dev/null; then
     echo "sandbox already running (KUBECONFIG=${ADMIN_KUBECONFIG}); run hack/sandbox-down.sh first to restart it" >&2
     exit 0
   fi
-  die "a sandbox is partly running but its API server is not ready; run hack/sandbox-down.sh, then retry"
+  die "a sandbox in ${SANDBOX_DIR} is only partly running (exited: ${dead[*]:-none}; see ${LOGS_DIR}); run hack/sandbox-down.sh, then retry"
 }
 
 # check_ports_free fails early when another process (often another sandbox

@@ -36,7 +36,7 @@ sandbox_pid() {
   [[ -s "${file}" ]] || return 1
   pid=$(<"${file}")
   [[ "${pid}" =~ ^[0-9]+$ ]] || return 1
-  tr '\0' ' ' <"/proc/${pid}/cmdline" 2>/dev/null | grep -qF -- "${SANDBOX_DIR}" || return 1
+  tr '\0' ' ' 2>/dev/null <"/proc/${pid}/cmdline" | grep -qF -- "${SANDBOX_DIR}" || return 1
   echo "${pid}"
 }
 
