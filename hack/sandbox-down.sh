@@ -2,7 +2,7 @@
 # shellcheck source-path=SCRIPTDIR
 # Stops the sandbox started by hack/sandbox-up.sh and removes its state.
 # It stops the processes recorded in the PID files (with their process
-# groups), then any process still running inside the sandbox's host roots
+# groups), then any process still chrooted into the sandbox's host roots
 # (jobs the simulated systemd-run detached), unmounts whatever is mounted
 # below the sandbox directory and deletes it. Safe to run any number of times.
 #
@@ -82,14 +82,15 @@ live_in_groups() {
     END { exit !found }'
 }
 
-# stop_strays kills processes whose root, working directory or executable lies
-# inside SANDBOX_DIR: host-root jobs that left their process group on purpose.
+# stop_strays kills processes whose root directory or executable lies inside
+# SANDBOX_DIR: host-root jobs that left their process group on purpose (a
+# simulated systemd-run). A shell merely cd'ed into the sandbox is left alone.
 stop_strays() {
   local proc pid path strays=()
   for proc in /proc/[0-9]*; do
     pid=${proc#/proc/}
     [[ "${pid}" == "$$" ]] && continue
-    for path in root cwd exe; do
+    for path in root exe; do
       if [[ "$(readlink "${proc}/${path}" 2>/dev/null)" == "${SANDBOX_DIR}"/* ]]; then
         strays+=("${pid}")
         break

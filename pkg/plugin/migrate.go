@@ -59,6 +59,8 @@ type MigrateOptions struct {
 	NoPodman    bool
 	SwapTimeout time.Duration
 	Output      string
+	// LogFile receives client logs while the progress view runs.
+	LogFile string
 
 	isTerminal func() bool
 	genericiooptions.IOStreams
@@ -108,6 +110,7 @@ func NewCmdMigrate(f cmdutil.Factory, streams genericiooptions.IOStreams) *cobra
 	fs.BoolVar(&o.NoPodman, "no-podman", false, "Do not install podman next to CRI-O.")
 	fs.DurationVar(&o.SwapTimeout, "swap-timeout", o.SwapTimeout, "How long to wait for the node to come back on the new runtime.")
 	fs.StringVarP(&o.Output, "output", "o", "", "Output: empty for progress lines on stderr, json for events as JSON lines on stdout.")
+	addLogFileFlag(fs, &o.LogFile)
 	o.Plan.Exec.AddFlags(fs)
 	return cmd
 }
@@ -163,6 +166,9 @@ func (o *MigrateOptions) Run(ctx context.Context) error {
 	defer closeExecutor(ex, o.ErrOut)
 	o.Plan.executor = ex
 	engine := o.engine(ex)
+	if o.useProgressView() {
+		return o.runWithProgressView(ctx, engine)
+	}
 	for _, node := range o.Plan.Nodes {
 		if !o.Yes {
 			ok, err := o.confirm(ctx, node)

@@ -1,13 +1,21 @@
 package plugin
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
+	"sync"
+	"time"
 
+	tea "github.com/charmbracelet/bubbletea"
 	"github.com/spf13/pflag"
 	"golang.org/x/term"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/klog/v2"
+
+	"github.com/crimig/kubectl-crimig/pkg/migrate"
+	"github.com/crimig/kubectl-crimig/pkg/tui"
 )
 
 // addLogFileFlag binds --log-file, where logs go while a full-screen view
@@ -44,4 +52,142 @@ func redirectKlog(path string) (w io.Writer, restore func(), err error) {
 func isTerminalWriter(out io.Writer) bool {
 	f, ok := out.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// useProgressView: the view draws on stderr, where progress goes, and
+// reads keys from stdin; both must be terminals, and -o json wants lines.
+func (o *MigrateOptions) useProgressView() bool {
+	return o.Output == "" && o.isTerminal() && isTerminalWriter(o.ErrOut)
+}
+
+// runWithProgressView is Run's loop under the progress view. Confirmations
+// come first, on the plain terminal, because the view owns it afterwards.
+func (o *MigrateOptions) runWithProgressView(ctx context.Context, engine *migrate.Engine) error {
+	if !o.Yes {
+		for _, node := range o.Plan.Nodes {
+			ok, err := o.confirm(ctx, node)
+			if err != nil || !ok {
+				return err
+			}
+		}
+	}
+	pv := progressView{streams: o.IOStreams, logFile: o.LogFile, target: o.Plan.Target}
+	return pv.run(ctx, o.Plan.Nodes, func(ctx context.Context, node string, sink migrate.Sink) error {
+		engine.Sink = sink
+		if err := engine.Migrate(ctx, node); err != nil {
+			return o.explain(ctx, node, err)
+		}
+		return nil
+	})
+}
+
+// progressView runs an engine function per node while the progress view
+// shows its events.
+type progressView struct {
+	streams genericiooptions.IOStreams
+	logFile string
+	target  string
+	// options are extra program options; tests pass input and output.
+	options []tea.ProgramOption
+}
+
+// run calls fn for each node in turn and stops at the first error, as the
+// line printer does. fn's sink feeds the view through a channel; closing it
+// ends the view. The returned error is fn's.
+func (pv progressView) run(ctx context.Context, nodes []string, fn func(ctx context.Context, node string, sink migrate.Sink) error) error {
+	_, restore, err := redirectKlog(pv.logFile)
+	if err != nil {
+		return err
+	}
+	defer restore()
+	engineCtx, abort := context.WithCancel(ctx)
+	defer abort()
+	feed := newEventFeed(abort)
+	errc := make(chan error, 1)
+	go func() {
+		err := feed.runNodes(engineCtx, nodes, fn)
+		close(feed.events)
+		errc <- err
+	}()
+	m := tui.NewProgress(tui.ProgressConfig{Events: feed.events, Nodes: nodes, Target: pv.target, Cancel: feed.stopAfterStep, Abort: abort})
+	opts := append([]tea.ProgramOption{tea.WithInput(pv.streams.In), tea.WithOutput(pv.streams.ErrOut)}, pv.options...)
+	if _, err := tea.NewProgram(m, opts...).Run(); err != nil {
+		// The view is gone but the engine is not: stop it and keep
+		// reporting as lines.
+		abort()
+		fmt.Fprintf(pv.streams.ErrOut, "the progress view failed (%v); stopping after the current step\n", err)
+	}
+	print := newEventPrinter(pv.streams, "")
+	for ev := range feed.events {
+		print(ev)
+	}
+	return <-errc
+}
+
+// eventFeed is the sink side of the view: it forwards events, remembers
+// which nodes reported a failure, and turns "stop after the current step"
+// into a cancel at the next step boundary.
+type eventFeed struct {
+	events   chan migrate.Event
+	abort    context.CancelFunc
+	mu       sync.Mutex
+	stopping bool
+	stopped  bool
+	failed   map[string]bool
+}
+
+func newEventFeed(abort context.CancelFunc) *eventFeed {
+	// Buffered so that the engine does not wait on rendering.
+	return &eventFeed{events: make(chan migrate.Event, 1024), abort: abort, failed: map[string]bool{}}
+}
+
+func (f *eventFeed) stopAfterStep() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.stopping = true
+}
+
+func (f *eventFeed) sink(ev migrate.Event) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.stopped {
+		// The engine unwinds after the cancel; what it reports then is
+		// noise, not a failure.
+		return
+	}
+	if ev.Phase == migrate.PhaseFailed {
+		f.failed[ev.Node] = true
+	}
+	f.events <- ev
+	if f.stopping && ev.Step != "" && (ev.Phase == migrate.PhaseDone || ev.Phase == migrate.PhaseSkipped) {
+		f.stopped = true
+		f.abort()
+	}
+}
+
+func (f *eventFeed) runNodes(ctx context.Context, nodes []string, fn func(context.Context, string, migrate.Sink) error) error {
+	for _, node := range nodes {
+		f.mu.Lock()
+		stop := f.stopping
+		f.mu.Unlock()
+		if stop {
+			return fmt.Errorf("stopped before %s as asked; run the same command again to go on", node)
+		}
+		if err := fn(ctx, node, f.sink); err != nil {
+			f.reportFailure(node, err)
+			return err
+		}
+	}
+	return nil
+}
+
+// reportFailure shows errors that came before any step (reading the node,
+// the lock) on the node's row.
+func (f *eventFeed) reportFailure(node string, err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.failed[node] || f.stopped {
+		return
+	}
+	f.events <- migrate.Event{Time: time.Now(), Node: node, Phase: migrate.PhaseFailed, Err: err.Error(), Progress: -1}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"strings"
 	"sync"
@@ -215,5 +216,63 @@ func TestStatusWatch(t *testing.T) {
 	}
 	if got := strings.Count(out.String(), "\n"); got != 5 {
 		t.Errorf("want a header, 3 rows and 1 changed row, got %d lines:\n%s", got, out.String())
+	}
+}
+
+// The progress view shares this file: it has no command of its own.
+
+func TestProgressViewRun(t *testing.T) {
+	errOut := &syncBuffer{}
+	pv := progressView{streams: genericiooptions.IOStreams{In: strings.NewReader(""), Out: io.Discard, ErrOut: errOut}, target: "cri-o"}
+	var seen []string
+	err := pv.run(context.Background(), []string{"node-1", "node-2"}, func(_ context.Context, node string, sink migrate.Sink) error {
+		seen = append(seen, node)
+		if node == "node-2" {
+			return errors.New("node node-2 is locked by \"bob\"")
+		}
+		now := time.Now()
+		sink(migrate.Event{Time: now, Node: node, Step: "lock", Phase: migrate.PhaseStarted, Progress: -1})
+		sink(migrate.Event{Time: now, Node: node, Step: "lock", Phase: migrate.PhaseDone, Progress: -1})
+		sink(migrate.Event{Time: now, Node: node, Phase: migrate.PhaseDone, Message: "node node-1 runs cri-o", Progress: 1})
+		return nil
+	})
+	if err == nil || !strings.Contains(err.Error(), "locked") {
+		t.Fatalf("run() = %v, want the lock error", err)
+	}
+	if strings.Join(seen, ",") != "node-1,node-2" {
+		t.Errorf("nodes run: %v", seen)
+	}
+	out := errOut.String()
+	for _, want := range []string{"1 of 2 node(s) migrated", "failed: node node-2 is locked", "kubectl crimig rollback node-2"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the view lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// TestEventFeedStopsAfterStep: after "stop", the next finished step cancels
+// the engine, and what the engine reports while unwinding is dropped.
+func TestEventFeedStopsAfterStep(t *testing.T) {
+	aborted := 0
+	f := newEventFeed(func() { aborted++ })
+	f.sink(migrate.Event{Node: "n", Step: "drain", Phase: migrate.PhaseStarted})
+	f.stopAfterStep()
+	f.sink(migrate.Event{Node: "n", Step: "drain", Phase: migrate.PhaseProgress, Progress: 0.5})
+	if aborted != 0 {
+		t.Fatal("aborted in the middle of a step")
+	}
+	f.sink(migrate.Event{Node: "n", Step: "drain", Phase: migrate.PhaseDone})
+	f.sink(migrate.Event{Node: "n", Step: "backup", Phase: migrate.PhaseStarted})
+	f.reportFailure("n", context.Canceled)
+	close(f.events)
+	var got []string
+	for ev := range f.events {
+		got = append(got, ev.Step+"/"+string(ev.Phase))
+	}
+	if aborted != 1 || strings.Join(got, " ") != "drain/started drain/progress drain/done" {
+		t.Errorf("aborted %d times, events %v", aborted, got)
+	}
+	if err := f.runNodes(context.Background(), []string{"m"}, nil); err == nil || !strings.Contains(err.Error(), "stopped before m") {
+		t.Errorf("runNodes after stop = %v", err)
 	}
 }
