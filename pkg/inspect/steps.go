@@ -18,17 +18,18 @@ type Step struct {
 
 // Step names, shared with the migrate engine and its journal.
 const (
-	StepLock      = "lock"
-	StepPreflight = "preflight"
-	StepDrain     = "drain"
-	StepBackup    = "backup"
-	StepKernel    = "kernel"
-	StepInstall   = "install"
-	StepConfigure = "configure"
-	StepSwap      = "swap"
-	StepVerify    = "verify"
-	StepAnnotate  = "annotate"
-	StepUncordon  = "uncordon"
+	StepLock          = "lock"
+	StepPreflight     = "preflight"
+	StepDrain         = "drain"
+	StepBackup        = "backup"
+	StepKernel        = "kernel"
+	StepInstall       = "install"
+	StepConfigure     = "configure"
+	StepSwap          = "swap"
+	StepVerify        = "verify"
+	StepAnnotate      = "annotate"
+	StepKubeletConfig = "kubelet-config"
+	StepUncordon      = "uncordon"
 )
 
 // Steps lists what migrate does on the node, in order.
@@ -59,6 +60,7 @@ func Steps(np NodePlan, o Options) []Step {
 			string(o.Target) + "; start kubelet (restores the backups and docker on failure)"},
 		{Name: StepVerify, Description: "wait for the Node to report " + string(o.Target) + " and Ready"},
 		{Name: StepAnnotate, Description: "set the kubeadm cri-socket to " + criSocketNote(np)},
+		{Name: StepKubeletConfig, Description: "apply the same non-runtime kubelet edits to kube-system's kubelet-config ConfigMap (cgroupDriver only once no docker node is left)"},
 		{Name: StepUncordon, Description: "uncordon, if crimig cordoned the node"},
 	}
 }

@@ -140,6 +140,7 @@ func (r *run) steps() []step {
 		{inspect.StepSwap, r.swap},
 		{inspect.StepVerify, r.verify},
 		{inspect.StepAnnotate, r.annotate},
+		{inspect.StepKubeletConfig, r.kubeletConfigMap},
 		{inspect.StepUncordon, r.uncordon},
 	}
 }

@@ -285,3 +285,37 @@ func TestPreflightBlockers(t *testing.T) {
 		t.Fatalf("accepted: %v", err)
 	}
 }
+
+func TestKubeletConfigMapEditedWithoutCgroupDriverWhileDockerNodesRemain(t *testing.T) {
+	e, _, _ := newTestEngine(t)
+	ctx := context.Background()
+	other := testNode()
+	other.Name = "node-2"
+	if _, err := e.Client.CoreV1().Nodes().Create(ctx, other, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "kube-system", Name: "kubelet-config-1.23"},
+		Data: map[string]string{"kubelet": "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\ncgroupDriver: cgroupfs\n"}}
+	if _, err := e.Client.CoreV1().ConfigMaps("kube-system").Create(ctx, cm, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	base := e.Preflight
+	e.Preflight = func(ctx context.Context, node string) (*inspect.Plan, error) {
+		p, err := base(ctx, node)
+		p.Nodes[0].Changes = &hostconf.Output{CgroupDriver: "systemd", KubeletLogMax: &hostconf.LogMax{MaxSize: "100Mi", MaxFiles: 3}}
+		return p, err
+	}
+	if err := e.Migrate(ctx, "node-1"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := e.Client.CoreV1().ConfigMaps("kube-system").Get(ctx, "kubelet-config-1.23", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := got.Data["kubelet"]
+	for _, want := range []string{"runtimeRequestTimeout: 5m", "containerLogMaxSize: 100Mi", "containerLogMaxFiles: 3", "cgroupDriver: cgroupfs"} {
+		if !strings.Contains(k, want) {
+			t.Errorf("ConfigMap lacks %q:\n%s", want, k)
+		}
+	}
+}
