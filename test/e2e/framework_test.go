@@ -75,9 +75,15 @@ func AuditLog() string {
 // Clientset returns an admin client for the sandbox.
 func Clientset(t testing.TB) *kubernetes.Clientset {
 	t.Helper()
-	cfg, err := clientcmd.BuildConfigFromFlags("", Kubeconfig())
+	return ClientsetAs(t, Kubeconfig())
+}
+
+// ClientsetAs returns a client for another kubeconfig, e.g. UserKubeconfig("nobody").
+func ClientsetAs(t testing.TB, kubeconfig string) *kubernetes.Clientset {
+	t.Helper()
+	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
 	if err != nil {
-		t.Fatalf("loading %s: %v", Kubeconfig(), err)
+		t.Fatalf("loading %s: %v", kubeconfig, err)
 	}
 	cs, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
@@ -112,7 +118,11 @@ func SandboxEnv(key string) string {
 }
 
 func kubectlCommand(ctx context.Context, args ...string) *exec.Cmd {
-	return exec.CommandContext(ctx, KubectlBinary(), append([]string{"--kubeconfig", Kubeconfig()}, args...)...)
+	return kubectlCommandAs(ctx, Kubeconfig(), args...)
+}
+
+func kubectlCommandAs(ctx context.Context, kubeconfig string, args ...string) *exec.Cmd {
+	return exec.CommandContext(ctx, KubectlBinary(), append([]string{"--kubeconfig", kubeconfig}, args...)...)
 }
 
 // Kubectl runs the sandbox's kubectl as admin and returns its stdout; it
@@ -129,10 +139,17 @@ func Kubectl(t testing.TB, args ...string) string {
 // TryKubectl is Kubectl for commands that may fail: the error carries stderr.
 func TryKubectl(t testing.TB, args ...string) (string, error) {
 	t.Helper()
+	return TryKubectlAs(t, Kubeconfig(), args...)
+}
+
+// TryKubectlAs runs kubectl with another kubeconfig, e.g.
+// UserKubeconfig("crimig-planner"), for RBAC tests.
+func TryKubectlAs(t testing.TB, kubeconfig string, args ...string) (string, error) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), crimigTimeout)
 	defer cancel()
 	var stdout, stderr bytes.Buffer
-	cmd := kubectlCommand(ctx, args...)
+	cmd := kubectlCommandAs(ctx, kubeconfig, args...)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
 		return stdout.String(), fmt.Errorf("kubectl %s: %w\nstderr:\n%s", strings.Join(args, " "), err, stderr.String())

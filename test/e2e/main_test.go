@@ -1,13 +1,16 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -71,7 +74,7 @@ func tearDown(users *os.File) bool {
 		fmt.Fprintf(os.Stderr, "e2e: another test run is using the sandbox, leaving it running\n")
 		return true
 	}
-	if err := runScript(5*time.Minute, "hack/sandbox-down.sh"); err != nil {
+	if err := runScript(5*time.Minute, io.Discard, "hack/sandbox-down.sh"); err != nil {
 		fmt.Fprintf(os.Stderr, "e2e: stopping the sandbox: %v\n", err)
 		return false
 	}
@@ -86,13 +89,15 @@ func ensureSandbox() (bool, error) {
 		return false, nil
 	}
 	fmt.Fprintf(os.Stderr, "e2e: starting the sandbox with hack/sandbox-up.sh\n")
-	if err := runScript(sandboxUpTimeout, "hack/sandbox-up.sh"); err != nil {
+	var out bytes.Buffer
+	if err := runScript(sandboxUpTimeout, &out, "hack/sandbox-up.sh"); err != nil {
 		return true, fmt.Errorf("hack/sandbox-up.sh: %w (logs in %s)", err, filepath.Join(SandboxDir(), "logs"))
 	}
 	if err := sandboxReady(); err != nil {
 		return true, fmt.Errorf("hack/sandbox-up.sh finished but the API server is not ready: %w", err)
 	}
-	return true, nil
+	// A concurrent run may have started it between our check and the script.
+	return !strings.Contains(out.String(), "sandbox already running"), nil
 }
 
 // sandboxReady checks that the admin kubeconfig exists and the API server
@@ -109,13 +114,14 @@ func sandboxReady() error {
 }
 
 // runScript runs a repo script with its output on our stderr, so progress
-// shows up in go test -v.
-func runScript(timeout time.Duration, script string, args ...string) error {
+// shows up in go test -v, and also copied to capture.
+func runScript(timeout time.Duration, capture io.Writer, script string, args ...string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, filepath.Join(RepoRoot(), script), args...)
 	cmd.Dir = RepoRoot()
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	w := io.MultiWriter(os.Stderr, capture)
+	cmd.Stdout, cmd.Stderr = w, w
 	err := cmd.Run()
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		return fmt.Errorf("%s did not finish within %s", script, timeout)
