@@ -138,22 +138,37 @@ func (e journalEntry) String() string {
 	return e.Step + " " + e.Phase
 }
 
-// detach starts a job the way nodeexec's StartDetached does and waits for
-// its exited entry. It returns the journal entries of this job.
-func (s *simHost) detach(run, job, script string, env ...string) []journalEntry {
+// start starts a detached job the way nodeexec's StartDetached does: detach.sh
+// runs under exec-wrapper.sh, whose exit the job runner waits for.
+func (s *simHost) start(run, job, script string, env ...string) {
 	s.t.Helper()
 	var names []string
 	for _, kv := range env {
 		k, _, _ := strings.Cut(kv, "=")
 		names = append(names, k)
 	}
-	all := append([]string{"CRIMIG_RUN_ID=" + run, "CRIMIG_JOB=" + job, "CRIMIG_JOB_SCRIPT=" + script,
+	args := append([]string{"-c", Get(ExecWrapper), "crimig-exec", "n0nce", Get(Detach),
+		"CRIMIG_RUN_ID=" + run, "CRIMIG_JOB=" + job, "CRIMIG_JOB_SCRIPT=" + script,
 		"CRIMIG_JOB_LIB=" + Get(JournalLib), "CRIMIG_JOB_RUNNER=" + Get(JobRunner),
 		"CRIMIG_JOB_ENV=CRIMIG_RUN_ID " + strings.Join(names, " ")}, env...)
-	out := s.mustSh(Get(Detach), all...)
-	if !strings.Contains(out, `"mode":"systemd"`) {
+	cmd := exec.Command("/bin/sh", args...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Chroot: s.Root}
+	cmd.Dir = "/"
+	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C"}
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.HasSuffix(string(out), "__CRIMIG_EXIT__ n0nce 0\n") {
+		s.t.Fatalf("detach failed: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), `"mode":"systemd"`) {
 		s.t.Errorf("detach did not use systemd-run in the simulated host: %s", out)
 	}
+}
+
+// detach starts a job and waits for its exited entry. It returns the
+// journal entries of this job.
+func (s *simHost) detach(run, job, script string, env ...string) []journalEntry {
+	s.t.Helper()
+	s.start(run, job, script, env...)
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
 		entries := s.journal(run, job)

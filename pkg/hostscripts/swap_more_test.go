@@ -139,19 +139,6 @@ func TestSwapWithReboot(t *testing.T) {
 	checkOnCrio(t, s)
 }
 
-// start starts a detached job without waiting for it.
-func (s *simHost) start(run, job, script string, env ...string) {
-	s.t.Helper()
-	var names []string
-	for _, kv := range env {
-		k, _, _ := strings.Cut(kv, "=")
-		names = append(names, k)
-	}
-	s.mustSh(Get(Detach), append([]string{"CRIMIG_RUN_ID=" + run, "CRIMIG_JOB=" + job, "CRIMIG_JOB_SCRIPT=" + script,
-		"CRIMIG_JOB_LIB=" + Get(JournalLib), "CRIMIG_JOB_RUNNER=" + Get(JobRunner),
-		"CRIMIG_JOB_ENV=CRIMIG_RUN_ID " + strings.Join(names, " ")}, env...)...)
-}
-
 // useShell makes the host's /bin/sh the named shell (dash, bash) instead of
 // busybox ash, copying it and its libraries into the root.
 func (s *simHost) useShell(name string) {
@@ -244,5 +231,35 @@ func TestSwapAndRollbackUnderOtherShells(t *testing.T) {
 			}
 			checkOnDocker(t, s, pristine)
 		})
+	}
+}
+
+// TestSwapReportsARestoreThatCannotComplete damages a backup copy: the
+// restore still does all it can (docker comes back) and says what it could
+// not do.
+func TestSwapReportsARestoreThatCannotComplete(t *testing.T) {
+	s := newSimHost(t, "rocky9")
+	staged := crioFiles()
+	staged["/etc/crio/crio.conf.d/90-crimig.conf"] = stagedFile{"[crio.runtime\n", 0o644}
+	prepareSwap(t, s, "r1", staged)
+	s.write("/var/lib/crimig/r1/backup/var/lib/kubelet/kubeadm-flags.env", "damaged\n", 0o644)
+
+	entries := s.detach("r1", "swap", Get(Swap), swapEnv("swap")...)
+	got := phases(entries)
+	if diff := cmp.Diff([]string{"start-runtime failed", "restore started", "restore failed", "swap failed", "exited 1"},
+		got[len(got)-5:]); diff != "" {
+		t.Fatalf("journal (-want +got):\n%s\n%v", diff, entries)
+	}
+	if m := entries[len(entries)-3].Message; !strings.Contains(m, "the backup of /var/lib/kubelet/kubeadm-flags.env is missing or damaged") {
+		t.Errorf("restore failed message = %q", m)
+	}
+	if m := entries[len(entries)-2].Message; !strings.Contains(m, "the rollback did not complete") {
+		t.Errorf("swap failed message = %q", m)
+	}
+	if !s.H.IsActive("docker.service") || !s.H.IsActive("cri-docker.service") {
+		t.Error("docker did not come back")
+	}
+	if _, ok := s.read("/etc/crio/crio.conf.d/90-crimig.conf"); ok {
+		t.Error("the other files were not restored")
 	}
 }
