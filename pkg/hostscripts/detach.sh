@@ -12,6 +12,12 @@
 #   CRIMIG_STATE_DIR   optional, default /var/lib/crimig
 #
 # On stdout: one JSON object naming the unit and how it was started.
+#
+# The job's first step usually stops the runtime under the exec pod, which
+# kills this exec. So the runner records its pid (this script waits for that)
+# and then waits until the exec wrapper that started us ($CRIMIG_EXEC_PID, set
+# by exec-wrapper.sh; empty when run by hand) has exited
+# and its output had a moment to reach the client, before running the job.
 set -eu
 : "${CRIMIG_RUN_ID:?CRIMIG_RUN_ID is required}"
 : "${CRIMIG_JOB:?CRIMIG_JOB is required}"
@@ -58,14 +64,14 @@ rm -f "$jobs/$CRIMIG_JOB.pid"
 if [ -d /run/systemd/system ] && command -v systemd-run >/dev/null 2>&1; then
   mode=systemd
   systemd-run --unit "$unit" --collect --quiet --setenv=CRIMIG_DETACH_MODE=systemd \
-    /bin/sh "$base/job-runner.sh" "$base" "$CRIMIG_JOB"
+    /bin/sh "$base/job-runner.sh" "$base" "$CRIMIG_JOB" "${CRIMIG_EXEC_PID:-}"
 else
   mode=setsid
   CRIMIG_DETACH_MODE=setsid
   export CRIMIG_DETACH_MODE
   # A new session has no controlling terminal, so no SIGHUP arrives; the
   # runner ignores it anyway. (busybox builds often lack nohup.)
-  setsid /bin/sh "$base/job-runner.sh" "$base" "$CRIMIG_JOB" </dev/null >/dev/null 2>&1 &
+  setsid /bin/sh "$base/job-runner.sh" "$base" "$CRIMIG_JOB" "${CRIMIG_EXEC_PID:-}" </dev/null >/dev/null 2>&1 &
 fi
 # Return once the runner has recorded its pid, so that a status read right
 # after this never mistakes a job that is starting for one that never ran.

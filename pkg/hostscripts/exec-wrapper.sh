@@ -12,7 +12,9 @@ nonce=$1
 script=$2
 shift 2
 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-export PATH
+# Scripts that start detached work wait for this process to end (detach.sh).
+CRIMIG_EXEC_PID=$$
+export PATH CRIMIG_EXEC_PID
 env "$@" /bin/sh -c "$script" crimig-script
 rc=$?
 printf '\n__CRIMIG_EXIT__ %s %d\n' "$nonce" "$rc"

@@ -180,16 +180,17 @@ func TestDetachedJobWritesJournal(t *testing.T) {
 echo "$SECRET_FREE_VALUE" > "$CRIMIG_STATE_DIR/out"
 crimig_journal stop-docker done
 exit 3`
-			cmd := withEnv(sh("-c", Get(Detach)),
+			// Through the exec wrapper, as nodeexec runs it: the job waits for the wrapper to end.
+			cmd := withEnv(sh("-c", Get(ExecWrapper), "crimig-exec", "N", Get(Detach),
 				"CRIMIG_RUN_ID=r1", "CRIMIG_JOB=swap", "CRIMIG_JOB_SCRIPT="+job,
 				"CRIMIG_JOB_LIB="+Get(JournalLib), "CRIMIG_JOB_RUNNER="+Get(JobRunner),
 				"CRIMIG_JOB_ENV=SECRET_FREE_VALUE CRIMIG_STATE_DIR", "SECRET_FREE_VALUE=a 'b' $c",
-				"CRIMIG_STATE_DIR="+state, "CRIMIG_CGROUP_ROOT="+cg)
+				"CRIMIG_STATE_DIR="+state, "CRIMIG_CGROUP_ROOT="+cg))
 			out, err := cmd.CombinedOutput()
 			if err != nil {
 				t.Fatalf("detach failed: %v\n%s", err, out)
 			}
-			if !strings.Contains(string(out), `"mode":"setsid"`) {
+			if !strings.Contains(string(out), `"mode":"setsid"`) || !strings.HasSuffix(string(out), "__CRIMIG_EXIT__ N 0\n") {
 				t.Errorf("detach output = %s", out)
 			}
 			journal := waitForExit(t, sh, state)
@@ -209,7 +210,7 @@ exit 3`
 // waitForExit reads the journal through journal-read.sh until the job exited.
 func waitForExit(t *testing.T, sh func(...string) *exec.Cmd, state string) string {
 	t.Helper()
-	for i := 0; i < 200; i++ {
+	for i := 0; i < 400; i++ {
 		cmd := withEnv(sh("-c", Get(JournalRead)), "CRIMIG_RUN_ID=r1", "CRIMIG_JOB=swap", "CRIMIG_STATE_DIR="+state)
 		out, err := cmd.Output()
 		if err != nil {
@@ -226,6 +227,6 @@ func waitForExit(t *testing.T, sh func(...string) *exec.Cmd, state string) strin
 		}
 		time.Sleep(25 * time.Millisecond)
 	}
-	t.Fatal("the detached job did not finish within 5s")
+	t.Fatal("the detached job did not finish within 10s")
 	return ""
 }

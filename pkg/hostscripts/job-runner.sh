@@ -1,6 +1,6 @@
 #!/bin/sh
 # job-runner.sh is what systemd-run (or setsid) starts for a detached crimig job.
-# Usage: /bin/sh job-runner.sh STATE_DIR JOB
+# Usage: /bin/sh job-runner.sh STATE_DIR JOB [LAUNCHER_PID]
 # It records the job's pid, runs the job body with its environment and the
 # journal helpers, and always journals the exit code.
 base=$1
@@ -22,6 +22,18 @@ fi
 # shellcheck source=/dev/null
 . "$base/journal-lib.sh"
 echo $$ >"$base/jobs/$CRIMIG_JOB.pid"
+
+# Let the exec that started us finish and report before the job can stop the
+# runtime under it (at most 10s, then 1s for its output to travel).
+launcher=${3:-}
+if [ -n "$launcher" ]; then
+  i=0
+  while kill -0 "$launcher" 2>/dev/null && [ "$i" -lt 100 ]; do
+    i=$((i + 1))
+    sleep 0.1 2>/dev/null || sleep 1
+  done
+  sleep 1
+fi
 crimig_journal "" started "job started (${CRIMIG_DETACH_MODE:-unknown})"
 (
   # shellcheck source=/dev/null

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"regexp"
 	"sort"
@@ -59,7 +60,9 @@ var jobNameRE = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9._-]*$`)
 // The job runs as the transient systemd unit crimig-<runID>-<job> (or under
 // setsid without systemd), outlives the pod and the container runtime, gets
 // env in its environment, and may call crimig_journal STEP PHASE MESSAGE to
-// write JournalPath(runID). Its exit code is journaled too.
+// write JournalPath(runID). Its exit code is journaled too. The job's body
+// starts about a second after this returns, once this exec has finished, so
+// a first step that stops the runtime cannot break the start.
 func (e *Executor) StartDetached(ctx context.Context, node, runID, job, script string, env map[string]string) error {
 	if !jobNameRE.MatchString(runID) || !jobNameRE.MatchString(job) {
 		return fmt.Errorf("run id %q and job name %q may only hold letters, digits, '.', '_' and '-'", runID, job)
@@ -82,6 +85,10 @@ func (e *Executor) StartDetached(ctx context.Context, node, runID, job, script s
 	sort.Strings(names)
 	all["CRIMIG_JOB_ENV"] = strings.Join(names, " ")
 	res, err := e.Run(ctx, node, hostscripts.Get(hostscripts.Detach), all)
+	if errors.Is(err, ErrStreamBroken) {
+		return fmt.Errorf("starting job %s on node %s: the job may have started; once the node is Ready, "+
+			"check it with JobStatus (unit %s): %w", job, node, JobUnit(runID, job), err)
+	}
 	if err != nil {
 		return fmt.Errorf("starting job %s on node %s: %w", job, node, err)
 	}
