@@ -176,6 +176,30 @@ func TestLocalRepoAndPackageFiles(t *testing.T) {
 	}
 }
 
+func TestSimulatedNetwork(t *testing.T) {
+	root := simtest.Root(t, "ubuntu22", "node-1")
+	out := simtest.Sh(t, root, `curl -fsSL -o /etc/apt/keyrings/cri-o.asc https://pkgs.k8s.io/addons:/cri-o:/stable:/v1.33/deb/Release.key &&
+		head -1 /etc/apt/keyrings/cri-o.asc &&
+		wget -q -O /tmp/cri-o.tar.gz https://storage.googleapis.com/cri-o/artifacts/cri-o.amd64.v1.30.2.tar.gz &&
+		tar xzf /tmp/cri-o.tar.gz -C /tmp && cat /tmp/cri-o/VERSION`)
+	if out != "-----BEGIN PGP PUBLIC KEY BLOCK-----\n1.30.2\n" {
+		t.Errorf("downloads from the simulated internet: %q", out)
+	}
+	if _, errOut, code := simtest.Exec(t, root, "", "/bin/sh", "-c", "curl -fsSL https://example.org/"); code != 6 || !strings.Contains(errOut, "Could not resolve host") {
+		t.Errorf("curl to an unknown host: %d %q", code, errOut)
+	}
+	if _, _, code := simtest.Exec(t, root, "", "/bin/sh", "-c", "curl -fsSL https://pkgs.k8s.io/no/such/file"); code != 22 {
+		t.Errorf("curl -f of a missing file: exit %d, want 22", code)
+	}
+	writeFile(t, root, "/var/lib/sim/offline", "")
+	if _, _, code := simtest.Exec(t, root, "", "/bin/sh", "-c", "wget -q -O /tmp/k https://pkgs.k8s.io/core:/stable:/v1.33/deb/Release.key"); code == 0 {
+		t.Error("an air-gapped host downloaded a key")
+	}
+	if out := simtest.Sh(t, root, "type ping nc 2>&1 || true"); !strings.Contains(out, "ping: not found") {
+		t.Errorf("busybox network applets are reachable: %q", out)
+	}
+}
+
 func TestAptNeedsUpdateAfterAddingASource(t *testing.T) {
 	root := simtest.Root(t, "ubuntu22", "node-1")
 	writeFile(t, root, "/etc/apt/sources.list.d/cri-o.list",

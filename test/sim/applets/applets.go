@@ -40,7 +40,8 @@ func init() {
 		"crun": versionOf("crun version %s", "crun"), "pinns": versionOf("pinns %s", "pinns"),
 		"containerd-shim-runc-v2": versionOf("containerd-shim-runc-v2 %s", "containerd"),
 		"docker-proxy":            versionOf("docker-proxy %s", "docker"),
-		"hostname":                hostname, "uname": uname, "pgrep": pgrep, "nohup": nohup, "rmmod": rmmod,
+		"curl":                    curl, "wget": wget,
+		"hostname": hostname, "uname": uname, "pgrep": pgrep, "nohup": nohup, "rmmod": rmmod,
 		"toml-check": tomlCheck, "sim-job": simJob, "sim-boot": simBoot,
 	}
 }

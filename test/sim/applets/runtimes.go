@@ -1,8 +1,11 @@
 package applets
 
 import (
+	"encoding/json"
+	"fmt"
 	"os"
 	"strings"
+	"text/template"
 
 	"github.com/crimig/kubectl-crimig/test/sim/host"
 )
@@ -30,19 +33,43 @@ func docker(e *Env, args []string) int {
 	if len(args) > 0 {
 		sub = args[0]
 	}
+	info := dockerInfo(e)
+	format := ""
+	for i, a := range args {
+		if (a == "--format" || a == "-f") && i+1 < len(args) {
+			format = args[i+1]
+		} else if strings.HasPrefix(a, "--format=") {
+			format = strings.TrimPrefix(a, "--format=")
+		}
+	}
 	switch sub {
-	case "version":
-		if strings.Contains(strings.Join(args, " "), "Server.Version") {
-			e.out("%s", m.DockerVersion)
+	case "version", "info":
+		data := info
+		if sub == "version" {
+			data = map[string]any{
+				"Client": map[string]any{"Version": m.DockerVersion, "APIVersion": "1.41"},
+				"Server": map[string]any{"Version": m.DockerVersion, "APIVersion": "1.41", "KernelVersion": m.KernelVersion},
+			}
+		}
+		if format != "" {
+			tmpl, err := template.New("f").Option("missingkey=zero").Parse(format)
+			if err != nil {
+				e.errf("template parsing error: %v", err)
+				return 1
+			}
+			if err := tmpl.Execute(e.Stdout, data); err != nil {
+				e.errf("template: %v", err)
+				return 1
+			}
+			fmt.Fprintln(e.Stdout)
 			return 0
 		}
-		e.out("Client: Docker Engine - Community\n Version:           %s\n\nServer: Docker Engine - Community\n Engine:\n  Version:          %s\n containerd:\n  Version:          %s", m.DockerVersion, m.DockerVersion, m.ContainerdVersion)
-	case "info":
-		driver := "cgroupfs"
-		if strings.Contains(e.Host.Read("/etc/docker/daemon.json"), "native.cgroupdriver=systemd") {
-			driver = "systemd"
+		if sub == "version" {
+			e.out("Client: Docker Engine - Community\n Version:           %s\n\nServer: Docker Engine - Community\n Engine:\n  Version:          %s\n containerd:\n  Version:          %s", m.DockerVersion, m.DockerVersion, m.ContainerdVersion)
+			return 0
 		}
-		e.out("Server:\n Server Version: %s\n Storage Driver: overlay2\n Logging Driver: json-file\n Cgroup Driver: %s\n Cgroup Version: %d\n Kernel Version: %s\n Operating System: %s\n Docker Root Dir: /var/lib/docker", m.DockerVersion, driver, m.CgroupVersion, m.KernelVersion, m.OSImage)
+		e.out("Server:\n Server Version: %s\n Storage Driver: overlay2\n Logging Driver: %s\n Cgroup Driver: %s\n Cgroup Version: %d\n Kernel Version: %s\n Operating System: %s\n Docker Root Dir: %s\n Live Restore Enabled: false",
+			m.DockerVersion, info["LoggingDriver"], info["CgroupDriver"], m.CgroupVersion, m.KernelVersion, m.OSImage, info["DockerRootDir"])
 	case "ps":
 		e.out("CONTAINER ID   IMAGE     COMMAND   CREATED   STATUS    PORTS     NAMES")
 	case "images":
@@ -51,6 +78,29 @@ func docker(e *Env, args []string) int {
 		// docker system prune, docker rm ... succeed quietly.
 	}
 	return 0
+}
+
+// dockerInfo is what `docker info --format` sees.
+func dockerInfo(e *Env) map[string]any {
+	m, _ := e.Host.Meta()
+	var cfg struct {
+		DataRoot  string `json:"data-root"`
+		LogDriver string `json:"log-driver"`
+	}
+	_ = json.Unmarshal([]byte(e.Host.Read("/etc/docker/daemon.json")), &cfg)
+	if cfg.DataRoot == "" {
+		cfg.DataRoot = "/var/lib/docker"
+	}
+	if cfg.LogDriver == "" {
+		cfg.LogDriver = "json-file"
+	}
+	return map[string]any{
+		"ServerVersion": m.DockerVersion, "Driver": "overlay2", "LoggingDriver": cfg.LogDriver,
+		"CgroupDriver": e.Host.DockerCgroupDriver(), "CgroupVersion": fmt.Sprint(m.CgroupVersion),
+		"KernelVersion": m.KernelVersion, "OperatingSystem": m.OSImage, "OSType": "linux",
+		"Architecture": "x86_64", "DockerRootDir": cfg.DataRoot, "LiveRestoreEnabled": false,
+		"Name": e.Host.Read("/etc/hostname"),
+	}
 }
 
 func crio(e *Env, args []string) int {

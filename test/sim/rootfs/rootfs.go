@@ -34,7 +34,7 @@ type Options struct {
 
 // stubsFor lists the stub commands every root gets; package binaries come
 // from the installed packages.
-var stubs = []string{"systemctl", "systemd-run", "journalctl", "modprobe", "lsmod", "rmmod", "sysctl", "reboot", "shutdown", "hostname", "uname", "pgrep", "nohup"}
+var stubs = []string{"curl", "wget", "systemctl", "systemd-run", "journalctl", "modprobe", "lsmod", "rmmod", "sysctl", "reboot", "shutdown", "hostname", "uname", "pgrep", "nohup"}
 
 var stubsByPM = map[string][]string{
 	"yum": {"yum", "rpm"},
@@ -221,7 +221,10 @@ func installBinaries(o Options) error {
 
 // dangerous busybox applets act on the real machine (the chroot shares its
 // kernel): they are neither linked nor runnable from the root's shell.
-var dangerous = []string{"halt", "poweroff", "reboot", "init", "linuxrc", "swapoff", "swapon", "hwclock", "umount", "insmod", "rmmod", "depmod", "nsenter", "chroot", "switch_root", "pivot_root", "losetup"}
+// Network clients are out too: the simulated hosts have no network (see
+// the curl and wget stubs).
+var dangerous = []string{"halt", "poweroff", "reboot", "init", "linuxrc", "swapoff", "swapon", "hwclock", "umount", "insmod", "rmmod", "depmod", "nsenter", "chroot", "switch_root", "pivot_root", "losetup",
+	"nc", "telnet", "ftpget", "ftpput", "tftp", "ntpd", "udhcpc", "udhcpd", "httpd", "ping", "ping6", "traceroute", "traceroute6", "nslookup", "ssl_client", "ifup", "ifdown", "route", "arping", "ether-wake", "nameif", "vconfig"}
 
 func disabled(name string) bool {
 	if _, isStub := applets.Lookup(name); isStub {
