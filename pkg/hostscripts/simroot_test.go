@@ -51,6 +51,9 @@ func newSimHost(t *testing.T, fixture string) *simHost {
 	if os.Geteuid() != 0 {
 		t.Skip("the node simulator needs root to build and chroot into host roots")
 	}
+	// Every host is its own root with its own state, and the tests spend
+	// most of their time waiting for jobs.
+	t.Parallel()
 	if _, err := os.Stat("/bin/busybox"); err != nil {
 		t.Skip("no /bin/busybox (apt-get install -y busybox-static)")
 	}
