@@ -200,6 +200,11 @@ func (p *Plan) BlockersFor(node string, accepted map[string]bool) []Finding {
 		}
 	}
 	for _, f := range p.Findings {
+		// A workload with no pods yet (a CronJob between runs) may land on
+		// any node: its blockers concern them all.
+		if len(f.Nodes) == 0 {
+			consider(f)
+		}
 		for _, n := range f.Nodes {
 			if n == node {
 				consider(f)
