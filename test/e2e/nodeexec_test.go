@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	admissionv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -143,7 +144,7 @@ func credentials(t *testing.T, node string) []string {
 
 func TestNodeExecFactsOnEveryFixture(t *testing.T) {
 	cs := Clientset(t)
-	e, _ := newNodeExec(t, nodeexec.Options{})
+	e, events := newNodeExec(t, nodeexec.Options{})
 	nodes := simNodes(t, cs)
 	names := make([]string, 0, len(nodes))
 	for _, n := range nodes {
@@ -159,6 +160,11 @@ func TestNodeExecFactsOnEveryFixture(t *testing.T) {
 		}
 		cold := time.Since(start)
 		start = time.Now()
+		if _, err := e.Run(ctx, node, "true", nil); err != nil {
+			return err
+		}
+		warm := time.Since(start)
+		start = time.Now()
 		res, err := e.Run(ctx, node, hostscripts.Get(hostscripts.Facts), nil)
 		if err != nil {
 			return err
@@ -166,8 +172,9 @@ func TestNodeExecFactsOnEveryFixture(t *testing.T) {
 		facts := time.Since(start)
 		mu.Lock()
 		defer mu.Unlock()
-		t.Logf("%s: pod create to first exec done %v; facts.sh %v (%d bytes)", node, cold.Round(time.Millisecond),
-			facts.Round(time.Millisecond), len(res.Stdout))
+		t.Logf("%s: pod create to first exec done %v; next exec %v; facts.sh %v (%d bytes); SPDY fallbacks %d",
+			node, cold.Round(time.Millisecond), warm.Round(time.Millisecond), facts.Round(time.Millisecond),
+			len(res.Stdout), events.count(nodeexec.EventSPDYFallback, node))
 		checkFixtureFacts(t, node, res)
 		return nil
 	})
@@ -485,5 +492,103 @@ func TestNodeExecCleanupOrphans(t *testing.T) {
 	pods := runPods(t, cs, dead.RunID())
 	if len(pods) != 0 && pods[0].DeletionTimestamp == nil {
 		t.Errorf("the expired pod %s was not cleaned up (deleted %v)", pods[0].Name, deleted)
+	}
+}
+
+// A policy engine other than PodSecurity says no: the error names it and
+// carries its message. A ValidatingAdmissionPolicy stands in for Kyverno or
+// Gatekeeper, which answer through the same API status.
+func TestNodeExecAdmissionPolicyDenial(t *testing.T) {
+	cs := Clientset(t)
+	ctx := context.Background()
+	const name = "crimig-e2e-no-hostpid"
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"crimig-e2e": "vap"}}}
+	if _, err := cs.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatal(err)
+	}
+	policy := &admissionv1.ValidatingAdmissionPolicy{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: admissionv1.ValidatingAdmissionPolicySpec{
+			FailurePolicy: ptrTo(admissionv1.Fail),
+			MatchConstraints: &admissionv1.MatchResources{ResourceRules: []admissionv1.NamedRuleWithOperations{{
+				RuleWithOperations: admissionv1.RuleWithOperations{
+					Operations: []admissionv1.OperationType{admissionv1.Create},
+					Rule:       admissionv1.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"pods"}},
+				},
+			}}},
+			Validations: []admissionv1.Validation{{
+				Expression: "!has(object.spec.hostPID) || !object.spec.hostPID",
+				Message:    "hostPID pods are not allowed in this namespace",
+			}},
+		},
+	}
+	binding := &admissionv1.ValidatingAdmissionPolicyBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: admissionv1.ValidatingAdmissionPolicyBindingSpec{
+			PolicyName:        name,
+			ValidationActions: []admissionv1.ValidationAction{admissionv1.Deny},
+			MatchResources: &admissionv1.MatchResources{NamespaceSelector: &metav1.LabelSelector{
+				MatchLabels: map[string]string{"crimig-e2e": "vap"},
+			}},
+		},
+	}
+	vap := cs.AdmissionregistrationV1()
+	if _, err := vap.ValidatingAdmissionPolicies().Create(ctx, policy, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatal(err)
+	}
+	if _, err := vap.ValidatingAdmissionPolicyBindings().Create(ctx, binding, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		bg := context.Background()
+		_ = vap.ValidatingAdmissionPolicyBindings().Delete(bg, name, metav1.DeleteOptions{})
+		_ = vap.ValidatingAdmissionPolicies().Delete(bg, name, metav1.DeleteOptions{})
+		_ = cs.CoreV1().Namespaces().Delete(bg, name, metav1.DeleteOptions{})
+	})
+
+	node := simNodes(t, cs)["rocky9"]
+	var last error
+	// The API server needs a moment to load a new policy.
+	WaitFor(t, 30*time.Second, func() (bool, error) {
+		e, _ := newNodeExec(t, nodeexec.Options{Namespace: name})
+		_, last = e.Run(ctx, node, "true", nil)
+		var ae *nodeexec.AdmissionError
+		return errors.As(last, &ae), nil
+	})
+	var ae *nodeexec.AdmissionError
+	errors.As(last, &ae)
+	t.Logf("user sees: %v", last)
+	if !strings.Contains(ae.Admission, name) || !strings.Contains(ae.Message, "hostPID pods are not allowed") {
+		t.Errorf("admission %q message %q", ae.Admission, ae.Message)
+	}
+}
+
+func ptrTo[T any](v T) *T { return &v }
+
+// PodSecurity itself says no when a namespace is tightened after crimig
+// checked it: the error names PodSecurity and its level.
+func TestNodeExecPodSecurityRejection(t *testing.T) {
+	cs := Clientset(t)
+	ctx := context.Background()
+	const name = "crimig-e2e-tightened"
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}
+	if _, err := cs.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cs.CoreV1().Namespaces().Delete(context.Background(), name, metav1.DeleteOptions{}) })
+	nodes := simNodes(t, cs)
+	e, _ := newNodeExec(t, nodeexec.Options{Namespace: name})
+	if _, err := e.Run(ctx, nodes["rocky9"], "true", nil); err != nil {
+		t.Fatal(err)
+	}
+	Kubectl(t, "label", "ns", name, nodeexec.LabelPodSecurityEnforce+"=baseline", "--overwrite")
+	_, err := e.Run(ctx, nodes["ubuntu22"], "true", nil)
+	var ae *nodeexec.AdmissionError
+	if !errors.As(err, &ae) || !strings.HasPrefix(ae.Admission, "PodSecurity (baseline") {
+		t.Fatalf("err = %v, want a PodSecurity AdmissionError", err)
+	}
+	t.Logf("user sees: %v", err)
+	if !strings.Contains(err.Error(), "kubectl label ns "+name+" pod-security.kubernetes.io/enforce=privileged --overwrite") {
+		t.Errorf("the error does not say how to fix it")
 	}
 }
