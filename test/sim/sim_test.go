@@ -67,7 +67,7 @@ func TestKubeletRemovedFlags(t *testing.T) {
 	t.Run("1.29 refuses --network-plugin", func(t *testing.T) {
 		root := simtest.Root(t, "rocky9", "node-1")
 		out, errOut, code := simtest.Exec(t, root, "", "/bin/sh", "-c",
-			`echo 'KUBELET_EXTRA_ARGS="--network-plugin=cni"' > /etc/sysconfig/kubelet; systemctl restart kubelet`)
+			`echo 'KUBELET_EXTRA_ARGS="--network-plugin=cni"' > /etc/sysconfig/kubelet; systemctl restart kubelet && systemctl is-active --quiet kubelet`)
 		if code == 0 {
 			t.Fatalf("kubelet 1.29 started with --network-plugin: %s %s", out, errOut)
 		}
@@ -76,7 +76,7 @@ func TestKubeletRemovedFlags(t *testing.T) {
 	t.Run("1.29 refuses --container-runtime=docker", func(t *testing.T) {
 		root := simtest.Root(t, "rocky9", "node-1")
 		_, _, code := simtest.Exec(t, root, "", "/bin/sh", "-c",
-			`echo 'KUBELET_EXTRA_ARGS="--container-runtime=docker"' > /etc/sysconfig/kubelet; systemctl restart kubelet`)
+			`echo 'KUBELET_EXTRA_ARGS="--container-runtime=docker"' > /etc/sysconfig/kubelet; systemctl restart kubelet && systemctl is-active --quiet kubelet`)
 		if code == 0 {
 			t.Fatal("kubelet 1.29 started with --container-runtime=docker")
 		}
@@ -84,11 +84,30 @@ func TestKubeletRemovedFlags(t *testing.T) {
 	})
 }
 
+func TestKubeletCrashLoopsUntilItsConfigIsFixed(t *testing.T) {
+	root := simtest.Root(t, "ubuntu22", "node-1")
+	writeFile(t, root, "/etc/systemd/system/kubelet.service.d/30-fast-restart.conf", "[Service]\nRestartSec=200ms\n")
+	writeFile(t, root, "/etc/default/kubelet", "KUBELET_EXTRA_ARGS=\"--network-plugin=cni\"\n")
+	out := simtest.Sh(t, root, "systemctl daemon-reload && systemctl restart kubelet && echo started; systemctl is-active kubelet || true")
+	if out != "started\nactivating\n" {
+		t.Fatalf("a kubelet with a removed flag: %q, want it started and then crash-looping", out)
+	}
+	writeFile(t, root, "/etc/default/kubelet", "KUBELET_EXTRA_ARGS=\n")
+	h := host.New(root)
+	simtest.Eventually(t, 5*time.Second, "systemd to restart the fixed kubelet", func() bool {
+		h.Settle()
+		return h.IsActive("kubelet.service")
+	})
+	if !strings.Contains(simtest.Sh(t, root, "journalctl -u kubelet"), "Scheduled restart job, restart counter is at 1.") {
+		t.Error("no restart in the kubelet's journal")
+	}
+}
+
 func TestKubeletConfigStrictDecoding(t *testing.T) {
 	t.Run("unknown field", func(t *testing.T) {
 		root := simtest.Root(t, "ubuntu22", "node-1")
 		_, _, code := simtest.Exec(t, root, "", "/bin/sh", "-c",
-			`echo 'containerLogMaxSizee: 100Mi' >> /var/lib/kubelet/config.yaml; systemctl restart kubelet`)
+			`echo 'containerLogMaxSizee: 100Mi' >> /var/lib/kubelet/config.yaml; systemctl restart kubelet && systemctl is-active --quiet kubelet`)
 		if code == 0 {
 			t.Fatal("kubelet accepted an unknown config field")
 		}
@@ -97,7 +116,7 @@ func TestKubeletConfigStrictDecoding(t *testing.T) {
 	t.Run("field newer than the kubelet", func(t *testing.T) {
 		root := simtest.Root(t, "centos7", "node-1")
 		_, _, code := simtest.Exec(t, root, "", "/bin/sh", "-c",
-			`echo 'containerRuntimeEndpoint: unix:///var/run/crio/crio.sock' >> /var/lib/kubelet/config.yaml; systemctl restart kubelet`)
+			`echo 'containerRuntimeEndpoint: unix:///var/run/crio/crio.sock' >> /var/lib/kubelet/config.yaml; systemctl restart kubelet && systemctl is-active --quiet kubelet`)
 		if code == 0 {
 			t.Fatal("kubelet 1.23 accepted containerRuntimeEndpoint in config.yaml")
 		}
@@ -314,7 +333,7 @@ func TestOfflineBundleInstalls(t *testing.T) {
 func TestKubeletCgroupDriverMustMatchDocker(t *testing.T) {
 	root := simtest.Root(t, "centos7", "node-1") // docker and kubelet on cgroupfs
 	_, _, code := simtest.Exec(t, root, "", "/bin/sh", "-c",
-		"sed -i 's/^cgroupDriver: cgroupfs/cgroupDriver: systemd/' /var/lib/kubelet/config.yaml && systemctl restart kubelet")
+		"sed -i 's/^cgroupDriver: cgroupfs/cgroupDriver: systemd/' /var/lib/kubelet/config.yaml && systemctl restart kubelet && systemctl is-active --quiet kubelet")
 	if code == 0 {
 		t.Fatal("kubelet 1.23 started with a cgroup driver that differs from docker's")
 	}
@@ -392,7 +411,7 @@ func TestDropInsNeedDaemonReload(t *testing.T) {
 	if code != 0 || !strings.Contains(errOut, "Run 'systemctl daemon-reload'") {
 		t.Fatalf("an unloaded drop-in applied, or no warning: exit %d %q", code, errOut)
 	}
-	if _, _, code := simtest.Exec(t, root, "", "/bin/sh", "-c", "systemctl daemon-reload && systemctl restart kubelet"); code == 0 {
+	if _, _, code := simtest.Exec(t, root, "", "/bin/sh", "-c", "systemctl daemon-reload && systemctl restart kubelet && systemctl is-active --quiet kubelet"); code == 0 {
 		t.Fatal("after daemon-reload, kubelet 1.33 accepted --network-plugin from the drop-in")
 	}
 	assertFailed(t, root, "kubelet", "unknown flag: --network-plugin")
@@ -409,12 +428,17 @@ func writeFile(t *testing.T, root, p, content string) {
 	}
 }
 
-// assertFailed checks that a unit is failed and that its journal says why.
+// assertFailed checks that a unit is failed (or, for the kubelet, crash
+// looping) and that its journal says why.
 func assertFailed(t *testing.T, root, unit, reason string) {
 	t.Helper()
 	u := host.NormUnit(unit)
-	if s := host.New(root).State(u); s != host.Failed {
-		t.Errorf("%s is %s, want failed", unit, s)
+	want := host.Failed
+	if u == "kubelet.service" {
+		want = host.Activating
+	}
+	if s := host.New(root).State(u); s != want {
+		t.Errorf("%s is %s, want %s", unit, s, want)
 	}
 	data, _ := os.ReadFile(filepath.Join(root, host.JournalDir, u+".log"))
 	if !strings.Contains(string(data), reason) {

@@ -132,6 +132,7 @@ func (c *Controller) SyncNode(ctx context.Context, name string) error {
 	c.defaults()
 	dir := filepath.Join(c.Hosts, name)
 	h := host.New(dir)
+	h.AutoRestart()
 	o, err := Observe(h, c.KubeletWarmup)
 	if err != nil {
 		return err

@@ -52,7 +52,7 @@ func Observe(h *host.Host, warmup time.Duration) (*Observation, error) {
 	switch {
 	case o.Rebooting:
 		o.Reason = "node is rebooting"
-	case !o.KubeletUp && h.State("kubelet.service") == host.Failed:
+	case !o.KubeletUp && (h.State("kubelet.service") == host.Failed || h.State("kubelet.service") == host.Activating):
 		o.Reason = "kubelet failed to start"
 	case !o.KubeletUp:
 		o.Reason = "Kubelet stopped posting node status."

@@ -8,7 +8,9 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // unitDirs are searched in systemd's precedence order.
@@ -26,6 +28,9 @@ type UnitFile struct {
 	WantedBy   []string
 	TriggersOn string // for .socket units: the service they activate
 	Digest     string // of the files it was parsed from
+	Type       string
+	Restart    string
+	RestartSec time.Duration
 }
 
 // NormUnit adds ".service" when a unit name has no type suffix.
@@ -156,6 +161,16 @@ func (h *Host) parseUnitInto(u *UnitFile, file string) {
 			u.EnvFiles = append(u.EnvFiles, val)
 		case "KillMode":
 			u.KillMode = val
+		case "Type":
+			u.Type = val
+		case "Restart":
+			u.Restart = val
+		case "RestartSec":
+			if d, err := time.ParseDuration(val); err == nil {
+				u.RestartSec = d
+			} else if n, err := strconv.Atoi(val); err == nil {
+				u.RestartSec = time.Duration(n) * time.Second
+			}
 		case "Requires":
 			u.Requires = append(u.Requires, strings.Fields(val)...)
 		case "BindsTo":

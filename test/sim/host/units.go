@@ -14,9 +14,10 @@ import (
 
 // Unit active states as systemctl prints them.
 const (
-	Active   = "active"
-	Inactive = "inactive"
-	Failed   = "failed"
+	Active     = "active"
+	Inactive   = "inactive"
+	Failed     = "failed"
+	Activating = "activating" // a crash-looping service between restarts
 )
 
 // ErrNotFound is returned for units that have no unit file.
@@ -127,11 +128,21 @@ func (h *Host) Start(unit string) error {
 		}
 	}
 	if reason := h.check(unit, u); reason != "" {
-		h.setState(unit, Failed)
 		h.Log(unit, "%s: %s", strings.TrimSuffix(unit, ".service"), reason)
+		h.Log(unit, "%s: Main process exited, code=exited, status=1/FAILURE", unit)
 		h.Log(unit, "%s: Failed with result 'exit-code'.", unit)
+		if crashLoops(u) {
+			// A Type=simple service "starts" as soon as it is forked, then
+			// exits; systemd restarts it every RestartSec.
+			h.setState(unit, Activating)
+			_ = h.Write(filepath.Join(RunDir, "restart", unit), strconv.FormatInt(time.Now().Add(u.RestartSec).UnixNano(), 10))
+			h.Log(unit, "%s: Scheduled restart job, restart counter is at %d.", unit, h.bumpRestarts(unit))
+			return nil
+		}
+		h.setState(unit, Failed)
 		return &StartError{Unit: unit, Reason: reason}
 	}
+	_ = h.Remove(filepath.Join(RunDir, "restart", unit))
 	h.setState(unit, Active)
 	_ = h.Write(filepath.Join(RunDir, "started", unit), strconv.FormatInt(time.Now().UnixNano(), 10))
 	h.Log(unit, "Started %s.", unit)
@@ -150,8 +161,10 @@ func (h *Host) Stop(unit string) (warning string) {
 	if h.Exists(filepath.Join(JobsDir, unit)) {
 		h.stopJob(unit)
 	}
-	wasActive := h.State(unit) != Inactive
+	wasActive := h.State(unit) == Active || h.State(unit) == Failed
 	h.setState(unit, Inactive)
+	_ = h.Remove(filepath.Join(RunDir, "restart", unit))
+	_ = h.Remove(filepath.Join(RunDir, "restarts", unit))
 	if wasActive {
 		h.stopDependents(unit)
 	}
@@ -252,10 +265,11 @@ func (h *Host) Unmask(unit string) string {
 	return "Removed " + link + "."
 }
 
-// Settle applies socket activation: a running client of docker.sock
-// (cri-dockerd, or the dockershim inside a kubelet) restarts docker while
-// docker.socket is active.
+// Settle runs what systemd does on its own: restarts of crash-looping units
+// and socket activation (a running client of docker.sock, cri-dockerd or the
+// dockershim inside a kubelet, restarts docker while docker.socket is active).
 func (h *Host) Settle() {
+	h.AutoRestart()
 	if h.IsActive("docker.service") || !h.IsActive("docker.socket") {
 		return
 	}
@@ -376,4 +390,33 @@ func (h *Host) stopKillsPods(unit string) bool {
 		return killMode != "process"
 	}
 	return true
+}
+
+// crashLoops reports whether a failing start leaves the unit restarting
+// instead of failed: Type=simple (or exec) services with Restart= set.
+func crashLoops(u *UnitFile) bool {
+	simple := u.Type == "" || u.Type == "simple" || u.Type == "exec"
+	return simple && (u.Restart == "always" || u.Restart == "on-failure")
+}
+
+func (h *Host) bumpRestarts(unit string) int {
+	p := filepath.Join(RunDir, "restarts", unit)
+	n, _ := strconv.Atoi(h.Read(p))
+	_ = h.Write(p, strconv.Itoa(n+1))
+	return n + 1
+}
+
+// AutoRestart restarts crash-looping units whose RestartSec has passed, as
+// systemd does; a fixed configuration lets them come up on their own.
+func (h *Host) AutoRestart() {
+	for _, p := range h.Glob(filepath.Join(RunDir, "restart", "*")) {
+		unit := filepath.Base(p)
+		at, _ := strconv.ParseInt(h.Read(p), 10, 64)
+		if time.Now().UnixNano() < at || h.State(unit) != Activating {
+			continue
+		}
+		_ = h.Remove(p)
+		h.setState(unit, Inactive)
+		_ = h.Start(unit)
+	}
 }
