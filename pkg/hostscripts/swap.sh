@@ -25,8 +25,17 @@
 # exit code 1. A failed preflight changes nothing: "swap failed", exit 1.
 # Rollback mode: "restore started", "restore done", "rollback done" (or
 # "restore failed", "rollback failed" and exit code 1).
+#
+# The first preflight records in <state>/<run>/units.before how the runtime,
+# docker's units and the kubelet were enabled; a restore (in either mode)
+# re-enables and starts what was enabled then, leaves what was masked alone,
+# and keeps a runtime that was already enabled (docker's containerd) running
+# on its restored config instead of disabling it.
 set -eu
 : "${CRIMIG_RUN_ID:?CRIMIG_RUN_ID is required}"
+case $CRIMIG_RUN_ID in
+  '' | *[!A-Za-z0-9._-]* | .*) echo "swap: bad run id: $CRIMIG_RUN_ID" >&2; exit 2 ;;
+esac
 
 if ! command -v crimig_journal >/dev/null 2>&1; then
   # Run outside job-runner.sh (by hand): journal to stderr.
