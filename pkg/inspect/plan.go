@@ -77,6 +77,13 @@ func BuildPlan(cf *ClusterFacts, hosts map[string]HostResult, o Options) (*Plan,
 	}
 	p.Findings = relevantClusterFindings(p.Findings, p.Nodes)
 	sortFindings(p.Findings)
+	// A node is blocked by the cluster-wide blockers that concern it too
+	// (a docker.sock pod on it), as migrate's preflight is.
+	for i := range p.Nodes {
+		if np := &p.Nodes[i]; np.Verdict == VerdictReady && len(p.BlockersFor(np.Name, nil)) > 0 {
+			np.Verdict = VerdictBlocked
+		}
+	}
 	all := append([]Finding{}, p.Findings...)
 	for _, np := range p.Nodes {
 		all = append(all, np.Findings...)
