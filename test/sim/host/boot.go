@@ -91,7 +91,18 @@ func (h *Host) writeStaticProc() {
 	_ = h.Write("/proc/version", fmt.Sprintf("Linux version %s (mockbuild@builder) (gcc (GCC) 9.3.1) #1 SMP\n", kernel))
 	_ = h.Write("/proc/sys/kernel/osrelease", kernel+"\n")
 	_ = h.Write("/proc/cmdline", "BOOT_IMAGE=/vmlinuz-"+kernel+" root=/dev/mapper/root ro quiet\n")
-	_ = h.Write("/proc/mounts", "/dev/mapper/root / xfs rw,relatime 0 0\nproc /proc proc rw 0 0\ntmpfs /run tmpfs rw,nosuid,nodev 0 0\ncgroup2 /sys/fs/cgroup cgroup2 rw 0 0\n")
+	mounts := "/dev/mapper/root / xfs rw,relatime 0 0\nproc /proc proc rw,nosuid,nodev,noexec,relatime 0 0\ntmpfs /run tmpfs rw,nosuid,nodev,mode=755 0 0\n"
+	if m != nil && m.CgroupVersion == 1 {
+		mounts += "tmpfs /sys/fs/cgroup tmpfs ro,nosuid,nodev,noexec,mode=755 0 0\ncgroup /sys/fs/cgroup/memory cgroup rw,nosuid,nodev,noexec,relatime,memory 0 0\n"
+	} else {
+		mounts += "cgroup2 /sys/fs/cgroup cgroup2 rw,nosuid,nodev,noexec,relatime,nsdelegate 0 0\n"
+	}
+	if m != nil {
+		for _, l := range m.Mounts {
+			mounts += l + "\n"
+		}
+	}
+	_ = h.Write("/proc/mounts", mounts)
 	_ = h.Write("/proc/meminfo", "MemTotal:        8388608 kB\nMemFree:         6291456 kB\nMemAvailable:    7340032 kB\nSwapTotal:             0 kB\n")
 	_ = h.Write("/proc/uptime", "12.00 20.00\n")
 	h.writeProc(1, []string{"/usr/lib/systemd/systemd", "--switched-root", "--system", "--deserialize", "22"})

@@ -50,6 +50,7 @@ type Meta struct {
 	UnitDir           string   `json:"unitDir"`
 	CRISocket         string   `json:"criSocket"`
 	CgroupVersion     int      `json:"cgroupVersion"`
+	Mounts            []string `json:"mounts,omitempty"` // extra /proc/mounts lines
 	Enabled           []string `json:"enabled"`
 	Masked            []string `json:"masked,omitempty"`
 }
@@ -99,11 +100,18 @@ func (h *Host) Write(p, content string) error {
 	if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
 		return err
 	}
-	tmp := full + ".tmp"
-	if err := os.WriteFile(tmp, []byte(content), 0o644); err != nil {
+	f, err := os.CreateTemp(filepath.Dir(full), "."+filepath.Base(full)+".sim-*")
+	if err != nil {
 		return err
 	}
-	return os.Rename(tmp, full)
+	_, werr := f.WriteString(content)
+	cerr := f.Close()
+	_ = os.Chmod(f.Name(), 0o644)
+	if werr != nil || cerr != nil {
+		_ = os.Remove(f.Name())
+		return errors.Join(werr, cerr)
+	}
+	return os.Rename(f.Name(), full)
 }
 
 // Remove removes an in-host path; a missing path is not an error.
@@ -120,6 +128,9 @@ func (h *Host) Glob(pattern string) []string {
 	matches, _ := filepath.Glob(h.P(pattern))
 	out := make([]string, 0, len(matches))
 	for _, m := range matches {
+		if b := filepath.Base(m); strings.HasPrefix(b, ".") && strings.Contains(b, ".sim-") {
+			continue // another writer's temp file
+		}
 		rel, err := filepath.Rel(h.Root, m)
 		if err != nil {
 			continue
