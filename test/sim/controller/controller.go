@@ -51,6 +51,7 @@ type nodeState struct {
 	sids           map[int]time.Time // sessions of exec'd processes, remembered for the sweep
 	execs          map[string]time.Time
 	sandboxLogged  map[string]bool
+	gced           time.Time
 }
 
 // Run polls the hosts until ctx ends.
@@ -162,7 +163,10 @@ func (c *Controller) SyncNode(ctx context.Context, name string) error {
 		c.podsDied(ctx, name, dir, st)
 	}
 	st.seen, st.podKills, st.bootID = true, o.PodKills, o.BootID
-	h.GCExecs(host.ScanProcs("/proc", dir))
+	if time.Since(st.gced) > time.Second { // scanning /proc is not free
+		h.GCExecs(host.ScanProcs("/proc", dir))
+		st.gced = time.Now()
+	}
 	if err := c.routeExecs(ctx, name, dir, o, st); err != nil {
 		c.logf("node %s: exec routing: %v", name, err)
 	}
