@@ -9,8 +9,8 @@ type statusKeys struct {
 
 func newStatusKeys() statusKeys {
 	return statusKeys{
-		Up:      key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up")),
-		Down:    key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),
+		Up:      key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up/scroll")),
+		Down:    key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down/scroll")),
 		Filter:  key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "filter")),
 		Sort:    key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "sort column")),
 		Reverse: key.NewBinding(key.WithKeys("S"), key.WithHelp("S", "reverse sort")),
@@ -29,6 +29,19 @@ func (k statusKeys) ShortHelp() []key.Binding {
 // FullHelp implements help.KeyMap.
 func (k statusKeys) FullHelp() [][]key.Binding {
 	return [][]key.Binding{{k.Up, k.Down, k.Detail, k.Back}, {k.Filter, k.Sort, k.Reverse}, {k.Help, k.Quit}}
+}
+
+// detailKeys are the keys of the node detail pane.
+type detailKeys struct{ statusKeys }
+
+// ShortHelp implements help.KeyMap.
+func (k detailKeys) ShortHelp() []key.Binding {
+	return []key.Binding{k.Up, k.Down, k.Back, k.Help, k.Quit}
+}
+
+// FullHelp implements help.KeyMap.
+func (k detailKeys) FullHelp() [][]key.Binding {
+	return [][]key.Binding{{k.Up, k.Down}, {k.Back, k.Help, k.Quit}}
 }
 
 // progressKeys are the keys of the migrate progress view.

@@ -271,6 +271,10 @@ func (m *StatusModel) footerView() string {
 	case m.filter.Value() != "":
 		lines = append(lines, m.styles.dim.Render("filter: "+m.filter.Value()+"  (esc clears)"))
 	}
-	lines = append(lines, m.help.View(m.keys))
+	if m.detail != nil {
+		lines = append(lines, m.help.View(detailKeys{m.keys}))
+	} else {
+		lines = append(lines, m.help.View(m.keys))
+	}
 	return strings.Join(lines, "\n")
 }
