@@ -4,10 +4,14 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	simbundle "github.com/crimig/kubectl-crimig/test/sim/bundle"
 )
 
 func installEnv(kv ...string) []string {
@@ -120,6 +124,35 @@ func TestInstallCrioFromAMirrorWithApt(t *testing.T) {
 	}
 }
 
+func TestInstallCrioFromPkgsK8sIoWithApt(t *testing.T) {
+	s := newSimHost(t, "ubuntu22")
+	// Air-gapped: the signing key cannot be fetched, and the message says where to put it.
+	s.write("/var/lib/sim/offline", "", 0o644)
+	if _, out, err := s.install("CRIMIG_SOURCE=pkgs", "CRIMIG_TARGET_VERSION=1.33"); err == nil ||
+		!strings.Contains(out, "cannot download the signing key https://pkgs.k8s.io/addons:/cri-o:/stable:/v1.33/deb/Release.key; put it at /etc/apt/keyrings/crimig-cri-o.asc") {
+		t.Errorf("offline install: err=%v\n%s", err, out)
+	}
+	if err := os.Remove(filepath.Join(s.Root, "var/lib/sim/offline")); err != nil {
+		t.Fatal(err)
+	}
+	r, out, err := s.install("CRIMIG_SOURCE=pkgs", "CRIMIG_TARGET_VERSION=1.33", "CRIMIG_PODMAN=1")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	want := &InstallResult{Installed: true, Method: "pkgs", Binary: "/usr/bin/crio", Version: "1.33.2", Podman: "installed",
+		Files: []string{"/etc/apt/keyrings/crimig-cri-o.asc", "/etc/apt/sources.list.d/crimig-cri-o.list"}}
+	if diff := cmp.Diff(want, r); diff != "" {
+		t.Errorf("result (-want +got):\n%s", diff)
+	}
+	list, _ := s.read("/etc/apt/sources.list.d/crimig-cri-o.list")
+	if list != "deb [signed-by=/etc/apt/keyrings/crimig-cri-o.asc] https://pkgs.k8s.io/addons:/cri-o:/stable:/v1.33/deb/ /\n" {
+		t.Errorf("sources list = %q", list)
+	}
+	if key, _ := s.read("/etc/apt/keyrings/crimig-cri-o.asc"); !strings.HasPrefix(key, "-----BEGIN PGP PUBLIC KEY BLOCK-----") {
+		t.Errorf("keyring = %q", key)
+	}
+}
+
 // tarball builds a .tar.gz from name -> (content, mode).
 func tarball(t *testing.T, files map[string]stagedFile) []byte {
 	t.Helper()
@@ -143,26 +176,17 @@ func tarball(t *testing.T, files map[string]stagedFile) []byte {
 	return buf.Bytes()
 }
 
-func TestInstallCrioFromBundle(t *testing.T) {
+func TestInstallCrioFromBundleThenSwap(t *testing.T) {
 	s := newSimHost(t, "rocky9")
-	// A miniature of CRI-O's static bundle, with an install script in the
-	// spirit of the real one (PREFIX=/usr/local, unit in lib/systemd/system),
-	// using cp because busybox in the simulated root has no install(1).
-	bundle := tarball(t, map[string]stagedFile{
-		"cri-o/bin/crio":  {"#!/bin/sh\necho 'crio version 1.31.4'\n", 0o755},
-		"cri-o/bin/pinns": {"#!/bin/sh\necho pinns\n", 0o755},
-		"cri-o/contrib/crio.service": {"[Unit]\nDescription=Container Runtime Interface for OCI (CRI-O)\n\n[Service]\n" +
-			"ExecStart=/usr/local/bin/crio\nKillMode=process\n\n[Install]\nWantedBy=multi-user.target\n", 0o644},
-		"cri-o/etc/10-crio.conf": {"[crio.runtime]\ndefault_runtime = \"crun\"\n", 0o644},
-		"cri-o/install": {"#!/bin/sh\nset -e\nPREFIX=${PREFIX:-/usr/local}\n" +
-			"mkdir -p \"$PREFIX/bin\" \"$PREFIX/lib/systemd/system\" /etc/crio/crio.conf.d\n" +
-			"cp bin/crio bin/pinns \"$PREFIX/bin/\"\n" +
-			"cp contrib/crio.service \"$PREFIX/lib/systemd/system/crio.service\"\n" +
-			"cp etc/10-crio.conf /etc/crio/crio.conf.d/10-crio.conf\n", 0o755},
-	})
-	s.write("/var/lib/crimig/r1/bundle/cri-o.amd64.v1.31.4.tar.gz", string(bundle), 0o600)
-	r, out, err := s.install("CRIMIG_SOURCE=bundle", "CRIMIG_BUNDLE=/var/lib/crimig/r1/bundle/cri-o.amd64.v1.31.4.tar.gz",
-		"CRIMIG_TARGET_VERSION=1.31", "CRIMIG_PODMAN=1")
+	// The simulator's copy of CRI-O's static bundle: cri-o/install, bin/,
+	// cni-plugins/, contrib/crio.service, etc/.
+	var bundle bytes.Buffer
+	if err := simbundle.Write(&bundle, "1.31.4"); err != nil {
+		t.Fatal(err)
+	}
+	const uploaded = "/var/lib/crimig/r1/bundle/cri-o.amd64.v1.31.4.tar.gz"
+	s.write(uploaded, bundle.String(), 0o600)
+	r, out, err := s.install("CRIMIG_SOURCE=bundle", "CRIMIG_BUNDLE="+uploaded, "CRIMIG_TARGET_VERSION=1.31", "CRIMIG_PODMAN=1")
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
@@ -174,14 +198,24 @@ func TestInstallCrioFromBundle(t *testing.T) {
 		t.Error("the bundle was not unpacked under the run's state directory")
 	}
 	// The engine uploads the tarball into <run>/bundle/; unpacking must keep it.
-	if _, ok := s.read("/var/lib/crimig/r1/bundle/cri-o.amd64.v1.31.4.tar.gz"); !ok {
+	if _, ok := s.read(uploaded); !ok {
 		t.Error("unpacking removed the uploaded bundle")
 	}
-	// The simulated systemd finds the unit and starts the installed crio.
-	s.mustSh("systemctl daemon-reload && systemctl start crio")
-	if !s.H.IsActive("crio.service") {
-		t.Error("crio.service from the bundle is not active")
+
+	// The swap then runs the bundle's crio, from its unit in /usr/local.
+	paths := []string{"/etc/docker/daemon.json"}
+	for p := range crioFiles() {
+		paths = append(paths, p)
 	}
+	s.mustSh(Get(Backup), "CRIMIG_RUN_ID=r1", "CRIMIG_BACKUP_PATHS="+strings.Join(paths, "\n"))
+	for p, f := range crioFiles() {
+		s.write("/var/lib/crimig/r1/staged"+p, f.content, f.mode)
+	}
+	entries := s.detach("r1", "swap", Get(Swap), swapEnv("swap")...)
+	if e := entries[len(entries)-2]; e.String() != "swap done" {
+		t.Fatalf("swap onto the bundle's crio: %v", entries)
+	}
+	checkOnCrio(t, s)
 }
 
 func TestInstallContainerdFromBundle(t *testing.T) {

@@ -94,9 +94,19 @@ note() {
   printf '%s\n' "$1" >"$msgfile"
 }
 
-# unit_log UNIT prints the last lines of a unit's journal on one line.
+# unit_log UNIT prints, on one line, the last lines the unit's program wrote
+# to the journal, leaving out systemd's own (Started, Main process exited,
+# Scheduled restart...), which never say why.
 unit_log() {
-  journalctl -u "$1" -n 3 --no-pager -o cat 2>/dev/null | tr '\n' ' ' | sed 's/ *$//' | cut -c 1-400
+  journalctl -u "$1" -n 30 --no-pager -o cat 2>/dev/null | U=$1 awk '
+    { raw[m++] = $0 }
+    index($0, ENVIRON["U"] ": ") == 1 { next }
+    /^(Started|Stopped|Starting|Stopping|Failed to start|Scheduled restart) / { next }
+    { keep[n++] = $0 }
+    END {
+      if (n == 0) { for (i = 0; i < m; i++) keep[i] = raw[i]; n = m }
+      for (i = (n > 3 ? n - 3 : 0); i < n; i++) printf "%s ", keep[i]
+    }' | sed 's/ *$//' | cut -c 1-400
 }
 
 # run CMD... runs a command and fails the step with its first error line.
