@@ -263,3 +263,25 @@ func TestSwapReportsARestoreThatCannotComplete(t *testing.T) {
 		t.Error("the other files were not restored")
 	}
 }
+
+// TestSwapKeepsTheNewRuntimeWhenTheRebootCannotBeAsked: the node already
+// runs on CRI-O, so a failed reboot request is reported, not rolled back.
+func TestSwapKeepsTheNewRuntimeWhenTheRebootCannotBeAsked(t *testing.T) {
+	s := newSimHost(t, "rocky9")
+	prepareSwap(t, s, "r1", crioFiles())
+	s.write("/usr/local/sbin/systemctl", "#!/bin/sh\n[ \"$1\" != reboot ] || { echo 'Failed to reboot: access denied' >&2; exit 1; }\nexec /usr/bin/systemctl \"$@\"\n", 0o755)
+	s.write("/usr/local/sbin/reboot", "#!/bin/sh\necho 'reboot: not permitted' >&2\nexit 1\n", 0o755)
+	boot := s.H.BootID()
+	entries := s.detach("r1", "swap", Get(Swap), append(swapEnv("swap"), "CRIMIG_REBOOT=1")...)
+	got := phases(entries)
+	if diff := cmp.Diff([]string{"start-kubelet done", "reboot started", "reboot failed", "swap done", "exited 0"}, got[len(got)-5:]); diff != "" {
+		t.Fatalf("journal (-want +got):\n%s\n%v", diff, entries)
+	}
+	if m := entries[len(entries)-3].Message; !strings.Contains(m, "reboot: not permitted") {
+		t.Errorf("reboot failed message = %q", m)
+	}
+	if s.H.BootID() != boot {
+		t.Error("the node rebooted")
+	}
+	checkOnCrio(t, s)
+}
