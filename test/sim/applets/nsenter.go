@@ -48,6 +48,7 @@ func Nsenter(args []string) int {
 		fmt.Fprintf(os.Stderr, "nsenter: setpgid: %v\n", err)
 		return 1
 	}
+	h.DropStaleExecs()
 	pid := os.Getpid()
 	sid, _ := unix.Getsid(pid)
 	rec := host.ExecRecord{PGID: pid, SID: sid, Pod: os.Getenv(EnvPod), Namespace: os.Getenv(EnvNamespace), Started: time.Now()}

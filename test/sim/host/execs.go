@@ -8,6 +8,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // ExecRecord is written by the nsenter stub for each exec'd process group.
@@ -39,6 +41,28 @@ func (h *Host) ExecRecords() []ExecRecord {
 	return out
 }
 
+// stillOurs guards against pid reuse. Linux does not reuse a number while
+// it names a live process group, so a group whose leader has exited is
+// still the recorded one; a live leader must still be in the recorded
+// session.
+func (r ExecRecord) stillOurs() bool {
+	sid, err := unix.Getsid(r.PGID)
+	if err != nil {
+		return true // leader gone: the group, if any, is the recorded one
+	}
+	return sid == r.SID
+}
+
+// DropStaleExecs forgets records whose process group no longer exists.
+// The nsenter stub runs it, so records stay few even without a controller.
+func (h *Host) DropStaleExecs() {
+	for _, rec := range h.ExecRecords() {
+		if err := syscall.Kill(-rec.PGID, 0); err == syscall.ESRCH || !rec.stillOurs() {
+			h.DropExec(rec.PGID)
+		}
+	}
+}
+
 // DropExec forgets a record.
 func (h *Host) DropExec(pgid int) { _ = h.Remove(filepath.Join(ExecsDir, strconv.Itoa(pgid))) }
 
@@ -52,6 +76,9 @@ func (h *Host) KillExecGroups() {
 		h.DropExec(rec.PGID)
 		if rec.PGID == own {
 			killOwn = true
+			continue
+		}
+		if !rec.stillOurs() {
 			continue
 		}
 		_ = syscall.Kill(-rec.PGID, syscall.SIGKILL)
