@@ -57,26 +57,57 @@ func (e *Executor) run(ctx context.Context, node, script string, env map[string]
 	if err != nil {
 		return Result{}, err
 	}
-	pod, err := e.podFor(ctx, node, verify)
-	if err != nil {
-		return Result{}, err
+	var tracker *readTracker
+	if stdin != nil {
+		tracker = &readTracker{r: stdin}
 	}
+	for attempt := 0; ; attempt++ {
+		pod, err := e.podFor(ctx, node, verify)
+		if err != nil {
+			return Result{}, err
+		}
+		res, ok, streamErr := e.execOnce(ctx, node, pod, nonce, argv, tracker)
+		if ok {
+			return res, nil
+		}
+		// A refused upgrade means nothing ran, so a pod deleted behind our
+		// back (kubectl delete, a reboot) can be replaced and the call retried.
+		if attempt == 0 && ctx.Err() == nil && execRefused(streamErr) &&
+			len(res.Stdout) == 0 && (tracker == nil || !tracker.touched.Load()) {
+			e.markSuspect(node)
+			verify = true
+			continue
+		}
+		return res, e.brokenStream(ctx, node, pod, streamErr)
+	}
+}
+
+// execOnce runs argv in pod; ok reports that the exit trailer arrived.
+func (e *Executor) execOnce(ctx context.Context, node, pod, nonce string, argv []string, stdin *readTracker) (Result, bool, error) {
 	stdout := newLineWriter(node, e.opts.Out, trailerPrefix+nonce+" ")
 	stderr := newLineWriter(node, e.opts.Err, "")
+	opts := remotecommand.StreamOptions{Stdout: stdout, Stderr: stderr}
+	if stdin != nil {
+		opts.Stdin = stdin
+	}
 	req := execRequest{Namespace: e.opts.Namespace, Pod: pod, Container: ContainerName, Command: argv, Stdin: stdin != nil}
-	streamErr := e.stream(ctx, node, req, remotecommand.StreamOptions{Stdin: stdin, Stdout: stdout, Stderr: stderr})
+	streamErr := e.stream(ctx, node, req, opts)
 	stdout.flush()
 	stderr.flush()
 
 	res := Result{Stderr: stderr.buf.Bytes()}
 	out, code, ok := parseTrailer(stdout.buf.Bytes(), nonce)
 	res.Stdout = out
-	if ok {
-		// kwok reports a non-zero exit as a stream error; the trailer is the truth.
-		res.ExitCode = code
-		return res, nil
-	}
-	return res, e.brokenStream(ctx, node, pod, streamErr)
+	// kwok reports a non-zero exit as a stream error; the trailer is the truth.
+	res.ExitCode = code
+	return res, ok, streamErr
+}
+
+func (e *Executor) markSuspect(node string) {
+	st := e.node(node)
+	e.mu.Lock()
+	st.suspect = true
+	e.mu.Unlock()
 }
 
 func (e *Executor) brokenStream(ctx context.Context, node, pod string, streamErr error) error {
@@ -87,10 +118,7 @@ func (e *Executor) brokenStream(ctx context.Context, node, pod string, streamErr
 		return fmt.Errorf("exec into crimig pod %s/%s on node %s was refused (crimig needs create on pods/exec in that namespace): %w",
 			e.opts.Namespace, pod, node, streamErr)
 	}
-	st := e.node(node)
-	e.mu.Lock()
-	st.suspect = true
-	e.mu.Unlock()
+	e.markSuspect(node)
 	if streamErr == nil {
 		return fmt.Errorf("node %s (pod %s): %w", node, pod, ErrStreamBroken)
 	}

@@ -3,6 +3,7 @@ package nodeexec
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"sync"
@@ -11,6 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/remotecommand"
+	"k8s.io/streaming/pkg/httpstream"
 )
 
 func TestParseTrailer(t *testing.T) {
@@ -226,6 +228,10 @@ func TestShouldFallbackToSPDY(t *testing.T) {
 	if !shouldFallbackToSPDY(errors.New("x: " + plainHTTPBackend)) {
 		t.Error("cri-dockerd error not recognised")
 	}
+	// client-go's websocket executor reports k8s.io/streaming's type, not apimachinery's.
+	if !shouldFallbackToSPDY(&httpstream.UpgradeFailureError{Cause: errors.New("websocket: bad handshake")}) {
+		t.Error("a failed websocket upgrade does not fall back")
+	}
 	if shouldFallbackToSPDY(errors.New("connection refused")) || shouldFallbackToSPDY(nil) {
 		t.Error("unrelated error recognised")
 	}
@@ -302,5 +308,58 @@ func TestNodeDeletedWhileWaiting(t *testing.T) {
 	_, err := e.Run(context.Background(), "node-1", "true", nil)
 	if err == nil || !strings.Contains(err.Error(), "node node-1 was deleted") {
 		t.Errorf("err = %v, want the node deletion named", err)
+	}
+}
+
+func TestRunReplacesAPodDeletedBehindItsBack(t *testing.T) {
+	client := fakeCluster(t, nil, readyNode("node-1"))
+	local := localStreams()
+	gone := func(req execRequest) streamFunc {
+		_, err := client.CoreV1().Pods(req.Namespace).Get(context.Background(), req.Pod, metav1.GetOptions{})
+		if err != nil {
+			return func(context.Context, remotecommand.StreamOptions) error {
+				// What SPDY reports after the websocket upgrade failed the same way.
+				return fmt.Errorf("unable to upgrade connection: pods %q not found", req.Pod)
+			}
+		}
+		return local.ws(req)
+	}
+	streams := &fakeStreams{ws: gone, spdy: gone}
+	var events []Event
+	e := newTestExecutor(t, client, streams, Options{OnEvent: func(ev Event) { events = append(events, ev) }})
+	if _, err := e.Run(context.Background(), "node-1", "true", nil); err != nil {
+		t.Fatal(err)
+	}
+	pods, _ := client.CoreV1().Pods(DefaultNamespace).List(context.Background(), metav1.ListOptions{})
+	_ = client.CoreV1().Pods(DefaultNamespace).Delete(context.Background(), pods.Items[0].Name, metav1.DeleteOptions{})
+
+	res, err := e.Run(context.Background(), "node-1", "echo fresh", nil)
+	if err != nil || string(res.Stdout) != "fresh\n" {
+		t.Fatalf("Run after the pod was deleted = %q, %v", res.Stdout, err)
+	}
+	if n := podCreates(client); n != 2 {
+		t.Errorf("%d pods created, want 2", n)
+	}
+	for _, ev := range events {
+		if ev.Kind == EventSPDYFallback {
+			t.Errorf("a missing pod pinned the node to SPDY: %+v", ev)
+		}
+	}
+}
+
+func TestExecRefused(t *testing.T) {
+	for _, err := range []error{
+		&httpstream.UpgradeFailureError{Cause: errors.New("websocket: bad handshake (404 Not Found)")},
+		fmt.Errorf("wrapped: %w", &httpstream.UpgradeFailureError{Cause: errors.New("x")}),
+		errors.New(`unable to upgrade connection: pods "p" not found`),
+	} {
+		if !execRefused(err) {
+			t.Errorf("execRefused(%v) = false", err)
+		}
+	}
+	for _, err := range []error{nil, errors.New("connection reset by peer"), ErrStreamBroken} {
+		if execRefused(err) {
+			t.Errorf("execRefused(%v) = true", err)
+		}
 	}
 }

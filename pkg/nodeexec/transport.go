@@ -8,11 +8,11 @@ import (
 	"sync/atomic"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/util/httpstream"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/remotecommand"
+	"k8s.io/streaming/pkg/httpstream"
 )
 
 // execRequest is one exec into a node pod.
@@ -61,6 +61,12 @@ const plainHTTPBackend = "http: server gave HTTP response to HTTPS client"
 func shouldFallbackToSPDY(err error) bool {
 	return httpstream.IsUpgradeFailure(err) || httpstream.IsHTTPSProxyError(err) ||
 		(err != nil && strings.Contains(err.Error(), plainHTTPBackend))
+}
+
+// execRefused reports an exec the API server or kubelet refused before any
+// command ran: a failed websocket upgrade, or SPDY's plain-text equivalent.
+func execRefused(err error) bool {
+	return err != nil && (httpstream.IsUpgradeFailure(err) || strings.Contains(err.Error(), "unable to upgrade connection"))
 }
 
 // errStdinConsumed stops a retry that would send a partly read stdin.
@@ -118,11 +124,16 @@ type spdyFallback struct {
 }
 
 func (s *spdyFallback) StreamWithContext(ctx context.Context, opts remotecommand.StreamOptions) error {
-	s.remember(s.cause())
 	if s.stdin != nil && s.stdin.touched.Load() {
 		return errStdinConsumed
 	}
-	return s.Executor.StreamWithContext(ctx, opts)
+	err := s.Executor.StreamWithContext(ctx, opts)
+	// When SPDY cannot connect either (the pod is gone, say), websockets were
+	// not the problem: do not pin the node to SPDY.
+	if !execRefused(err) {
+		s.remember(s.cause())
+	}
+	return err
 }
 
 type readTracker struct {

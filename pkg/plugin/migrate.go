@@ -159,6 +159,9 @@ func validFindingID(id string) bool {
 
 // Run migrates the nodes one after the other, stopping at the first failure.
 func (o *MigrateOptions) Run(ctx context.Context) error {
+	if err := o.Plan.checkAccess(ctx, "migrate"); err != nil {
+		return err
+	}
 	ex, err := newExecutor(ctx, o.Plan.restConfig, o.Plan.client, o.Plan.Exec, o.ErrOut)
 	if err != nil {
 		return err

@@ -127,7 +127,7 @@ func (o *PlanOptions) Validate() error {
 
 // Run inspects and prints the plan.
 func (o *PlanOptions) Run(ctx context.Context) error {
-	plan, err := o.Build(ctx)
+	plan, err := o.buildChecked(ctx)
 	if err != nil {
 		return err
 	}

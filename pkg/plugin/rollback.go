@@ -69,6 +69,9 @@ func NewCmdRollback(f cmdutil.Factory, streams genericiooptions.IOStreams) *cobr
 // Run rolls the nodes back one after the other.
 func (o *RollbackOptions) Run(ctx context.Context) error {
 	m := o.Migrate
+	if err := m.Plan.checkAccess(ctx, "rollback"); err != nil {
+		return err
+	}
 	ex, err := newExecutor(ctx, m.Plan.restConfig, m.Plan.client, m.Plan.Exec, m.ErrOut)
 	if err != nil {
 		return err

@@ -90,7 +90,7 @@ func Execute(cmd *cobra.Command, streams genericiooptions.IOStreams) int {
 	// pods, locks) with contexts of their own before returning.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	err := cmd.ExecuteContext(ctx)
+	err := explainForbidden(cmd.ExecuteContext(ctx))
 	if err == nil {
 		return 0
 	}

@@ -592,3 +592,29 @@ func TestNodeExecPodSecurityRejection(t *testing.T) {
 		t.Errorf("the error does not say how to fix it")
 	}
 }
+
+// A pod deleted behind crimig's back (someone ran kubectl delete, or a
+// reboot took it) is replaced on the next call; the script never ran, so
+// running it on a fresh pod is safe.
+func TestNodeExecReplacesADeletedPod(t *testing.T) {
+	cs := Clientset(t)
+	node := simNodes(t, cs)["ubuntu22"]
+	e, events := newNodeExec(t, nodeexec.Options{})
+	ctx := context.Background()
+	if _, err := e.Run(ctx, node, "true", nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range runPods(t, cs, e.RunID()) {
+		if err := cs.CoreV1().Pods(p.Namespace).Delete(ctx, p.Name, metav1.DeleteOptions{GracePeriodSeconds: new(int64)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	WaitFor(t, 30*time.Second, func() (bool, error) { return len(runPods(t, cs, e.RunID())) == 0, nil })
+	res, err := e.Run(ctx, node, "echo fresh", nil)
+	if err != nil || string(res.Stdout) != "fresh\n" {
+		t.Fatalf("Run after the pod was deleted: %q, %v", res.Stdout, err)
+	}
+	if n := events.count(nodeexec.EventPodCreating, node); n != 2 {
+		t.Errorf("%d pods created, want 2", n)
+	}
+}
