@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -71,7 +72,7 @@ func (e *Executor) startPod(ctx context.Context, node string) (string, error) {
 	if err := e.prepareNamespace(ctx); err != nil {
 		return "", err
 	}
-	if err := checkNode(ctx, e, node); err != nil {
+	if err := e.checkNode(ctx, node); err != nil {
 		return "", err
 	}
 	pod := BuildPod(PodSpecInput{
@@ -87,7 +88,10 @@ func (e *Executor) startPod(ctx context.Context, node string) (string, error) {
 	e.created[created.Name] = node
 	e.mu.Unlock()
 	if err := e.waitRunning(ctx, created); err != nil {
-		_ = e.deletePod(context.WithoutCancel(ctx), node, created.Name)
+		// Delete even when ctx was cancelled: a pod that never ran is no use.
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		_ = e.deletePod(dctx, node, created.Name)
 		e.forget(created.Name)
 		return "", err
 	}
@@ -108,7 +112,7 @@ func (e *Executor) prepareNamespace(ctx context.Context) error {
 	return nil
 }
 
-func checkNode(ctx context.Context, e *Executor, node string) error {
+func (e *Executor) checkNode(ctx context.Context, node string) error {
 	n, err := e.client.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		return fmt.Errorf("node %q not found: check the name with \"kubectl get nodes\"", node)

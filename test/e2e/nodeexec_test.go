@@ -31,7 +31,7 @@ import (
 
 // newNodeExec returns an Executor on the sandbox that is closed when the test
 // ends, and a log of its events.
-func newNodeExec(t *testing.T, opts nodeexec.Options) (*nodeexec.Executor, *eventLog) {
+func newNodeExec(t testing.TB, opts nodeexec.Options) (*nodeexec.Executor, *eventLog) {
 	t.Helper()
 	cfg, err := clientcmd.BuildConfigFromFlags("", Kubeconfig())
 	if err != nil {
@@ -97,7 +97,7 @@ func readSimHost(t *testing.T, node string) simHost {
 }
 
 // simNodes lists the simulated nodes by fixture.
-func simNodes(t *testing.T, cs kubernetes.Interface) map[string]string {
+func simNodes(t testing.TB, cs kubernetes.Interface) map[string]string {
 	t.Helper()
 	nodes, err := cs.CoreV1().Nodes().List(context.Background(), metav1.ListOptions{LabelSelector: "sim.crimig.io/fixture"})
 	if err != nil {
@@ -616,5 +616,61 @@ func TestNodeExecReplacesADeletedPod(t *testing.T) {
 	}
 	if n := events.count(nodeexec.EventPodCreating, node); n != 2 {
 		t.Errorf("%d pods created, want 2", n)
+	}
+}
+
+// Benchmarks for the figures in the nodeexec notes; run with
+// go test ./test/e2e -run '^$' -bench NodeExec -benchtime 5x
+
+func BenchmarkNodeExecPodStartToExec(b *testing.B) {
+	cfg, err := clientcmd.BuildConfigFromFlags("", Kubeconfig())
+	if err != nil {
+		b.Fatal(err)
+	}
+	cs := Clientset(b)
+	node := simNodes(b, cs)["rocky9"]
+	for b.Loop() {
+		e, err := nodeexec.New(cfg, cs, nodeexec.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := e.Run(context.Background(), node, "true", nil); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		if err := e.Close(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+	}
+}
+
+func BenchmarkNodeExecWarmRun(b *testing.B) {
+	node := simNodes(b, Clientset(b))["rocky9"]
+	e, _ := newNodeExec(b, nodeexec.Options{})
+	if _, err := e.Run(context.Background(), node, "true", nil); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, err := e.Run(context.Background(), node, "true", nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkNodeExecUpload50MB(b *testing.B) {
+	const size = 50 << 20
+	node := simNodes(b, Clientset(b))["rocky9"]
+	e, _ := newNodeExec(b, nodeexec.Options{})
+	if _, err := e.Run(context.Background(), node, "true", nil); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = os.RemoveAll(filepath.Join(HostRoot(node), "var/tmp/crimig-e2e")) })
+	b.SetBytes(size)
+	for b.Loop() {
+		src := &patternReader{rng: rand.NewChaCha8([32]byte{}), left: size}
+		if err := e.Upload(context.Background(), node, "/var/tmp/crimig-e2e/bench.bin", src, size, 0o600); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
