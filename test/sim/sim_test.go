@@ -259,6 +259,39 @@ func TestDockerSocketReactivatesDocker(t *testing.T) {
 	}
 }
 
+func TestSystemctlVerbs(t *testing.T) {
+	root := simtest.Root(t, "rocky9", "node-1")
+	out := simtest.Console(t, root, `systemctl stop kubelet cri-docker cri-docker.socket 2>/dev/null
+		systemctl disable --now docker.socket docker 2>&1
+		systemctl mask docker.socket 2>&1
+		systemctl is-enabled docker.socket || true
+		systemctl start docker.socket 2>&1 || echo "start rc=$?"
+		systemctl show -p LoadState,ActiveState --value docker.socket
+		systemctl is-active docker || echo "is-active rc=$?"
+		docker ps 2>&1 || echo "docker rc=$?"
+		systemctl unmask docker.socket 2>&1
+		systemctl start crio 2>&1 || echo "crio rc=$?"`)
+	want := `Removed /etc/systemd/system/sockets.target.wants/docker.socket.
+Removed /etc/systemd/system/multi-user.target.wants/docker.service.
+Created symlink /etc/systemd/system/docker.socket → /dev/null.
+masked
+Failed to start docker.socket: Unit docker.socket is masked.
+start rc=1
+masked
+inactive
+inactive
+is-active rc=3
+Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?
+docker rc=1
+Removed /etc/systemd/system/docker.socket.
+Failed to start crio.service: Unit crio.service not found.
+crio rc=5
+`
+	if out != want {
+		t.Errorf("systemctl session:\n%s\nwant:\n%s", out, want)
+	}
+}
+
 func TestRebootKeepsOnlyPersistedState(t *testing.T) {
 	root := simtest.Root(t, "rocky9", "node-1")
 	h := host.New(root)

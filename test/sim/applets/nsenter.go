@@ -132,3 +132,26 @@ func lookPath(name string) string {
 	}
 	return name
 }
+
+// Console runs CMD chrooted into root as a login on the host's console
+// would: in a new session, not recorded as an exec, so it does not die with
+// the pods. For tests and for people poking at a simulated node.
+func Console(root string, cmd []string) int {
+	if len(cmd) == 0 {
+		cmd = []string{"/bin/sh"}
+	}
+	_, _ = syscall.Setsid() // fails only for a group leader, which is fine here
+	env := hostEnv(filepath.Base(root))
+	if err := syscall.Chroot(root); err != nil {
+		fmt.Fprintf(os.Stderr, "console: chroot %s: %v\n", root, err)
+		return 1
+	}
+	_ = os.Chdir("/root")
+	bin := cmd[0]
+	if !strings.HasPrefix(bin, "/") {
+		bin = lookPath(bin)
+	}
+	err := syscall.Exec(bin, cmd, env)
+	fmt.Fprintf(os.Stderr, "console: failed to execute %s: %v\n", cmd[0], err)
+	return 127
+}

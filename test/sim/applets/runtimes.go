@@ -71,9 +71,13 @@ func docker(e *Env, args []string) int {
 		e.out("Server:\n Server Version: %s\n Storage Driver: overlay2\n Logging Driver: %s\n Cgroup Driver: %s\n Cgroup Version: %d\n Kernel Version: %s\n Operating System: %s\n Docker Root Dir: %s\n Live Restore Enabled: false",
 			m.DockerVersion, info["LoggingDriver"], info["CgroupDriver"], m.CgroupVersion, m.KernelVersion, m.OSImage, info["DockerRootDir"])
 	case "ps":
-		e.out("CONTAINER ID   IMAGE     COMMAND   CREATED   STATUS    PORTS     NAMES")
+		if !quietFlag(args) {
+			e.out("CONTAINER ID   IMAGE     COMMAND   CREATED   STATUS    PORTS     NAMES")
+		}
 	case "images":
-		e.out("REPOSITORY   TAG       IMAGE ID   CREATED   SIZE")
+		if !quietFlag(args) {
+			e.out("REPOSITORY   TAG       IMAGE ID   CREATED   SIZE")
+		}
 	default:
 		// docker system prune, docker rm ... succeed quietly.
 	}
@@ -164,7 +168,9 @@ func crictl(e *Env, args []string) int {
 	case "info":
 		e.out("{\n  \"status\": {\n    \"conditions\": [\n      {\"type\": \"RuntimeReady\", \"status\": true},\n      {\"type\": \"NetworkReady\", \"status\": true}\n    ]\n  }\n}")
 	case "ps", "pods", "images":
-		e.out("CONTAINER           IMAGE               CREATED             STATE               NAME")
+		if !quietFlag(args) {
+			e.out("CONTAINER           IMAGE               CREATED             STATE               NAME")
+		}
 	}
 	return 0
 }
@@ -224,4 +230,14 @@ func ctr(e *Env, args []string) int {
 		e.out("Client:\n  Version:  %s\n\nServer:\n  Version:  %s", m.ContainerdVersion, m.ContainerdVersion)
 	}
 	return 0
+}
+
+// quietFlag reports -q/--quiet (also inside combined flags such as -aq).
+func quietFlag(args []string) bool {
+	for _, a := range args {
+		if a == "--quiet" || (strings.HasPrefix(a, "-") && !strings.HasPrefix(a, "--") && strings.Contains(a, "q")) {
+			return true
+		}
+	}
+	return false
 }

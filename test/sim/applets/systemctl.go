@@ -2,6 +2,7 @@ package applets
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"time"
@@ -11,7 +12,21 @@ import (
 
 func systemctl(e *Env, args []string) int {
 	e.Host.Settle()
-	flags, rest := flagsAndArgs(args)
+	var props, plain []string
+	for i := 0; i < len(args); i++ {
+		switch a := args[i]; {
+		case (a == "-p" || a == "--property") && i+1 < len(args):
+			props = append(props, strings.Split(args[i+1], ",")...)
+			i++
+		case strings.HasPrefix(a, "--property="):
+			props = append(props, strings.Split(strings.TrimPrefix(a, "--property="), ",")...)
+		case strings.HasPrefix(a, "-p") && len(a) > 2 && !strings.HasPrefix(a, "--"):
+			props = append(props, strings.Split(a[2:], ",")...)
+		default:
+			plain = append(plain, a)
+		}
+	}
+	flags, rest := flagsAndArgs(plain)
 	if len(rest) == 0 {
 		rest = []string{"list-units"}
 	}
@@ -55,15 +70,23 @@ func systemctl(e *Env, args []string) int {
 	case "status":
 		return status(e, units)
 	case "show":
-		return show(e, flags, units)
+		return show(e, flags, props, units)
 	case "reset-failed":
 		return forUnits(e, units, func(u string) int { e.Host.ResetFailed(u); return 0 })
 	case "daemon-reload", "daemon-reexec":
 		e.Host.DaemonReload()
 		return 0
-	case "list-units", "list-unit-files":
+	case "list-units":
 		for _, u := range e.Host.ActiveUnits() {
 			e.out("%s loaded %s", u, e.Host.State(u))
+		}
+		return 0
+	case "list-unit-files":
+		e.out("UNIT FILE                              STATE           PRESET")
+		for _, u := range e.Host.UnitFiles() {
+			if len(units) == 0 || matchAny(u, units) {
+				e.out("%-38s %-15s disabled", u, e.Host.EnabledState(u))
+			}
 		}
 		return 0
 	case "reboot":
@@ -199,8 +222,10 @@ func status(e *Env, units []string) int {
 	return code
 }
 
-func show(e *Env, flags map[string]string, units []string) int {
-	props := strings.Split(flags["property"]+","+flags["p"], ",")
+func show(e *Env, flags map[string]string, props, units []string) int {
+	if len(props) == 0 {
+		props = []string{"Id", "LoadState", "ActiveState", "SubState", "UnitFileState", "FragmentPath", "MainPID", "NRestarts", "Result"}
+	}
 	for _, u := range units {
 		u = host.NormUnit(u)
 		vals := map[string]string{
@@ -208,12 +233,14 @@ func show(e *Env, flags map[string]string, units []string) int {
 			"LoadState":    map[bool]string{true: "loaded", false: "not-found"}[e.Host.FindUnit(u) != ""],
 			"SubState":     map[string]string{host.Active: "running", host.Inactive: "dead", host.Failed: "failed"}[e.Host.State(u)],
 			"FragmentPath": e.Host.FindUnit(u), "Id": u,
+			"MainPID": fmt.Sprint(e.Host.MainPID(u)), "NRestarts": fmt.Sprint(e.Host.Restarts(u)),
+			"Result": map[bool]string{true: "exit-code", false: "success"}[e.Host.State(u) == host.Failed || e.Host.State(u) == host.Activating],
 		}
 		if e.Host.IsMasked(u) {
 			vals["LoadState"] = "masked"
 		}
 		for _, p := range props {
-			if p == "" || p == "true" {
+			if p == "" {
 				continue
 			}
 			if has(flags, "value") {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -419,4 +420,28 @@ func (h *Host) AutoRestart() {
 		h.setState(unit, Inactive)
 		_ = h.Start(unit)
 	}
+}
+
+// Restarts is how often a crash-looping unit was restarted.
+func (h *Host) Restarts(unit string) int {
+	n, _ := strconv.Atoi(h.Read(filepath.Join(RunDir, "restarts", NormUnit(unit))))
+	return n
+}
+
+// UnitFiles lists the installed unit files (services and sockets), sorted.
+func (h *Host) UnitFiles() []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, d := range unitDirs {
+		for _, pat := range []string{"*.service", "*.socket"} {
+			for _, p := range h.Glob(filepath.Join(d, pat)) {
+				if b := filepath.Base(p); !seen[b] {
+					seen[b] = true
+					out = append(out, b)
+				}
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
 }

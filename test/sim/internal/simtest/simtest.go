@@ -134,3 +134,16 @@ func Eventually(t testing.TB, timeout time.Duration, what string, cond func() bo
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// Console runs a shell script on the node's console (chrooted, in its own
+// session, not an exec: it survives the runtime's stop) and returns its
+// combined output.
+func Console(t testing.TB, root, script string) string {
+	t.Helper()
+	bin, _ := Binary(t)
+	out, err := exec.Command(bin, "console", root, "/bin/sh", "-c", script).CombinedOutput()
+	if err != nil {
+		t.Fatalf("console script failed: %v\n%s\noutput:\n%s", err, script, out)
+	}
+	return string(out)
+}

@@ -44,6 +44,11 @@ func Main(args []string) error {
 		return err
 	case "nsenter":
 		os.Exit(applets.Nsenter(args[1:]))
+	case "console":
+		if len(args) < 2 {
+			return fmt.Errorf("usage: crimig-sim console ROOT [CMD...]")
+		}
+		os.Exit(applets.Console(args[1], args[2:]))
 	}
 	if f, ok := applets.Lookup(args[0]); ok {
 		os.Exit(f(applets.NewEnv(), args[1:]))
