@@ -48,7 +48,7 @@ func mapAdmissionError(err error, ns string) error {
 	case podSecurityRE.MatchString(msg):
 		m := podSecurityRE.FindStringSubmatch(msg)
 		ae.Admission, ae.Message = fmt.Sprintf("PodSecurity (%s)", m[1]), m[2]
-		ae.Hint = fmt.Sprintf("run \"kubectl label ns %s %s=privileged --overwrite\", or leave out --namespace to use %s",
+		ae.Hint = fmt.Sprintf("run \"kubectl label ns %s %s=privileged --overwrite\", or leave out --pod-namespace to use %s",
 			ns, LabelPodSecurityEnforce, DefaultNamespace)
 	case webhookRE.MatchString(msg):
 		m := webhookRE.FindStringSubmatch(msg)
@@ -76,6 +76,6 @@ func mapAdmissionError(err error, ns string) error {
 
 func policyHint(ns string) string {
 	return fmt.Sprintf("crimig needs a privileged pod with hostPID, hostNetwork and hostIPC on each node; ask for a policy "+
-		"exception for pods labelled %s=%s in namespace %q, or pick an exempt namespace with --namespace",
+		"exception for pods labelled %s=%s in namespace %q, or pick an exempt namespace with --pod-namespace",
 		LabelManagedBy, ManagedBy, ns)
 }

@@ -23,7 +23,7 @@ const DefaultStartTimeout = 2 * time.Minute
 type Options struct {
 	// Image for node pods; DefaultImage when empty. The CLI binds --image and CRIMIG_IMAGE.
 	Image string
-	// Namespace for node pods; DefaultNamespace when empty. The CLI binds --namespace.
+	// Namespace for node pods; DefaultNamespace when empty. The CLI binds --pod-namespace.
 	Namespace string
 	// PullSecrets are image pull secret names in Namespace (--image-pull-secret).
 	PullSecrets []string

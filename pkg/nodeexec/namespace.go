@@ -23,7 +23,7 @@ type NamespacePolicyError struct {
 func (e *NamespacePolicyError) Error() string {
 	return fmt.Sprintf("namespace %q does not allow crimig's node pods: its label %s=%s makes PodSecurity reject "+
 		"privileged, hostPID and hostNetwork pods; run \"kubectl label ns %s %s=privileged --overwrite\", "+
-		"or leave out --namespace to use %s, which crimig labels itself",
+		"or leave out --pod-namespace to use %s, which crimig labels itself",
 		e.Namespace, LabelPodSecurityEnforce, e.Level, e.Namespace, LabelPodSecurityEnforce, DefaultNamespace)
 }
 
@@ -48,7 +48,7 @@ func PrepareNamespace(ctx context.Context, client kubernetes.Interface, ns strin
 
 func checkNamespace(ns *corev1.Namespace) error {
 	if ns.DeletionTimestamp != nil || ns.Status.Phase == corev1.NamespaceTerminating {
-		return fmt.Errorf("namespace %q is being deleted: wait until it is gone, or pick another with --namespace", ns.Name)
+		return fmt.Errorf("namespace %q is being deleted: wait until it is gone, or pick another with --pod-namespace", ns.Name)
 	}
 	switch level := ns.Labels[LabelPodSecurityEnforce]; level {
 	case "baseline", "restricted":
@@ -72,7 +72,7 @@ func createNamespace(ctx context.Context, client kubernetes.Interface, ns string
 	}
 	if err != nil {
 		return fmt.Errorf("creating namespace %q for crimig's node pods (create it yourself with the label %s=privileged, "+
-			"or pick an existing one with --namespace): %w", ns, LabelPodSecurityEnforce, err)
+			"or pick an existing one with --pod-namespace): %w", ns, LabelPodSecurityEnforce, err)
 	}
 	return nil
 }

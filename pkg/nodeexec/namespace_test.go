@@ -114,7 +114,7 @@ func TestAdmissionErrors(t *testing.T) {
 				`'no-host-pid-all' denied request: hostPID is not allowed`)),
 			admission: `ValidatingAdmissionPolicy "no-host-pid" (binding "no-host-pid-all")`,
 			message:   "hostPID is not allowed",
-			hint:      "--namespace",
+			hint:      "--pod-namespace",
 		},
 		{
 			name: "RBAC",

@@ -114,11 +114,16 @@ func (e *Executor) brokenStream(ctx context.Context, node, pod string, streamErr
 	if ctx.Err() != nil {
 		return fmt.Errorf("running on node %s: %w", node, context.Cause(ctx))
 	}
-	if apierrors.IsForbidden(streamErr) {
-		return fmt.Errorf("exec into crimig pod %s/%s on node %s was refused (crimig needs create on pods/exec in that namespace): %w",
-			e.opts.Namespace, pod, node, streamErr)
-	}
 	e.markSuspect(node)
+	if apierrors.IsForbidden(streamErr) || execRefused(streamErr) {
+		// Nothing ran on the host: this is not a broken stream.
+		hint := "check the node's kubelet, or retry"
+		if apierrors.IsForbidden(streamErr) || strings.Contains(strings.ToLower(streamErr.Error()), "forbidden") {
+			hint = "crimig needs create on pods/exec in namespace " + e.opts.Namespace
+		}
+		return fmt.Errorf("exec into crimig pod %s/%s on node %s was refused before anything ran (%s): %w",
+			e.opts.Namespace, pod, node, hint, streamErr)
+	}
 	if streamErr == nil {
 		return fmt.Errorf("node %s (pod %s): %w", node, pod, ErrStreamBroken)
 	}

@@ -363,3 +363,21 @@ func TestExecRefused(t *testing.T) {
 		}
 	}
 }
+
+func TestRefusedExecIsNotStreamBroken(t *testing.T) {
+	client := fakeCluster(t, nil, readyNode("node-1"))
+	refuse := func(execRequest) streamFunc {
+		return func(context.Context, remotecommand.StreamOptions) error {
+			return fmt.Errorf(`unable to upgrade connection: pods "crimig-node-1-xxxxx" is forbidden: User "dev" cannot create resource "pods/exec"`)
+		}
+	}
+	streams := &fakeStreams{ws: refuse, spdy: refuse}
+	e := newTestExecutor(t, client, streams, Options{})
+	_, err := e.Run(context.Background(), "node-1", "true", nil)
+	if err == nil || errors.Is(err, ErrStreamBroken) || !strings.Contains(err.Error(), "create on pods/exec") {
+		t.Errorf("err = %v, want a refusal that names pods/exec", err)
+	}
+	if n := podCreates(client); n != 1 {
+		t.Errorf("%d pods created; a running pod must be reused on retry", n)
+	}
+}
