@@ -83,16 +83,11 @@ func (h *Host) KillExecGroups() {
 		}
 		_ = syscall.Kill(-rec.PGID, syscall.SIGKILL)
 	}
-	h.killJobsOnPodRuntime()
 	if killOwn {
 		_ = syscall.Kill(-own, syscall.SIGKILL)
 		time.Sleep(time.Second) // the signal is on its way
 	}
 }
-
-// killJobsOnPodRuntime is a hook for future cgroup-bound jobs; transient
-// units started by systemd-run live in their own session and survive.
-func (h *Host) killJobsOnPodRuntime() {}
 
 // PodsUnit is the unit whose stop kills the node's pods.
 func (h *Host) PodsUnit() string {

@@ -26,7 +26,6 @@ type UnitFile struct {
 	Requires   []string
 	BindsTo    []string
 	WantedBy   []string
-	TriggersOn string // for .socket units: the service they activate
 	Digest     string // of the files it was parsed from
 	Type       string
 	Restart    string
@@ -177,8 +176,6 @@ func (h *Host) parseUnitInto(u *UnitFile, file string) {
 			u.BindsTo = append(u.BindsTo, strings.Fields(val)...)
 		case "WantedBy":
 			u.WantedBy = append(u.WantedBy, strings.Fields(val)...)
-		case "Service":
-			u.TriggersOn = val
 		}
 	}
 }
