@@ -12,31 +12,14 @@ import (
 
 func systemctl(e *Env, args []string) int {
 	e.Host.Settle()
-	var props, plain []string
-	for i := 0; i < len(args); i++ {
-		switch a := args[i]; {
-		case (a == "-p" || a == "--property") && i+1 < len(args):
-			props = append(props, strings.Split(args[i+1], ",")...)
-			i++
-		case strings.HasPrefix(a, "--property="):
-			props = append(props, strings.Split(strings.TrimPrefix(a, "--property="), ",")...)
-		case strings.HasPrefix(a, "-p") && len(a) > 2 && !strings.HasPrefix(a, "--"):
-			props = append(props, strings.Split(a[2:], ",")...)
-		default:
-			plain = append(plain, a)
-		}
-	}
+	props, plain := splitProps(args)
 	flags, rest := flagsAndArgs(plain)
 	if len(rest) == 0 {
 		rest = []string{"list-units"}
 	}
 	verb, units := rest[0], rest[1:]
 	if verb != "daemon-reload" {
-		for _, u := range units {
-			if u = host.NormUnit(u); e.Host.UnitChanged(u) {
-				e.errf("Warning: The unit file, source configuration file or drop-ins of %s changed on disk. Run 'systemctl daemon-reload' to reload units.", u)
-			}
-		}
+		warnChanged(e, units)
 	}
 	now := has(flags, "now")
 	quiet := has(flags, "q", "quiet")
@@ -275,5 +258,32 @@ func printIf(e *Env, s string) {
 func printErrIf(e *Env, s string) {
 	if s != "" {
 		e.errf("%s", s)
+	}
+}
+
+// splitProps takes -p/--property values out of systemctl's arguments.
+func splitProps(args []string) (props, plain []string) {
+	for i := 0; i < len(args); i++ {
+		switch a := args[i]; {
+		case (a == "-p" || a == "--property") && i+1 < len(args):
+			props = append(props, strings.Split(args[i+1], ",")...)
+			i++
+		case strings.HasPrefix(a, "--property="):
+			props = append(props, strings.Split(strings.TrimPrefix(a, "--property="), ",")...)
+		case strings.HasPrefix(a, "-p") && len(a) > 2 && !strings.HasPrefix(a, "--"):
+			props = append(props, strings.Split(a[2:], ",")...)
+		default:
+			plain = append(plain, a)
+		}
+	}
+	return props, plain
+}
+
+// warnChanged prints systemd's warning for units edited since they loaded.
+func warnChanged(e *Env, units []string) {
+	for _, u := range units {
+		if u = host.NormUnit(u); e.Host.UnitChanged(u) {
+			e.errf("Warning: The unit file, source configuration file or drop-ins of %s changed on disk. Run 'systemctl daemon-reload' to reload units.", u)
+		}
 	}
 }
