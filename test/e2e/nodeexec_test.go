@@ -363,6 +363,7 @@ func TestNodeExecDetachedJobSurvivesDockerStop(t *testing.T) {
 	}()
 	time.Sleep(500 * time.Millisecond)
 	runID := e.RunID()
+	t.Cleanup(func() { _ = os.RemoveAll(filepath.Join(HostRoot(node), "var/lib/crimig", runID)) })
 	if err := e.StartDetached(ctx, node, runID, "survivor", survivorJob, map[string]string{"NOTE": "it's back"}); err != nil {
 		t.Fatal(err)
 	}
@@ -448,10 +449,7 @@ func TestNodeExecRestrictedNamespace(t *testing.T) {
 		Name:   "crimig-e2e-restricted",
 		Labels: map[string]string{nodeexec.LabelPodSecurityEnforce: "restricted"},
 	}}
-	if _, err := cs.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cs.CoreV1().Namespaces().Delete(context.Background(), ns.Name, metav1.DeleteOptions{}) })
+	freshNamespace(t, cs, ns)
 
 	e, events := newNodeExec(t, nodeexec.Options{Namespace: ns.Name})
 	node := simNodes(t, cs)["rocky9"]
@@ -503,9 +501,7 @@ func TestNodeExecAdmissionPolicyDenial(t *testing.T) {
 	ctx := context.Background()
 	const name = "crimig-e2e-no-hostpid"
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"crimig-e2e": "vap"}}}
-	if _, err := cs.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-		t.Fatal(err)
-	}
+	freshNamespace(t, cs, ns)
 	policy := &admissionv1.ValidatingAdmissionPolicy{
 		ObjectMeta: metav1.ObjectMeta{Name: name},
 		Spec: admissionv1.ValidatingAdmissionPolicySpec{
@@ -543,7 +539,6 @@ func TestNodeExecAdmissionPolicyDenial(t *testing.T) {
 		bg := context.Background()
 		_ = vap.ValidatingAdmissionPolicyBindings().Delete(bg, name, metav1.DeleteOptions{})
 		_ = vap.ValidatingAdmissionPolicies().Delete(bg, name, metav1.DeleteOptions{})
-		_ = cs.CoreV1().Namespaces().Delete(bg, name, metav1.DeleteOptions{})
 	})
 
 	node := simNodes(t, cs)["rocky9"]
@@ -565,6 +560,20 @@ func TestNodeExecAdmissionPolicyDenial(t *testing.T) {
 
 func ptrTo[T any](v T) *T { return &v }
 
+// freshNamespace creates ns, after a left-over one of the same name is gone,
+// and deletes it when the test ends.
+func freshNamespace(t *testing.T, cs kubernetes.Interface, ns *corev1.Namespace) {
+	t.Helper()
+	waitNamespaceGone(t, ns.Name)
+	if _, err := cs.CoreV1().Namespaces().Create(context.Background(), ns, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cs.CoreV1().Namespaces().Delete(context.Background(), ns.Name, metav1.DeleteOptions{})
+		waitNamespaceGone(t, ns.Name)
+	})
+}
+
 // PodSecurity itself says no when a namespace is tightened after crimig
 // checked it: the error names PodSecurity and its level.
 func TestNodeExecPodSecurityRejection(t *testing.T) {
@@ -572,10 +581,7 @@ func TestNodeExecPodSecurityRejection(t *testing.T) {
 	ctx := context.Background()
 	const name = "crimig-e2e-tightened"
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}
-	if _, err := cs.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cs.CoreV1().Namespaces().Delete(context.Background(), name, metav1.DeleteOptions{}) })
+	freshNamespace(t, cs, ns)
 	nodes := simNodes(t, cs)
 	e, _ := newNodeExec(t, nodeexec.Options{Namespace: name})
 	if _, err := e.Run(ctx, nodes["rocky9"], "true", nil); err != nil {
