@@ -165,6 +165,27 @@ gpgcheck=1
 enabled=1
 `
 
+func TestContainerdMustServeCRI(t *testing.T) {
+	root := simtest.Root(t, "ubuntu22", "node-1")
+	h := host.New(root)
+	simtest.Console(t, root, `containerd config default | sed 's/SystemdCgroup = false/SystemdCgroup = true/' > /etc/containerd/config.toml
+		sed -i 's#unix:///var/run/cri-dockerd.sock#unix:///run/containerd/containerd.sock#' /var/lib/kubelet/config.yaml
+		systemctl restart kubelet`)
+	assertFailed(t, root, "kubelet", "unknown service runtime.v1.RuntimeService")
+	simtest.Console(t, root, "systemctl restart containerd && systemctl restart kubelet")
+	if !h.IsActive("kubelet.service") {
+		t.Fatalf("kubelet on containerd with CRI enabled: %s", simtest.Console(t, root, "journalctl -u kubelet -n 3"))
+	}
+	if v := h.RuntimeVersion(h.Kubelet().Runtime); v != "containerd://1.7.27" {
+		t.Errorf("runtime version %q", v)
+	}
+	out := simtest.Console(t, root, `sed -i 's/^version = 2/version = 3/' /etc/containerd/config.toml
+		systemctl restart containerd 2>&1 || journalctl -u containerd -n 3`)
+	if !strings.Contains(out, "unsupported config version") {
+		t.Errorf("containerd 1.7 with a version 3 config: %q", out)
+	}
+}
+
 func TestYumNeedsACrioRepo(t *testing.T) {
 	root := simtest.Root(t, "centos7", "node-1")
 	out, errOut, code := simtest.Exec(t, root, "", "/bin/sh", "-c", "yum install -y cri-o")

@@ -75,7 +75,7 @@ func (h *Host) SandboxError() string {
 	case "crio":
 		rt = h.Read("/var/lib/sim/run/crio.cgroup_manager") // what the running crio loaded
 	case "containerd":
-		rt = h.ContainerdCgroupDriver()
+		rt = h.Read("/var/lib/sim/run/containerd.cgroup_driver")
 	default:
 		return ""
 	}

@@ -20,7 +20,12 @@ func (h *Host) check(unit string, u *UnitFile) string {
 	}
 	switch unit {
 	case "containerd.service":
-		return errString(h.CheckContainerd())
+		if err := h.CheckContainerd(); err != nil {
+			return err.Error()
+		}
+		// containerd loads its config at start: record what the kubelet will find.
+		_ = h.Write("/var/lib/sim/run/containerd.cri", fmt.Sprint(h.containerdCRIInConfig()))
+		_ = h.Write("/var/lib/sim/run/containerd.cgroup_driver", h.ContainerdCgroupDriver())
 	case "docker.service":
 		_ = h.Start("containerd.service") // Wants=containerd.service
 		return errString(h.CheckDaemonJSON())
@@ -216,9 +221,13 @@ func (h *Host) containerdConfig() (map[string]any, error) {
 	return cfg, nil
 }
 
-// ContainerdCRIEnabled reports whether containerd serves the CRI API
-// (docker's containerd ships with disabled_plugins = ["cri"]).
+// ContainerdCRIEnabled reports whether the running containerd serves the
+// CRI API (docker's containerd ships with disabled_plugins = ["cri"]).
 func (h *Host) ContainerdCRIEnabled() bool {
+	return h.Read("/var/lib/sim/run/containerd.cri") == "true"
+}
+
+func (h *Host) containerdCRIInConfig() bool {
 	cfg, err := h.containerdConfig()
 	if err != nil {
 		return false
