@@ -200,19 +200,15 @@ kubelet_facts() {
   printf '},"configYaml":%s}' "$(json_file "$P/var/lib/kubelet/config.yaml")"
 }
 
-# find_kubelet_cmdline sets cmdline_file to the kubelet's /proc/PID/cmdline,
-# or to a file that a node simulator may provide instead.
+# find_kubelet_cmdline sets cmdline_file to the running kubelet's
+# /proc/PID/cmdline, or to "" when no kubelet runs (the flags files still
+# tell how it would start). The sandbox's simulated hosts keep a fake /proc
+# with the same layout, so this one path serves both.
 find_kubelet_cmdline() {
   cmdline_file=""
   for d in "$P"/proc/[0-9]*; do
     if [ -s "$d/cmdline" ] && [ "$(cat "$d/comm" 2>/dev/null)" = kubelet ]; then
       cmdline_file=$d/cmdline
-      return
-    fi
-  done
-  for f in "$P/var/lib/sim/kubelet.cmdline" "$P/run/kubelet.cmdline"; do
-    if [ -s "$f" ]; then
-      cmdline_file=$f
       return
     fi
   done
