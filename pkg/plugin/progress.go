@@ -71,7 +71,16 @@ func (o *MigrateOptions) runWithProgressView(ctx context.Context, engine *migrat
 			}
 		}
 	}
-	pv := progressView{streams: o.IOStreams, logFile: o.LogFile, target: o.Plan.Target}
+	logs, restore, err := redirectKlog(o.LogFile)
+	if err != nil {
+		return err
+	}
+	defer restore()
+	// The preflight re-plans and reports on stderr; the view owns it now.
+	planErrOut := o.Plan.ErrOut
+	o.Plan.ErrOut = logs
+	defer func() { o.Plan.ErrOut = planErrOut }()
+	pv := progressView{streams: o.IOStreams, target: o.Plan.Target}
 	return pv.run(ctx, o.Plan.Nodes, func(ctx context.Context, node string, sink migrate.Sink) error {
 		engine.Sink = sink
 		if err := engine.Migrate(ctx, node); err != nil {
@@ -85,7 +94,6 @@ func (o *MigrateOptions) runWithProgressView(ctx context.Context, engine *migrat
 // shows its events.
 type progressView struct {
 	streams genericiooptions.IOStreams
-	logFile string
 	target  string
 	// options are extra program options; tests pass input and output.
 	options []tea.ProgramOption
@@ -93,13 +101,9 @@ type progressView struct {
 
 // run calls fn for each node in turn and stops at the first error, as the
 // line printer does. fn's sink feeds the view through a channel; closing it
-// ends the view. The returned error is fn's.
+// ends the view. The returned error is fn's. The caller keeps klog and
+// other writers off the terminal meanwhile.
 func (pv progressView) run(ctx context.Context, nodes []string, fn func(ctx context.Context, node string, sink migrate.Sink) error) error {
-	_, restore, err := redirectKlog(pv.logFile)
-	if err != nil {
-		return err
-	}
-	defer restore()
 	engineCtx, abort := context.WithCancel(ctx)
 	defer abort()
 	feed := newEventFeed(abort)

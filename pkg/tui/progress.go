@@ -88,7 +88,7 @@ func NewProgress(cfg ProgressConfig) *ProgressModel {
 	if cfg.LogLines <= 0 {
 		cfg.LogLines = 6
 	}
-	sp := spinner.New(spinner.WithSpinner(spinner.Dot))
+	sp := spinner.New(spinner.WithSpinner(spinner.MiniDot))
 	if cfg.Spinner != nil {
 		sp.Spinner = *cfg.Spinner
 	}
@@ -202,6 +202,12 @@ func (m *ProgressModel) View() string {
 		}
 	}
 	b.WriteString("\n" + m.footerView())
+	if m.finished {
+		// The renderer returns the cursor to the start of the last line
+		// when it stops; keep that line empty so that what the command
+		// prints next does not overwrite the summary.
+		b.WriteString("\n")
+	}
 	return b.String()
 }
 
