@@ -242,6 +242,24 @@ func kubelet(e *Env, args []string) int {
 	return 1
 }
 
+func kubeadm(e *Env, args []string) int {
+	m, err := e.Host.Meta()
+	if err != nil {
+		e.errf("%s", err)
+		return 1
+	}
+	if first(args) != "version" {
+		e.errf("kubeadm: only `kubeadm version` is simulated")
+		return 1
+	}
+	if strings.Contains(strings.Join(args, " "), "short") {
+		e.out("%s", m.KubeletVersion)
+		return 0
+	}
+	e.out(`kubeadm version: &version.Info{Major:"1", Minor:"%d", GitVersion:"%s", GoVersion:"go1.22", Compiler:"gc", Platform:"linux/amd64"}`, host.Minor(m.KubeletVersion), m.KubeletVersion)
+	return 0
+}
+
 func tomlCheck(e *Env, args []string) int {
 	if err := host.TOMLCheck(args...); err != nil {
 		e.errf("%s", err)

@@ -38,6 +38,7 @@ var catalog = map[string]pkgDef{
 	"docker-ce-cli":     {bins: []string{"docker"}},
 	"docker.io":         {deps: []string{"containerd"}, bins: []string{"dockerd", "docker"}, units: map[string]string{"docker.service": "", "docker.socket": ""}},
 	"kubelet":           {bins: []string{"kubelet"}},
+	"kubeadm":           {bins: []string{"kubeadm"}},
 	"cri-dockerd":       {bins: []string{"cri-dockerd"}, units: map[string]string{"cri-docker.service": "", "cri-docker.socket": ""}},
 }
 
@@ -236,7 +237,15 @@ func (h *Host) pkgVersion(pm, name string) string {
 	case strings.HasPrefix(name, "containerd") && m != nil:
 		return m.ContainerdVersion
 	}
-	return "1.1.12"
+	if v, ok := baseVersions[name]; ok {
+		return v
+	}
+	return "1.0.0"
+}
+
+// baseVersions are what the distributions' base repositories ship.
+var baseVersions = map[string]string{
+	"runc": "1.1.12", "crun": "1.14.4", "conmon": "2.1.10", "containers-common": "1.0.0",
 }
 
 func notFound(pm, name string) error {
