@@ -82,7 +82,10 @@ type nodeState struct {
 	mu      sync.Mutex // held while a pod is being made for the node
 	pod     string
 	suspect bool // the last exec broke: check the pod before reusing it
-	spdy    bool // websockets failed on this node: use SPDY from now on
+	// stale: the runtime no longer knows the pod's container, though the API
+	// may still say Running (after a runtime swap or a reboot): replace it.
+	stale bool
+	spdy  bool // websockets failed on this node: use SPDY from now on
 }
 
 // New returns an Executor that reaches nodes through config and client.

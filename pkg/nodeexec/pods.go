@@ -38,7 +38,7 @@ func (e *Executor) podFor(ctx context.Context, node string, verify bool) (string
 	if st.pod != "" && !st.suspect && !verify {
 		return st.pod, nil
 	}
-	if st.pod != "" {
+	if st.pod != "" && !st.stale {
 		p, err := e.client.CoreV1().Pods(e.opts.Namespace).Get(ctx, st.pod, metav1.GetOptions{})
 		if err == nil && podRunning(p) {
 			st.suspect = false
@@ -47,6 +47,8 @@ func (e *Executor) podFor(ctx context.Context, node string, verify bool) (string
 		if err != nil && !apierrors.IsNotFound(err) {
 			return "", fmt.Errorf("checking node pod %s on node %s: %w", st.pod, node, err)
 		}
+	}
+	if st.pod != "" {
 		// The pod died with its runtime, or the node rebooted: make a fresh one.
 		_ = e.deletePod(ctx, node, st.pod)
 		e.forget(st.pod)
@@ -56,7 +58,7 @@ func (e *Executor) podFor(ctx context.Context, node string, verify bool) (string
 	if err != nil {
 		return "", err
 	}
-	st.pod, st.suspect = pod, false
+	st.pod, st.suspect, st.stale = pod, false, false
 	return pod, nil
 }
 

@@ -75,6 +75,9 @@ func (e *Executor) run(ctx context.Context, node, script string, env map[string]
 		if attempt == 0 && ctx.Err() == nil && execRefused(streamErr) &&
 			len(res.Stdout) == 0 && (tracker == nil || !tracker.touched.Load()) {
 			e.markSuspect(node)
+			if containerGone(streamErr) {
+				e.markStale(node)
+			}
 			verify = true
 			continue
 		}
@@ -101,6 +104,20 @@ func (e *Executor) execOnce(ctx context.Context, node, pod, nonce string, argv [
 	// kwok reports a non-zero exit as a stream error; the trailer is the truth.
 	res.ExitCode = code
 	return res, ok, streamErr
+}
+
+// containerGone reports a refusal because the pod or its container no longer
+// exists where the exec was sent.
+func containerGone(err error) bool {
+	msg := strings.ToLower(err.Error())
+	return strings.Contains(msg, "not found") || strings.Contains(msg, "no such container")
+}
+
+func (e *Executor) markStale(node string) {
+	st := e.node(node)
+	e.mu.Lock()
+	st.stale = true
+	e.mu.Unlock()
 }
 
 func (e *Executor) markSuspect(node string) {

@@ -381,3 +381,35 @@ func TestRefusedExecIsNotStreamBroken(t *testing.T) {
 		t.Errorf("%d pods created; a running pod must be reused on retry", n)
 	}
 }
+
+// After a runtime swap the API can still show the old pod Running while the
+// new runtime has never heard of its container.
+func TestRunReplacesAPodItsRuntimeForgot(t *testing.T) {
+	client := fakeCluster(t, nil, readyNode("node-1"))
+	local := localStreams()
+	var forgotten sync.Map
+	swapped := func(req execRequest) streamFunc {
+		if _, gone := forgotten.Load(req.Pod); gone {
+			return func(context.Context, remotecommand.StreamOptions) error {
+				return errors.New(`unable to upgrade connection: container not found ("crimig")`)
+			}
+		}
+		return local.ws(req)
+	}
+	fixedSuffix(t)
+	n := 0
+	nameSuffixFunc = func(int) string { n++; return fmt.Sprintf("p%04d", n) }
+	e := newExecutor(client, Options{}, &fakeStreams{ws: swapped, spdy: swapped})
+	t.Cleanup(func() { _ = e.Close(context.Background()) })
+	if _, err := e.Run(context.Background(), "node-1", "true", nil); err != nil {
+		t.Fatal(err)
+	}
+	forgotten.Store("crimig-node-1-p0001", true)
+	res, err := e.Run(context.Background(), "node-1", "echo on the new runtime", nil)
+	if err != nil || string(res.Stdout) != "on the new runtime\n" {
+		t.Fatalf("Run = %q, %v", res.Stdout, err)
+	}
+	if n := podCreates(client); n != 2 {
+		t.Errorf("%d pods created, want 2", n)
+	}
+}
