@@ -137,7 +137,7 @@ func (o *StatusOptions) Run(ctx context.Context) error {
 	}
 	snap, err := tui.ListSnapshot(ctx, o.client, o.Exec.PodNamespace)
 	if err != nil {
-		return fmt.Errorf("%w; check your access with 'kubectl auth can-i list nodes'", err)
+		return err
 	}
 	st := tui.BuildStatus(snap, o.Nodes)
 	if err := o.checkNodes(st); err != nil {

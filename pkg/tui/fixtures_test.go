@@ -70,7 +70,7 @@ func fleet() Snapshot {
 				Phase: migrate.StateFailed, Step: "configure", CordonedByCrimig: true, Started: testNow.Add(-30 * time.Minute), Updated: testNow.Add(-20 * time.Minute),
 				LastError: "swap: crio did not start; docker restored"})),
 		},
-		Leases: []coordinationv1.Lease{lease("crimig-node-node-c", "alice@laptop/r-0c2")},
+		Leases: []coordinationv1.Lease{lease("crimig-node-node-c", "alice@laptop/r-0c2"), lease(FleetLeaseName, "alice@laptop/fleet-7")},
 	}
 }
 

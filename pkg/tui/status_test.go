@@ -10,6 +10,7 @@ import (
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/exp/golden"
 	"github.com/charmbracelet/x/exp/teatest"
 
@@ -45,7 +46,7 @@ func finalView(t *testing.T, tm *teatest.TestModel) string {
 func TestStatusTable(t *testing.T) {
 	tm, _ := startStatus(t, StatusConfig{}, 140, 14)
 	view := finalView(t, tm)
-	for _, want := range []string{"docker 4 · cri-o 1 · migrating 1 · failed 1", "swap: crio did not start"} {
+	for _, want := range []string{"docker 4 · cri-o 1 · migrating 1 · failed 1", "fleet run: alice@laptop/fleet-7", "swap: crio did not start"} {
 		if !strings.Contains(view, want) {
 			t.Errorf("view lacks %q", want)
 		}
@@ -146,5 +147,18 @@ func TestStatusFollowsWatch(t *testing.T) {
 	v := finalView(t, tm)
 	if strings.Contains(v, "cp-1") || !strings.Contains(v, "› node-b") {
 		t.Errorf("unexpected view after the update:\n%s", v)
+	}
+}
+
+// TestNoColor: with NO_COLOR the selected row loses its background and
+// keeps only weight, so that it is still readable.
+func TestNoColor(t *testing.T) {
+	t.Setenv("NO_COLOR", "1")
+	s := newStyles()
+	if _, hasBg := s.selected.GetBackground().(lipgloss.NoColor); !hasBg {
+		t.Errorf("the selected row keeps a background under NO_COLOR")
+	}
+	if !s.selected.GetBold() {
+		t.Errorf("the selected row is not bold under NO_COLOR")
 	}
 }
