@@ -213,7 +213,9 @@ func rbacBindUsers(t *testing.T, cs kubernetes.Interface, r *deploy.RBAC) {
 		if _, err := cs.RbacV1().ClusterRoleBindings().Create(ctx, o, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { _ = cs.RbacV1().ClusterRoleBindings().Delete(context.Background(), o.Name, metav1.DeleteOptions{}) })
+		t.Cleanup(func() {
+			_ = cs.RbacV1().ClusterRoleBindings().Delete(context.Background(), o.Name, metav1.DeleteOptions{})
+		})
 	}
 	for _, b := range r.RoleBindings {
 		o := &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: b.Name + "-e2e-user", Namespace: b.Namespace}, RoleRef: b.RoleRef, Subjects: user(b.RoleRef.Name)}
