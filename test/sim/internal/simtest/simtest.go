@@ -55,6 +55,16 @@ func Binary(t testing.TB) (bin, nsenter string) {
 	return filepath.Join(binDir, "crimig-sim"), filepath.Join(binDir, "nsenter")
 }
 
+// Main runs a test package's tests and removes the built binary after them;
+// call it from TestMain.
+func Main(m *testing.M) int {
+	code := m.Run()
+	if binDir != "" {
+		_ = os.RemoveAll(binDir)
+	}
+	return code
+}
+
 type buildError struct {
 	out string
 	err error
