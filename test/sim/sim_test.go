@@ -313,6 +313,30 @@ crio rc=5
 	}
 }
 
+func TestSystemdRunTransientUnits(t *testing.T) {
+	root := simtest.Root(t, "centos7", "node-1")
+	out := simtest.Sh(t, root, `systemd-run --unit crimig-r1-prep /bin/sh -c 'echo hello from the job; exit 3' 2>&1
+		sleep 1
+		systemctl is-active crimig-r1-prep || true
+		journalctl -u crimig-r1-prep | head -1
+		systemd-run --unit crimig-r1-prep /bin/true 2>&1 || echo "rerun rc=$?"
+		systemctl reset-failed crimig-r1-prep
+		systemd-run --unit crimig-r1-prep --collect /bin/sh -c 'exit 3' 2>&1
+		sleep 1
+		systemctl is-active crimig-r1-prep || true`)
+	want := `Running as unit: crimig-r1-prep.service
+failed
+hello from the job
+Failed to start transient service unit: Unit crimig-r1-prep.service was already loaded or has a fragment file.
+rerun rc=1
+Running as unit: crimig-r1-prep.service
+inactive
+`
+	if out != want {
+		t.Errorf("systemd-run session:\n%s\nwant:\n%s", out, want)
+	}
+}
+
 func TestRebootKeepsOnlyPersistedState(t *testing.T) {
 	root := simtest.Root(t, "rocky9", "node-1")
 	h := host.New(root)

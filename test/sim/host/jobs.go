@@ -24,8 +24,11 @@ type JobOptions struct {
 // pod's death. self is the path of the crimig-sim binary inside the root.
 func (h *Host) StartJob(self string, opt JobOptions, cmd []string) error {
 	opt.Unit = NormUnit(opt.Unit)
-	if h.State(opt.Unit) == Active {
+	switch h.State(opt.Unit) {
+	case Active:
 		return fmt.Errorf("Failed to start transient service unit: Unit %s already exists.", opt.Unit)
+	case Failed: // kept loaded until reset-failed, unless it ran with --collect
+		return fmt.Errorf("Failed to start transient service unit: Unit %s was already loaded or has a fragment file.", opt.Unit)
 	}
 	if h.FindUnit(opt.Unit) != "" {
 		return fmt.Errorf("Failed to start transient service unit: Unit %s was already loaded or has a fragment file.", opt.Unit)
