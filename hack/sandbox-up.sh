@@ -46,12 +46,14 @@ USERS=(
 )
 
 main() {
+  [[ "${SANDBOX_NODES}" =~ ^[1-9][0-9]*$ ]] || die "SANDBOX_NODES=${SANDBOX_NODES}: want a number of nodes, 1 or more"
   sandbox_lock
   refuse_if_running
   check_ports_free
   "${REPO_ROOT}/hack/build-sandbox-tools.sh"
   local t0
   t0=$(date +%s.%N)
+  trap 'on_exit $?' EXIT
   mkdir -p "${SANDBOX_DIR}/bin" "${LOGS_DIR}" "${PIDS_DIR}" "${KUBECONFIGS}" "${HOSTS_DIR}"
   local sim_build=""
   if [[ "${SANDBOX_SIM}" == 0 ]]; then
@@ -100,6 +102,12 @@ refuse_if_running() {
     exit 0
   fi
   die "a sandbox in ${SANDBOX_DIR} is only partly running (exited: ${dead[*]:-none}; see ${LOGS_DIR}); run hack/sandbox-down.sh, then retry"
+}
+
+# on_exit leaves a failed start as it is, for its logs, and says how to clean up.
+on_exit() {
+  (($1 == 0)) && return
+  echo "sandbox-up failed; what did start is still running, logs are in ${LOGS_DIR}; clean up with hack/sandbox-down.sh" >&2
 }
 
 # check_ports_free fails early when another process (often another sandbox
