@@ -194,9 +194,6 @@ func (h *Host) resolveRuntime(minor int, flags map[string]string, cfg *kubeletv1
 	default:
 		return nil, fmt.Errorf("failed to run Kubelet: validate service connection: validate CRI v1 runtime API for endpoint %q: rpc error: code = Unavailable desc = connection error: dial unix %s: connect: no such file or directory", ep, st.Endpoint)
 	}
-	if st.Runtime == "docker" && minor <= 23 && rt != "remote" {
-		return nil, fmt.Errorf("failed to run Kubelet: --container-runtime-endpoint requires --container-runtime=remote")
-	}
 	if !h.IsActive(st.RuntimeUnit[0]) && !h.SocketActivate(st.RuntimeUnit[0]) {
 		return nil, fmt.Errorf("failed to run Kubelet: validate service connection: validate CRI v1 runtime API for endpoint %q: rpc error: code = Unavailable desc = connection error: dial unix %s: connect: no such file or directory", ep, st.Endpoint)
 	}
