@@ -23,7 +23,8 @@ ETCD_BIN="${CACHE_ROOT}/etcd-${ETCD_VERSION}/etcd"
 KWOK_BIN="${CACHE_ROOT}/kwok-${KWOK_VERSION}/kwok"
 KUBECTL_BIN="${K8S_BIN_DIR}/kubectl"
 
-SANDBOX_DIR="${SANDBOX_DIR:-${REPO_ROOT}/.sandbox}"
+# Absolute, because the components run with the repo as working directory.
+SANDBOX_DIR=$(realpath -m "${SANDBOX_DIR:-${REPO_ROOT}/.sandbox}")
 SANDBOX_APISERVER_PORT="${SANDBOX_APISERVER_PORT:-16443}"
 SANDBOX_ETCD_PORT="${SANDBOX_ETCD_PORT:-12379}"
 SANDBOX_ETCD_PEER_PORT="${SANDBOX_ETCD_PEER_PORT:-12380}"

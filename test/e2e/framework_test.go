@@ -43,9 +43,13 @@ func RepoRoot() string {
 }
 
 // SandboxDir is where hack/sandbox-up.sh keeps its state; SANDBOX_DIR
-// overrides it, as it does for the scripts.
+// overrides it, as it does for the scripts (which run from the repo root, so
+// a relative SANDBOX_DIR is relative to it).
 func SandboxDir() string {
 	if dir := os.Getenv("SANDBOX_DIR"); dir != "" {
+		if !filepath.IsAbs(dir) {
+			dir = filepath.Join(RepoRoot(), dir)
+		}
 		return dir
 	}
 	return filepath.Join(RepoRoot(), ".sandbox")
