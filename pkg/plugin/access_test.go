@@ -79,6 +79,21 @@ func TestRBACCoversEveryCommand(t *testing.T) {
 			t.Errorf("the planner may %s: %v", needRequest(n, nodeexec.DefaultNamespace), g)
 		}
 	}
+	// Nor the operator anything beyond crimig's own objects.
+	for _, q := range []deploy.Request{
+		{Verb: "patch", Resource: "configmaps", Namespace: "kube-system", Name: "coredns"},
+		{Verb: "get", Resource: "secrets", Namespace: "kube-system"},
+		{Verb: "list", Resource: "secrets"},
+		{Verb: "create", Resource: "pods", Namespace: "default"},
+		{Verb: "delete", Resource: "pods", Namespace: "default"},
+		{Verb: "update", Resource: "nodes"},
+		{Verb: "delete", Resource: "nodes"},
+		{Verb: "create", Resource: "namespaces"},
+	} {
+		if g := r.Allowed(deploy.Operator, q); len(g) > 0 {
+			t.Errorf("the operator may %s: %v", q, g)
+		}
+	}
 	for _, cmd := range allCommands {
 		if want := deploy.Planner; (cmd == "plan" || cmd == "status") != (commandRole(cmd) == want) {
 			t.Errorf("commandRole(%s) = %s", cmd, commandRole(cmd))

@@ -37,7 +37,8 @@ var rbacUsers = map[string]string{"crimig-planner": deploy.Planner, "crimig-oper
 var rbacUnusedOK = map[string]string{
 	deploy.Planner + "|Role|crimig-system|create|pods/exec": "the API server checks create on pods/exec inside the websocket exec " +
 		"handler (AuthorizePodWebsocketUpgradeCreatePermission, on since 1.35), and SPDY exec, which crimig falls back to " +
-		"when websockets fail, is a create; the audit log records only the websocket request's get",
+		"when websockets fail, is a create; the audit log records only the websocket request's get. " +
+		"The subtest \"exec needs get and create\" shows that get alone is refused",
 	deploy.Operator + "|Role|crimig-system|create|pods/exec": "as for the planner: checked inside the websocket exec handler",
 	deploy.Planner + "|Role|crimig-system|get|pods": "re-checks a node pod before reuse: a second journal read in status's " +
 		"interactive view (needs a terminal), or a retry after a refused or broken exec; plan makes one exec per node",
@@ -150,6 +151,10 @@ func TestRBACRoles(t *testing.T) {
 		if n.Spec.Unschedulable || n.Annotations[migrate.AnnotationState] != "" {
 			t.Errorf("nobody changed the node")
 		}
+	})
+
+	t.Run("exec needs get and create", func(t *testing.T) {
+		rbacExecVerbs(t, cs, node.Name)
 	})
 
 	if !ok {
@@ -317,6 +322,71 @@ func rbacExpiredLease(t *testing.T, cs kubernetes.Interface, node string) {
 	if _, err := cs.CoordinationV1().Leases(crimigNamespace).Create(context.Background(), l, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// rbacExecVerbs shows why the roles grant both get and create on
+// pods/exec: with get alone, the API server refuses the websocket exec (it
+// checks create too) and the SPDY fallback (a create); with both, exec works.
+// It binds a test-only Role to the user nobody and removes it afterwards.
+func rbacExecVerbs(t *testing.T, cs kubernetes.Interface, node string) {
+	ctx := context.Background()
+	name := uniqueName("rbac-exec")
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: crimigNamespace,
+			Labels: map[string]string{nodeexec.LabelManagedBy: nodeexec.ManagedBy, nodeexec.LabelNode: node}},
+		Spec: corev1.PodSpec{NodeName: node, AutomountServiceAccountToken: new(bool),
+			Tolerations: []corev1.Toleration{{Operator: corev1.TolerationOpExists}},
+			Containers:  []corev1.Container{{Name: nodeexec.ContainerName, Image: nodeexec.DefaultImage, Command: []string{"sleep", "300"}}}},
+	}
+	role := &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: crimigNamespace}, Rules: []rbacv1.PolicyRule{
+		{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"get"}},
+		{APIGroups: []string{""}, Resources: []string{"pods/exec"}, Verbs: []string{"get"}},
+	}}
+	binding := &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: crimigNamespace},
+		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: name},
+		Subjects: []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.UserKind, Name: "nobody"}}}
+	t.Cleanup(func() {
+		ctx := context.Background()
+		_ = cs.CoreV1().Pods(crimigNamespace).Delete(ctx, name, metav1.DeleteOptions{GracePeriodSeconds: new(int64)})
+		_ = cs.RbacV1().RoleBindings(crimigNamespace).Delete(ctx, name, metav1.DeleteOptions{})
+		_ = cs.RbacV1().Roles(crimigNamespace).Delete(ctx, name, metav1.DeleteOptions{})
+	})
+	if _, err := cs.CoreV1().Pods(crimigNamespace).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cs.RbacV1().Roles(crimigNamespace).Create(ctx, role, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cs.RbacV1().RoleBindings(crimigNamespace).Create(ctx, binding, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	WaitFor(t, 60*time.Second, func() (bool, error) {
+		p, err := cs.CoreV1().Pods(crimigNamespace).Get(ctx, name, metav1.GetOptions{})
+		if err != nil || !PodReady(p) {
+			return false, fmt.Errorf("pod %s not Ready yet (%v)", name, err)
+		}
+		return true, nil
+	})
+	nobody := UserKubeconfig("nobody")
+	execArgs := []string{"-n", crimigNamespace, "exec", name, "--", "echo", "exec-ok"}
+	WaitFor(t, 20*time.Second, func() (bool, error) {
+		_, err := TryKubectlAs(t, nobody, execArgs...)
+		if err == nil || !strings.Contains(err.Error(), `cannot create resource "pods/exec"`) {
+			return false, fmt.Errorf("exec with get alone: %v", err)
+		}
+		return true, nil
+	})
+	role.Rules[1].Verbs = []string{"get", "create"}
+	if _, err := cs.RbacV1().Roles(crimigNamespace).Update(ctx, role, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	WaitFor(t, 20*time.Second, func() (bool, error) {
+		out, err := TryKubectlAs(t, nobody, execArgs...)
+		if err != nil || strings.TrimSpace(out) != "exec-ok" {
+			return false, fmt.Errorf("exec with get and create: %q %v", out, err)
+		}
+		return true, nil
+	})
 }
 
 // rbacWatchBriefly runs status --watch for a few seconds and interrupts it,
