@@ -154,8 +154,18 @@ func crictl(e *Env, args []string) int {
 			}
 		}
 	}
+	if ep == "" {
+		// crictl without a config tries its default endpoints in order.
+		e.errf(`WARN[0000] runtime connect using default endpoints: [unix:///run/containerd/containerd.sock unix:///run/crio/crio.sock unix:///var/run/cri-dockerd.sock]. As the default settings are now deprecated, you should set the endpoint instead.`)
+		for _, c := range []string{host.ContainerdSocket, host.CrioSocket, host.CriDockerdSocket} {
+			if criUp(e, c) {
+				ep = "unix://" + c
+				break
+			}
+		}
+	}
 	unit := map[string]string{host.CrioSocket: "crio.service", host.ContainerdSocket: "containerd.service", host.CriDockerdSocket: "cri-docker.service"}[host.NormEndpoint(ep)]
-	if unit == "" || !e.Host.IsActive(unit) {
+	if unit == "" || !criUp(e, host.NormEndpoint(ep)) {
 		e.errf("validate service connection: validate CRI v1 runtime API for endpoint %q: rpc error: code = Unavailable desc = connection error", ep)
 		return 1
 	}
@@ -173,6 +183,19 @@ func crictl(e *Env, args []string) int {
 		}
 	}
 	return 0
+}
+
+// criUp reports whether a CRI endpoint answers.
+func criUp(e *Env, sock string) bool {
+	switch sock {
+	case host.CrioSocket:
+		return e.Host.IsActive("crio.service")
+	case host.ContainerdSocket:
+		return e.Host.IsActive("containerd.service") && e.Host.ContainerdCRIEnabled()
+	case host.CriDockerdSocket:
+		return e.Host.IsActive("cri-docker.service") && e.Host.IsActive("docker.service")
+	}
+	return false
 }
 
 func first(args []string) string {

@@ -38,6 +38,9 @@ var removedFlags = map[string]int{
 	"container-runtime": 27, "pod-infra-container-image": 35,
 }
 
+// addedFlags maps kubelet flags to the first minor version that has them.
+var addedFlags = map[string]int{"config-dir": 30}
+
 // configFieldSince maps KubeletConfiguration fields to the minor that added them.
 var configFieldSince = map[string]int{
 	"containerRuntimeEndpoint": 27, "imageServiceEndpoint": 27, "imageMaximumGCAge": 29,
@@ -94,10 +97,18 @@ func (h *Host) StartKubelet(cmd []string) error {
 		if since, ok := removedFlags[f]; ok && minor >= since {
 			return fmt.Errorf("command failed: unknown flag: --%s", f)
 		}
+		if since, ok := addedFlags[f]; ok && minor < since {
+			return fmt.Errorf("command failed: unknown flag: --%s", f)
+		}
 	}
 	cfg, err := h.LoadKubeletConfig(flags["config"], minor)
 	if err != nil {
 		return err
+	}
+	if dir := flags["config-dir"]; dir != "" {
+		if err := h.loadKubeletConfigDir(dir, minor, cfg); err != nil {
+			return err
+		}
 	}
 	st, err := h.resolveRuntime(minor, flags, cfg)
 	if err != nil {
@@ -123,29 +134,47 @@ func (h *Host) LoadKubeletConfig(path string, minor int) (*kubeletv1beta1.Kubele
 	if path == "" {
 		return cfg, nil
 	}
+	if err := h.decodeKubeletConfig(path, minor, cfg); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// loadKubeletConfigDir overlays the drop-ins of --config-dir (1.30+) in
+// lexical order, each strict-decoded like the main file.
+func (h *Host) loadKubeletConfigDir(dir string, minor int, cfg *kubeletv1beta1.KubeletConfiguration) error {
+	for _, f := range h.Glob(filepath.Join(dir, "*.conf")) {
+		if err := h.decodeKubeletConfig(f, minor, cfg); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (h *Host) decodeKubeletConfig(path string, minor int, cfg *kubeletv1beta1.KubeletConfiguration) error {
 	data, err := os.ReadFile(h.P(path))
 	if err != nil {
-		return nil, fmt.Errorf("failed to load kubelet config file, path: %s, error: %w", path, err)
+		return fmt.Errorf("failed to load kubelet config file, path: %s, error: %w", path, err)
 	}
 	if err := yaml.UnmarshalStrict(data, cfg); err != nil {
-		return nil, fmt.Errorf("failed to load kubelet config file, path: %s, error: failed to decode: strict decoding error: %w", path, err)
+		return fmt.Errorf("failed to load kubelet config file, path: %s, error: failed to decode: strict decoding error: %w", path, err)
 	}
 	if cfg.Kind != "KubeletConfiguration" || cfg.APIVersion != "kubelet.config.k8s.io/v1beta1" {
-		return nil, fmt.Errorf("failed to load kubelet config file, path: %s, error: no kind %q is registered for version %q", path, cfg.Kind, cfg.APIVersion)
+		return fmt.Errorf("failed to load kubelet config file, path: %s, error: no kind %q is registered for version %q", path, cfg.Kind, cfg.APIVersion)
 	}
 	var raw map[string]any
 	_ = yaml.Unmarshal(data, &raw)
 	for field, since := range configFieldSince {
 		if _, ok := raw[field]; ok && minor < since {
-			return nil, fmt.Errorf("failed to load kubelet config file, path: %s, error: failed to decode: strict decoding error: unknown field %q", path, field)
+			return fmt.Errorf("failed to load kubelet config file, path: %s, error: failed to decode: strict decoding error: unknown field %q", path, field)
 		}
 	}
 	switch cfg.CgroupDriver {
 	case "", "cgroupfs", "systemd":
 	default:
-		return nil, fmt.Errorf("invalid configuration: cgroupDriver %q is not supported", cfg.CgroupDriver)
+		return fmt.Errorf("invalid configuration: cgroupDriver %q is not supported", cfg.CgroupDriver)
 	}
-	return cfg, nil
+	return nil
 }
 
 // NormEndpoint strips unix:// and maps /var/run to /run.

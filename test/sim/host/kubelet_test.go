@@ -14,7 +14,8 @@ func kubeletHost(t *testing.T, version, config string) *Host {
 	for p, c := range map[string]string{
 		MetaFile:                       string(meta),
 		"/var/lib/kubelet/config.yaml": "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\ncgroupDriver: systemd\n" + config,
-		UnitsRunDir + "/crio.service":  Active,
+		"/etc/kubernetes/kubelet.conf.d/90-crimig.conf": "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\ncontainerRuntimeEndpoint: unix:///var/run/crio/crio.sock\n",
+		UnitsRunDir + "/crio.service":                   Active,
 	} {
 		if err := h.Write(p, c); err != nil {
 			t.Fatal(err)
@@ -45,6 +46,8 @@ func TestKubeletFlagsByVersion(t *testing.T) {
 		{"v1.37.2", []string{"--container-runtime-endpoint=unix:///var/run/cri-dockerd.sock"}, "", "connect: no such file or directory"},
 		{"v1.37.2", []string{crio}, "runtimeRequestTimeout: 5m\ncontainerLogMaxSize: 100Mi\ncontainerLogMaxFiles: 3\n", ""},
 		{"v1.37.2", []string{crio}, "runtimeRequestTimeout: five minutes\n", "strict decoding error"},
+		{"v1.29.6", []string{crio, "--config-dir=/etc/kubernetes/kubelet.conf.d"}, "", "unknown flag: --config-dir"},
+		{"v1.33.4", []string{"--config-dir=/etc/kubernetes/kubelet.conf.d"}, "", ""}, // the drop-in sets the endpoint
 	} {
 		t.Run(tc.version+" "+strings.Join(tc.flags, " ")+tc.config, func(t *testing.T) {
 			h := kubeletHost(t, tc.version, tc.config)
