@@ -323,7 +323,8 @@ func TestSystemdRunTransientUnits(t *testing.T) {
 		systemctl reset-failed crimig-r1-prep
 		systemd-run --unit crimig-r1-prep --collect /bin/sh -c 'exit 3' 2>&1
 		sleep 1
-		systemctl is-active crimig-r1-prep || true`)
+		systemctl is-active crimig-r1-prep || true
+		systemd-run --scope --unit crimig-r1-scope /bin/sh -c 'echo in a scope; exit 4' || echo "scope rc=$?"`)
 	want := `Running as unit: crimig-r1-prep.service
 failed
 hello from the job
@@ -331,6 +332,8 @@ Failed to start transient service unit: Unit crimig-r1-prep.service was already 
 rerun rc=1
 Running as unit: crimig-r1-prep.service
 inactive
+in a scope
+scope rc=4
 `
 	if out != want {
 		t.Errorf("systemd-run session:\n%s\nwant:\n%s", out, want)

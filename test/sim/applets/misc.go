@@ -46,6 +46,8 @@ func systemdRun(e *Env, args []string) int {
 			a == "--description" || strings.HasPrefix(a, "--description=") ||
 			a == "--service-type" || strings.HasPrefix(a, "--service-type=") || a == "--slice" || strings.HasPrefix(a, "--slice="):
 			_ = val()
+		case a == "--scope" || a == "--pipe" || a == "-P" || a == "--pty" || a == "-t":
+			opt.Scope = true
 		case strings.HasPrefix(a, "-"):
 			// --quiet, --no-block, --remain-after-exit, --same-dir...
 		default:
@@ -56,6 +58,9 @@ func systemdRun(e *Env, args []string) int {
 	if len(cmd) == 0 {
 		e.errf("Command line to execute required.")
 		return 1
+	}
+	if opt.Scope {
+		return e.Host.RunScope(opt, cmd)
 	}
 	if err := e.Host.StartJob(e.Self, opt, cmd); err != nil {
 		e.errf("%s", err)

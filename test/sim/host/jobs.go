@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -17,6 +18,7 @@ type JobOptions struct {
 	Env     []string
 	Dir     string
 	Wait    bool
+	Scope   bool // --scope/--pipe/--pty: run in the foreground, in a unit of its own
 }
 
 // StartJob starts a transient unit in a new session, like systemd-run:
@@ -110,4 +112,29 @@ func (h *Host) KillJobs() {
 	for _, p := range h.Glob(filepath.Join(JobsDir, "*")) {
 		h.stopJob(filepath.Base(p))
 	}
+}
+
+// RunScope runs cmd in the foreground, like `systemd-run --scope` (or
+// --pipe): attached to the caller's stdio, but in a unit of its own, so it
+// outlives the pod. Here that is a new session.
+func (h *Host) RunScope(opt JobOptions, cmd []string) int {
+	unit := NormUnit(opt.Unit)
+	if strings.HasSuffix(unit, ".service") && opt.Scope {
+		unit = strings.TrimSuffix(unit, ".service") + ".scope"
+	}
+	c := exec.Command(cmd[0], cmd[1:]...)
+	c.Stdin, c.Stdout, c.Stderr = os.Stdin, os.Stdout, os.Stderr
+	c.Env = append(os.Environ(), opt.Env...)
+	c.Dir = opt.Dir
+	c.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	h.setState(unit, Active)
+	defer h.setState(unit, Inactive)
+	if err := c.Run(); err != nil {
+		if ee, ok := err.(*exec.ExitError); ok {
+			return ee.ExitCode()
+		}
+		fmt.Fprintf(os.Stderr, "Failed to start transient scope unit: %v\n", err)
+		return 1
+	}
+	return 0
 }
