@@ -40,6 +40,11 @@ type State struct {
 	LastError        string    `json:"lastError,omitempty"`
 	// CleanedUp is set once docker was removed; rollback is impossible then.
 	CleanedUp bool `json:"cleanedUp,omitempty"`
+	// SwapBootID is the node's boot id when the swap job started, and
+	// SwapReboot whether that job reboots: a run resumed after the reboot
+	// must compare with the boot before it, not with the current one.
+	SwapBootID string `json:"swapBootId,omitempty"`
+	SwapReboot bool   `json:"swapReboot,omitempty"`
 }
 
 // ReadState decodes the state annotation; nil when there is none.

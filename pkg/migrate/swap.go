@@ -43,6 +43,7 @@ func (r *run) swap(ctx context.Context) error {
 	}
 	if js.State == nodeexec.JobNotStarted {
 		r.state.Phase = StateSwapping
+		r.state.SwapBootID, r.state.SwapReboot = bootID, r.e.Options.Reboot
 		if err := r.e.saveState(ctx, r.node, r.state); err != nil {
 			return err
 		}
@@ -52,7 +53,9 @@ func (r *run) swap(ctx context.Context) error {
 		}
 		r.e.emit(r.node, inspect.StepSwap, PhaseInfo, "swap job started on the host as unit "+nodeexec.JobUnit(r.state.RunID, jobSwap))
 	}
-	want := runtimeWanted{prefix: runtimePrefix(hostconf.Target(r.state.To)), newBoot: r.e.Options.Reboot, oldBootID: bootID}
+	// A resumed run waits for what the job it found was asked to do.
+	want := runtimeWanted{prefix: runtimePrefix(hostconf.Target(r.state.To)),
+		newBoot: r.state.SwapReboot && r.state.SwapBootID != "", oldBootID: r.state.SwapBootID}
 	return r.e.waitJob(ctx, r.node, r.state.RunID, jobSwap, want)
 }
 
