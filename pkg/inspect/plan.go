@@ -3,6 +3,7 @@ package inspect
 import (
 	"fmt"
 	"sort"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -120,6 +121,12 @@ func buildNodePlan(n *corev1.Node, pc *planContext, hosts map[string]HostResult,
 	}
 	np.Findings = append(nodeFindings(np.NodeSummary, controlPlanes), drainFindings(n.Name, pc)...)
 	if r, ok := hosts[n.Name]; ok {
+		if v := installedContainerd(r, o); v != "" {
+			// install leaves a present runtime alone: configure the one
+			// that will run (docker's containerd.io 1.6 reads only config
+			// version 2).
+			np.TargetVersion = v
+		}
 		np.Findings = append(np.Findings, hostFindings(n.Name, o.Target, r)...)
 		np.addTranslation(r, o.Target)
 	}
@@ -131,6 +138,20 @@ func buildNodePlan(n *corev1.Node, pc *planContext, hosts map[string]HostResult,
 		np.Verdict = VerdictBlocked
 	}
 	return np
+}
+
+// installedContainerd returns the major.minor of the containerd already on
+// the host when it is the target and no version was asked for.
+func installedContainerd(r HostResult, o Options) string {
+	if o.Target != hostconf.TargetContainerd || o.TargetVersion != "" || r.Err != nil || r.Facts == nil {
+		return ""
+	}
+	c := r.Facts.Runtimes.Containerd
+	parts := strings.SplitN(strings.TrimPrefix(c.Version, "v"), ".", 3)
+	if !c.Installed || len(parts) < 2 || parts[0] == "" || parts[1] == "" {
+		return ""
+	}
+	return parts[0] + "." + parts[1]
 }
 
 // sourceSupported: docker nodes go anywhere; containerd nodes may move to CRI-O.
