@@ -79,7 +79,9 @@ type Executor struct {
 
 // nodeState is what the Executor knows about one node.
 type nodeState struct {
-	mu      sync.Mutex // held while a pod is being made for the node
+	// mu guards pod, suspect and stale, and is held while a pod is being
+	// made for the node. spdy is guarded by Executor.mu.
+	mu      sync.Mutex
 	pod     string
 	suspect bool // the last exec broke: check the pod before reusing it
 	// stale: the runtime no longer knows the pod's container, though the API

@@ -115,16 +115,16 @@ func containerGone(err error) bool {
 
 func (e *Executor) markStale(node string) {
 	st := e.node(node)
-	e.mu.Lock()
+	st.mu.Lock()
 	st.stale = true
-	e.mu.Unlock()
+	st.mu.Unlock()
 }
 
 func (e *Executor) markSuspect(node string) {
 	st := e.node(node)
-	e.mu.Lock()
+	st.mu.Lock()
 	st.suspect = true
-	e.mu.Unlock()
+	st.mu.Unlock()
 }
 
 func (e *Executor) brokenStream(ctx context.Context, node, pod string, streamErr error) error {
