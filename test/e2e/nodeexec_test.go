@@ -346,8 +346,22 @@ crimig_journal start-docker done "$NOTE"
 `
 
 func TestNodeExecDetachedJobSurvivesDockerStop(t *testing.T) {
+	t.Run("systemd-run", func(t *testing.T) { detachedJobSurvives(t, "systemd") })
+	t.Run("setsid", func(t *testing.T) { detachedJobSurvives(t, "setsid") })
+}
+
+// detachedJobSurvives runs survivorJob; mode setsid hides the host's
+// /run/systemd/system for the test, as on a host without systemd.
+func detachedJobSurvives(t *testing.T, mode string) {
 	cs := Clientset(t)
 	node := dockerNode(t, cs)
+	if mode == "setsid" {
+		dir := filepath.Join(HostRoot(node), "run/systemd/system")
+		if err := os.Rename(dir, dir+".e2e-hidden"); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = os.Rename(dir+".e2e-hidden", dir) })
+	}
 	e, events := newNodeExec(t, nodeexec.Options{})
 	ctx := context.Background()
 	if _, err := e.Run(ctx, node, "true", nil); err != nil {
@@ -402,6 +416,9 @@ func TestNodeExecDetachedJobSurvivesDockerStop(t *testing.T) {
 	}
 	if n := events.count(nodeexec.EventPodCreating, node); n != 2 {
 		t.Errorf("%d pods created on %s, want 2 (the journal is read through a new pod)", n, node)
+	}
+	if len(entries) > 0 && !strings.Contains(entries[0].Message, "("+mode+")") {
+		t.Errorf("the job did not run under %s: %q", mode, entries[0].Message)
 	}
 }
 
