@@ -167,8 +167,10 @@ func (c *Controller) SyncNode(ctx context.Context, name string) error {
 		h.GCExecs(host.ScanProcs("/proc", dir))
 		st.gced = time.Now()
 	}
-	if err := c.routeExecs(ctx, name, dir, o, st); err != nil {
-		c.logf("node %s: exec routing: %v", name, err)
+	if c.Dynamic != nil {
+		if err := c.gatePods(ctx, name, dir, h, o, st); err != nil {
+			c.logf("node %s: pods: %v", name, err)
+		}
 	}
 	return c.pushStatus(ctx, name, o, st)
 }

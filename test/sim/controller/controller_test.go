@@ -249,6 +249,60 @@ func TestExecRoutingGatesCrimigPods(t *testing.T) {
 	}
 }
 
+func TestShortImageNamesNeedDockerIOOnCrio(t *testing.T) {
+	short := pod("web-1", false)
+	short.Spec.Containers[0].Image = "nginx:1.25"
+	hs := start(t, "ubuntu22", short)
+	hs.waitPodAnnotated(t, "default", "web-1", controller.ImageOKAnno)
+
+	// Swap to CRI-O with Ubuntu's registries.conf, which has no search registries.
+	writeFile(t, hs.root, "/etc/apt/sources.list.d/cri-o.list", "deb https://pkgs.k8s.io/addons:/cri-o:/stable:/v1.33/deb/ /\n")
+	hs.h.AptUpdate()
+	if _, err := hs.h.Install("apt", []string{"cri-o"}); err != nil {
+		t.Fatal(err)
+	}
+	hs.h.Stop("kubelet")
+	if err := hs.h.Start("crio"); err != nil {
+		t.Fatal(err)
+	}
+	cfg := readFile(t, hs.root, "/var/lib/kubelet/config.yaml")
+	writeFile(t, hs.root, "/var/lib/kubelet/config.yaml", strings.Replace(cfg, "unix:///var/run/cri-dockerd.sock", "unix:///var/run/crio/crio.sock", 1))
+	if err := hs.h.Start("kubelet"); err != nil {
+		t.Fatal(err)
+	}
+	hs.waitNode(t, "Ready on cri-o", func(n *corev1.Node) bool {
+		return ready(n) == corev1.ConditionTrue && n.Status.NodeInfo.ContainerRuntimeVersion == "cri-o://1.33.2"
+	})
+	qualified := pod("web-2", false)
+	qualified.Spec.Containers[0].Image = "registry.k8s.io/pause:3.10"
+	again := pod("web-3", false)
+	again.Spec.Containers[0].Image = "nginx:1.25"
+	for _, p := range []*corev1.Pod{qualified, again} {
+		if _, err := hs.cs.CoreV1().Pods("default").Create(context.Background(), p, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hs.waitPodAnnotated(t, "default", "web-2", controller.ImageOKAnno)
+	time.Sleep(500 * time.Millisecond)
+	p, _ := hs.cs.CoreV1().Pods("default").Get(context.Background(), "web-3", metav1.GetOptions{})
+	if p.Annotations[controller.ImageOKAnno] != "" {
+		t.Fatal("a short image name was resolved by CRI-O without unqualified-search registries")
+	}
+	if cs := p.Status.ContainerStatuses; len(cs) != 1 || cs[0].State.Waiting == nil || cs[0].State.Waiting.Reason != "ImageInspectError" {
+		t.Errorf("blocked pod's container statuses: %+v", cs)
+	}
+	writeFile(t, hs.root, "/etc/containers/registries.conf.d/90-crimig.conf", "unqualified-search-registries = [\"docker.io\"]\n")
+	hs.waitPodAnnotated(t, "default", "web-3", controller.ImageOKAnno)
+}
+
+func (hs *harness) waitPodAnnotated(t *testing.T, ns, name, anno string) {
+	t.Helper()
+	simtest.Eventually(t, 10*time.Second, name+" "+anno, func() bool {
+		p, err := hs.cs.CoreV1().Pods(ns).Get(context.Background(), name, metav1.GetOptions{})
+		return err == nil && p.Annotations[anno] == "true"
+	})
+}
+
 func writeFile(t *testing.T, root, p, content string) {
 	t.Helper()
 	full := filepath.Join(root, p)

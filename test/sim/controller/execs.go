@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/crimig/kubectl-crimig/test/sim/applets"
+	"github.com/crimig/kubectl-crimig/test/sim/host"
 )
 
 var everything = labels.Everything()
@@ -55,42 +56,86 @@ func ExecObject(pod *corev1.Pod, root string) *unstructured.Unstructured {
 	}}
 }
 
-// routeExecs creates an Exec for each crimig pod on the node and, once kwok
-// had time to see it and the node can run containers, marks the pod so the
-// pod-ready stage lets it become Ready.
-func (c *Controller) routeExecs(ctx context.Context, name, root string, o *Observation, st *nodeState) error {
-	if c.Dynamic == nil {
-		return nil
-	}
+// gatePods opens the pod-ready stage for the node's pods. Every pod gets
+// sim.crimig.io/image-ok once the node is Ready, can create sandboxes and
+// its runtime can resolve the pod's images. A crimig pod first gets an Exec
+// and, once kwok had time to see it, sim.crimig.io/exec-ready.
+func (c *Controller) gatePods(ctx context.Context, name, root string, h *host.Host, o *Observation, st *nodeState) error {
 	for _, p := range c.podsOn(name) {
-		if p.Labels[ManagedByLabel] != ManagedByValue || p.DeletionTimestamp != nil || p.Annotations[ExecReadyAnno] == "true" {
+		if p.DeletionTimestamp != nil {
+			continue
+		}
+		crimig := p.Labels[ManagedByLabel] == ManagedByValue
+		need := map[string]string{}
+		if p.Annotations[ImageOKAnno] != "true" {
+			need[ImageOKAnno] = "true"
+		}
+		if crimig && p.Annotations[ExecReadyAnno] != "true" {
+			need[ExecReadyAnno] = "true"
+		}
+		if len(need) == 0 {
 			continue
 		}
 		key := p.Namespace + "/" + p.Name + "/" + string(p.UID)
-		created, ok := st.execs[key]
-		if !ok {
-			if err := c.createExec(ctx, p, root); err != nil {
-				return fmt.Errorf("create exec for %s/%s: %w", p.Namespace, p.Name, err)
+		if _, ok := need[ExecReadyAnno]; ok {
+			created, ok := st.execs[key]
+			if !ok {
+				if err := c.createExec(ctx, p, root); err != nil {
+					return fmt.Errorf("create exec for %s/%s: %w", p.Namespace, p.Name, err)
+				}
+				st.execs[key] = time.Now()
+				continue
 			}
-			st.execs[key] = time.Now()
+			if time.Since(created) < execSettle {
+				continue
+			}
+		}
+		if !o.Ready() {
 			continue
 		}
-		if time.Since(created) < execSettle || !o.Ready() {
-			continue
-		}
-		if o.SandboxError != "" {
+		if waiting, reason := podBlocked(h, o, p); reason != "" {
 			if !st.sandboxLogged[key] {
-				c.logf("node %s: pod %s stays Pending: %s", name, key, o.SandboxError)
+				c.logf("node %s: pod %s/%s stays Pending: %s", name, p.Namespace, p.Name, reason)
+				c.markWaiting(ctx, p, waiting, reason)
 				st.sandboxLogged[key] = true
 			}
 			continue
 		}
-		patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": map[string]string{ExecReadyAnno: "true"}}})
+		patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": need}})
 		if _, err := c.Client.CoreV1().Pods(p.Namespace).Patch(ctx, p.Name, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil && !apierrors.IsNotFound(err) {
-			return fmt.Errorf("mark %s exec-ready: %w", key, err)
+			return fmt.Errorf("open pod %s/%s: %w", p.Namespace, p.Name, err)
 		}
 	}
 	return nil
+}
+
+// podBlocked says why the node cannot start the pod's containers, with the
+// waiting reason a kubelet would show.
+func podBlocked(h *host.Host, o *Observation, p *corev1.Pod) (waiting, reason string) {
+	if o.SandboxError != "" {
+		return "ContainerCreating", o.SandboxError
+	}
+	for _, ctr := range append(append([]corev1.Container{}, p.Spec.InitContainers...), p.Spec.Containers...) {
+		if ok, why := h.CanPull(ctr.Image); !ok {
+			return "ImageInspectError", fmt.Sprintf("container %s: %s", ctr.Name, why)
+		}
+	}
+	return "", ""
+}
+
+// markWaiting shows a blocked pod's containers as waiting, as a kubelet
+// reports ImageInspectError or ContainerCreating; the pod-ready stage
+// replaces it once the pod starts.
+func (c *Controller) markWaiting(ctx context.Context, p *corev1.Pod, waiting, msg string) {
+	var statuses []corev1.ContainerStatus
+	for _, ctr := range p.Spec.Containers {
+		statuses = append(statuses, corev1.ContainerStatus{Name: ctr.Name, Image: ctr.Image,
+			State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: waiting, Message: msg}}})
+	}
+	patch, _ := json.Marshal(map[string]any{"status": map[string]any{"containerStatuses": statuses}})
+	if _, err := c.Client.CoreV1().Pods(p.Namespace).Patch(ctx, p.Name, types.MergePatchType, patch, metav1.PatchOptions{}, "status"); err != nil && !apierrors.IsNotFound(err) {
+		c.logf("mark pod %s/%s waiting: %v", p.Namespace, p.Name, err)
+	}
 }
 
 // createExec creates the pod's Exec, replacing one left by an earlier pod

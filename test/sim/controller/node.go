@@ -26,6 +26,7 @@ const (
 	ManagedByLabel     = "app.kubernetes.io/managed-by"
 	ManagedByValue     = "crimig"
 	ExecReadyAnno      = "sim.crimig.io/exec-ready"
+	ImageOKAnno        = "sim.crimig.io/image-ok"
 )
 
 // NodeObject is the Node that add-node creates (no status: the controller owns it).

@@ -103,6 +103,19 @@ unqualified-search-registries = ["registry.access.redhat.com", "registry.redhat.
 short-name-mode = "enforcing"
 `
 
+// registriesDebian is Debian's and Ubuntu's containers-common file: every
+// setting commented out, so no unqualified-search registries.
+const registriesDebian = `# For more information on this configuration file, see containers-registries.conf(5).
+#
+# NOTE: RISK OF USING UNQUALIFIED IMAGE NAMES
+# We recommend always using fully qualified image names including the registry
+# server (full dns name), namespace, image name, and tag
+# (e.g., registry.redhat.io/ubi8/ubi:latest).
+#
+# # An array of host[:port] registries to try when pulling an unqualified image, in order.
+# unqualified-search-registries = ["example.com"]
+`
+
 const policyJSON = `{
     "default": [
         {

@@ -79,3 +79,15 @@ func TestParseSysctlFile(t *testing.T) {
 		t.Errorf("ParseSysctlFile = %v, want %v", got, want)
 	}
 }
+
+func TestShortName(t *testing.T) {
+	for image, want := range map[string]bool{
+		"nginx:1.25": true, "library/nginx": true, "bitnami/redis:7": true,
+		"docker.io/library/nginx:1.25": false, "registry.corp.example:5000/k8s/pause:3.6": false,
+		"localhost/app:dev": false, "quay.io/prometheus/node-exporter": false,
+	} {
+		if got := ShortName(image); got != want {
+			t.Errorf("ShortName(%q) = %v, want %v", image, got, want)
+		}
+	}
+}

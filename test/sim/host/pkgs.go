@@ -208,6 +208,9 @@ func (h *Host) installVersion(pm, name, version string, done *[]string) error {
 		}
 	}
 	for p, content := range def.configs {
+		if p == "/etc/containers/registries.conf" && pm == "apt" {
+			content = registriesDebian
+		}
 		if !h.Exists(p) {
 			_ = h.Write(p, content)
 		}
