@@ -54,7 +54,17 @@ func (e *Engine) acquire(ctx context.Context, node string) (*Lock, error) {
 			Spec:       coordinationv1.LeaseSpec{HolderIdentity: &e.Identity, LeaseDurationSeconds: &dur, AcquireTime: &now, RenewTime: &now},
 		}
 		if _, err := leases.Create(ctx, l, metav1.CreateOptions{}); err != nil {
-			return nil, fmt.Errorf("taking the lock %s/%s: %w", e.LockNamespace, name, err)
+			if !apierrors.IsAlreadyExists(err) {
+				return nil, fmt.Errorf("taking the lock %s/%s: %w", e.LockNamespace, name, err)
+			}
+			// Another crimig created it between our Get and Create: say who.
+			cur, err := leases.Get(ctx, name, metav1.GetOptions{})
+			if err != nil {
+				return nil, fmt.Errorf("reading the lock %s/%s: %w", e.LockNamespace, name, err)
+			}
+			if err := e.takeOver(ctx, node, cur, now, dur); err != nil {
+				return nil, err
+			}
 		}
 	case err != nil:
 		return nil, fmt.Errorf("reading the lock %s/%s: %w", e.LockNamespace, name, err)
