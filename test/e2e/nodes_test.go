@@ -223,13 +223,17 @@ func namespaceReady(cs kubernetes.Interface, ns string, want int) (bool, error) 
 		return false, err
 	}
 	ready := 0
+	var waiting []string
 	for i := range pods.Items {
-		if PodReady(&pods.Items[i]) {
+		p := &pods.Items[i]
+		if PodReady(p) {
 			ready++
+		} else {
+			waiting = append(waiting, fmt.Sprintf("%s (%s on %q)", p.Name, p.Status.Phase, p.Spec.NodeName))
 		}
 	}
 	if ready != want {
-		return false, fmt.Errorf("%d/%d pods Ready in %s", ready, want, ns)
+		return false, fmt.Errorf("%d/%d pods Ready in %s; not ready: %v", ready, want, ns, waiting)
 	}
 	return true, nil
 }
@@ -553,6 +557,7 @@ func (p *CrimigProc) Events(t testing.TB) []StampedEvent {
 // RunMigration runs the plugin to completion with -o json events.
 func RunMigration(t testing.TB, args ...string) (events []StampedEvent, stderr string, code int, elapsed time.Duration) {
 	t.Helper()
+	CrimigBinary(t) // build outside the measured time
 	start := time.Now()
 	p := StartCrimig(t, append(args, "-o", "json")...)
 	code, stderr = p.Wait(t, crimigTimeout)

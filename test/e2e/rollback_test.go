@@ -1,0 +1,117 @@
+package e2e
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/crimig/kubectl-crimig/pkg/inspect"
+	"github.com/crimig/kubectl-crimig/pkg/migrate"
+)
+
+// TestRollback migrates a fresh centos7 node with workloads, rolls it back,
+// and checks the host and the Node: docker and Ready again, every backed-up
+// file byte for byte as before the migration, every file crimig created
+// removed, the cri-socket annotation restored, uncordoned, workloads back.
+func TestRollback(t *testing.T) {
+	t.Parallel()
+	n := AddSimNode(t, "centos7", "rb")
+	ns := NewNamespace(t, "rb")
+	PinnedWorkloads(t, ns, n.Name, false)
+	before := SnapshotFiles(t, n)
+	origSocket := GetNode(t, n.Name).Annotations[inspect.AnnotationCRISocket]
+
+	events, stderr, code, elapsed := RunMigration(t, migrateArgs(n.Name)...)
+	if code != 0 {
+		t.Fatalf("migrate exited %d\nstderr:\n%s", code, stderr)
+	}
+	LogTimings(t, "centos7->cri-o before rollback", events, elapsed)
+	WaitNodeOn(t, n.Name, "cri-o://", 10*time.Second)
+	runID := NodeState(t, n.Name).RunID
+	manifest := n.ReadHostFile(t, "/var/lib/crimig/"+runID+"/backup/manifest.tsv")
+
+	events, stderr, code, elapsed = RunMigration(t, "rollback", n.Name, "--yes")
+	if code != 0 {
+		t.Fatalf("rollback exited %d\nstderr:\n%s", code, stderr)
+	}
+	d := StepDurations(events)
+	t.Logf("TIMING rollback: total %s (%d events, rollback step %s)", elapsed.Round(10*time.Millisecond), len(events), d[migrate.StepRollback].Round(10*time.Millisecond))
+	node := WaitNodeOn(t, n.Name, "docker://", 10*time.Second)
+	if node.Spec.Unschedulable {
+		t.Error("the node is left cordoned after the rollback")
+	}
+	if got := node.Annotations[inspect.AnnotationCRISocket]; got != origSocket {
+		t.Errorf("cri-socket annotation %q, want the original %q", got, origSocket)
+	}
+	if st := NodeState(t, n.Name); st.Phase != migrate.StateRolledBack || st.RunID != runID {
+		t.Errorf("state %+v, want RolledBack for run %s", st, runID)
+	}
+
+	// Every file in the backup manifest is back as it was, or gone if
+	// crimig created it.
+	restored, removed := 0, 0
+	for _, line := range strings.Split(strings.TrimSpace(manifest), "\n") {
+		f := strings.Split(line, "\t")
+		if len(f) != 3 {
+			t.Fatalf("manifest line %q", line)
+		}
+		path, sum := f[0], f[1]
+		now, err := os.ReadFile(n.Path(path))
+		if sum == "absent" {
+			if err == nil {
+				t.Errorf("%s was created by crimig and is still there after the rollback", path)
+			}
+			removed++
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s is missing after the rollback: %v", path, err)
+			continue
+		}
+		h := sha256.Sum256(now)
+		if string(now) != string(before[path]) || hex.EncodeToString(h[:]) != sum {
+			t.Errorf("%s differs from before the migration:\n--- now\n%s\n--- before\n%s", path, now, before[path])
+		}
+		restored++
+	}
+	if restored < 3 || removed < 3 {
+		t.Errorf("manifest held %d restored and %d created files; expected the kubelet files and crimig's drop-ins:\n%s", restored, removed, manifest)
+	}
+	if _, ok := before["/var/lib/kubelet/kubeadm-flags.env"]; !ok || !strings.Contains(manifest, "/var/lib/kubelet/kubeadm-flags.env\t") {
+		t.Errorf("kubeadm-flags.env is not in the backup manifest:\n%s", manifest)
+	}
+
+	// docker enabled and unmasked again; the new runtime installed but
+	// disabled.
+	for _, u := range []string{"docker.service", "docker.socket"} {
+		if links, _ := filepath.Glob(n.Path("/etc/systemd/system/*.wants/" + u)); len(links) == 0 {
+			t.Errorf("%s is not enabled again", u)
+		}
+		if target, err := os.Readlink(n.Path("/etc/systemd/system/" + u)); err == nil && target == "/dev/null" {
+			t.Errorf("%s is still masked", u)
+		}
+	}
+	if links, _ := filepath.Glob(n.Path("/etc/systemd/system/*.wants/crio.service")); len(links) > 0 {
+		t.Errorf("crio.service is still enabled: %v", links)
+	}
+	DeploymentAvailableOn(t, ns, "app", n.Name, 60*time.Second)
+	WaitFor(t, 30*time.Second, func() (bool, error) { return len(CrimigPodsOn(t, n.Name)) == 0, nil })
+}
+
+// TestRollbackNeverMigrated asks to roll back a node crimig never touched.
+func TestRollbackNeverMigrated(t *testing.T) {
+	t.Parallel()
+	n := AddSimNode(t, "ubuntu22", "rbnone")
+	_, stderr, code := RunCrimig(t, "rollback", n.Name, "--yes")
+	if code != 1 || !strings.Contains(stderr, "error: ") || !strings.Contains(stderr, "never migrated") {
+		t.Errorf("rollback of a never-migrated node exited %d:\n%s", code, stderr)
+	}
+	node := GetNode(t, n.Name)
+	if node.Spec.Unschedulable || node.Annotations[migrate.AnnotationState] != "" || len(RunIDs(n)) != 0 {
+		t.Errorf("the node changed: unschedulable=%v state=%q runs=%v", node.Spec.Unschedulable, node.Annotations[migrate.AnnotationState], RunIDs(n))
+	}
+}
