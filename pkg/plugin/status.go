@@ -335,7 +335,10 @@ func (o *StatusOptions) runTUI(ctx context.Context) error {
 	defer journal.close(o.ErrOut)
 	m := tui.NewStatus(tui.StatusConfig{Context: ctx, Source: src, Journal: journal.read, Nodes: o.Nodes})
 	p := tea.NewProgram(m, tea.WithContext(ctx), tea.WithInput(o.In), tea.WithOutput(o.Out), tea.WithAltScreen())
-	if _, err := p.Run(); err != nil && !errors.Is(err, tea.ErrProgramKilled) {
+	_, err = p.Run()
+	// Stop the watches and any journal read before the node pod is deleted.
+	cancel()
+	if err != nil && !errors.Is(err, tea.ErrProgramKilled) {
 		return fmt.Errorf("the status view failed: %w; use -o table instead", err)
 	}
 	return nil
