@@ -71,19 +71,21 @@ func systemdRun(e *Env, args []string) int {
 }
 
 // simJob is the body of a transient unit (internal).
+// Its arguments are exactly what StartJob passes:
+// --unit NAME [--collect] -- CMD...
 func simJob(e *Env, args []string) int {
-	flags, cmd := flagsAndArgs(args)
-	unit := ""
-	for i, a := range args {
-		if a == "--unit" && i+1 < len(args) {
-			unit = args[i+1]
-			cmd = cmd[1:]
-		}
-	}
-	if unit == "" || len(cmd) == 0 {
+	if len(args) < 4 || args[0] != "--unit" {
 		return 2
 	}
-	return e.Host.RunJob(unit, has(flags, "collect"), cmd)
+	unit, rest := args[1], args[2:]
+	collect := rest[0] == "--collect"
+	if collect {
+		rest = rest[1:]
+	}
+	if len(rest) < 2 || rest[0] != "--" {
+		return 2
+	}
+	return e.Host.RunJob(unit, collect, rest[1:])
 }
 
 // simBoot: "sim-boot" boots the root; "sim-boot --reboot" reboots it.
