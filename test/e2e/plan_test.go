@@ -301,7 +301,8 @@ func TestPlan(t *testing.T) {
 		}
 		switch n.Fixture {
 		case "centos7":
-			want = append(want, struct{ id, subject, message string }{inspect.IDKubeletFlagsRemoved, "", "--network-plugin=cni"})
+			want = append(want, struct{ id, subject, message string }{inspect.IDKubeletFlagsRemoved, "", "--network-plugin=cni"},
+				struct{ id, subject, message string }{inspect.IDCgroupDriver, "", "cgroupfs"})
 		case "rocky9":
 			want = append(want, struct{ id, subject, message string }{inspect.IDDaemonJSONLoss, "insecure-registries", "10.20.0.0/16"})
 		case "ubuntu22":

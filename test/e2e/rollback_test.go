@@ -38,8 +38,20 @@ func TestRollback(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("rollback exited %d\nstderr:\n%s", code, stderr)
 	}
-	d := StepDurations(events)
-	t.Logf("TIMING rollback: total %s (%d events, rollback step %s)", elapsed.Round(10*time.Millisecond), len(events), d[migrate.StepRollback].Round(10*time.Millisecond))
+	if len(events) == 0 || events[len(events)-1].Phase != migrate.PhaseDone {
+		t.Errorf("rollback -o json did not end with a done event: %+v", events)
+	}
+	var jobStart time.Time
+	for _, ev := range events {
+		if strings.Contains(ev.Message, "rollback job started") {
+			jobStart = ev.At
+		}
+	}
+	if jobStart.IsZero() {
+		t.Fatalf("no 'rollback job started' event: %+v", events)
+	}
+	t.Logf("TIMING rollback: total %s, of which drain and setup %s and the host job until docker is Ready %s", elapsed.Round(10*time.Millisecond),
+		jobStart.Sub(events[0].At).Round(10*time.Millisecond), events[len(events)-1].At.Sub(jobStart).Round(10*time.Millisecond))
 	node := WaitNodeOn(t, n.Name, "docker://", 10*time.Second)
 	if node.Spec.Unschedulable {
 		t.Error("the node is left cordoned after the rollback")
