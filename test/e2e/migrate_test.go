@@ -164,29 +164,58 @@ func modeString(mode string) string {
 	return os.FileMode(m).String()
 }
 
-// TestMigrateKillAndResume kills the plugin with SIGKILL right after the
-// detached swap job started, checks that a second run meanwhile is refused
-// by the dead run's lock, waits for the Lease to expire, and resumes: the
-// migration completes under the first run id.
+// TestMigrateKillAndResume kills the plugin with SIGKILL at a step
+// boundary: once the annotation says the drain is done, and right after the
+// detached swap job started (the job goes on without it). Each time a second
+// run meanwhile is refused by the dead run's lock; once the Lease expired,
+// the migration resumes and completes under the first run id.
 func TestMigrateKillAndResume(t *testing.T) {
 	t.Parallel()
-	n := AddSimNode(t, "centos7", "kill")
+	cases := []struct {
+		name      string
+		fixture   string
+		killWhen  func(t *testing.T, p *CrimigProc, node string) bool
+		wantPhase string
+		wantStep  string
+	}{
+		{"after-drain", "rocky9", func(t *testing.T, _ *CrimigProc, node string) bool {
+			st := NodeState(t, node)
+			return st != nil && st.Step == inspect.StepDrain
+		}, migrate.StateRunning, inspect.StepDrain},
+		{"during-swap", "centos7", func(t *testing.T, p *CrimigProc, _ string) bool {
+			for _, ev := range p.Events(t) {
+				if ev.Step == inspect.StepSwap && strings.Contains(ev.Message, "swap job started") {
+					return true
+				}
+			}
+			return false
+		}, migrate.StateSwapping, inspect.StepConfigure},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			killAndResume(t, c.fixture, func(p *CrimigProc, node string) bool { return c.killWhen(t, p, node) }, c.wantPhase, c.wantStep)
+		})
+	}
+}
+
+func killAndResume(t *testing.T, fixture string, killWhen func(p *CrimigProc, node string) bool, wantPhase, wantStep string) {
+	n := AddSimNode(t, fixture, "kill")
 	ns := NewNamespace(t, "kill")
 	PinnedWorkloads(t, ns, n.Name, false)
 
 	p := StartCrimig(t, append(migrateArgs(n.Name), "-o", "json")...)
-	WaitFor(t, migrateTimeout, func() (bool, error) {
-		for _, ev := range p.Events(t) {
-			if ev.Step == inspect.StepSwap && strings.Contains(ev.Message, "swap job started") {
-				return true, nil
-			}
+	deadline := time.Now().Add(migrateTimeout)
+	for !killWhen(p, n.Name) {
+		if time.Now().After(deadline) {
+			t.Fatal("the kill point never came")
 		}
-		return false, nil
-	})
+		time.Sleep(20 * time.Millisecond)
+	}
 	p.Kill()
 	st := NodeState(t, n.Name)
-	if st == nil || st.Phase != migrate.StateSwapping || st.Step != inspect.StepConfigure {
-		t.Fatalf("state after the kill: %+v, want Swapping after configure", st)
+	if st == nil || st.Phase != wantPhase || st.Step != wantStep {
+		t.Fatalf("state after the kill: %+v, want %s after %s", st, wantPhase, wantStep)
 	}
 	runID := st.RunID
 
@@ -214,8 +243,8 @@ func TestMigrateKillAndResume(t *testing.T) {
 		if strings.Contains(ev.Message, "resuming run "+runID) {
 			resumed = true
 		}
-		if ev.Step == inspect.StepDrain && ev.Phase == migrate.PhaseStarted {
-			t.Errorf("the resumed run drained again: %+v", ev)
+		if (ev.Step == inspect.StepDrain || ev.Step == wantStep) && ev.Phase == migrate.PhaseStarted {
+			t.Errorf("the resumed run did a finished step again: %+v", ev)
 		}
 	}
 	if !resumed {
