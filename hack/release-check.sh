@@ -30,7 +30,8 @@ tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 hack/render-krew-manifest.sh "$tag" dist >"$tmp/crimig.yaml"
 
-if ! tar -tzf "$archive" | grep -qx LICENSE; then
+listing="$(tar -tzf "$archive")"
+if ! grep -qx LICENSE <<<"$listing"; then
 	echo "error: $archive has no LICENSE" >&2
 	exit 1
 fi
