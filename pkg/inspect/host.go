@@ -131,7 +131,7 @@ func (h *hostCheck) system() {
 	if len(h.facts.Docker.Registries) > 0 {
 		h.add(IDRegistryAuth, Info, "/root/.docker/config.json",
 			"docker has credentials for: "+strings.Join(h.facts.Docker.Registries, ", "),
-			"the kubelet keeps reading them; podman and crictl need /etc/containers/auth.json (crimig copies it on the host, never through the API)")
+			"the kubelet keeps reading them for image pulls; podman and skopeo read /etc/containers/auth.json instead: copy the file on the host if operators use them (crimig never moves credentials)")
 	}
 	if h.facts.Cgroup.Version == 1 && h.facts.Docker.CgroupDriver == "cgroupfs" {
 		h.add(IDCgroupDriver, Warning, "cgroup driver", "cgroup v1 with the cgroupfs driver",

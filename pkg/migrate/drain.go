@@ -16,11 +16,18 @@ import (
 // managedBy labels crimig's own pods, which a drain must leave alone.
 const managedBy = "app.kubernetes.io/managed-by"
 
-// skipCrimigPods keeps the node pods out of eviction: they are how crimig
-// reaches the host during the drain.
-func skipCrimigPods(p corev1.Pod) drain.PodDeleteStatus {
+// podFilter keeps crimig's node pods out of eviction (they are how crimig
+// reaches the host during the drain) and applies kubectl's --force rule to
+// every other pod. kubectl's own rule runs before additional filters and
+// would reject crimig's controller-less pod, so the helper runs with Force
+// and the rule lives here.
+func (e *Engine) podFilter(p corev1.Pod) drain.PodDeleteStatus {
 	if p.Labels[managedBy] == "crimig" {
 		return drain.MakePodDeleteStatusSkip()
+	}
+	finished := p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed
+	if !e.Options.Drain.Force && !finished && metav1.GetControllerOf(&p) == nil {
+		return drain.MakePodDeleteStatusWithError("pod has no controller, so nothing recreates it after the drain; pass --force to delete it")
 	}
 	return drain.MakePodDeleteStatusOkay()
 }
@@ -30,12 +37,12 @@ func (e *Engine) drainHelper(ctx context.Context, node string, total *int64, don
 	return &drain.Helper{
 		Ctx:                 ctx,
 		Client:              e.Client,
-		Force:               o.Force,
+		Force:               true, // see podFilter
 		GracePeriodSeconds:  -1,
 		IgnoreAllDaemonSets: o.IgnoreDaemonSets,
 		DeleteEmptyDirData:  o.DeleteEmptyDir,
 		Timeout:             o.Timeout,
-		AdditionalFilters:   []drain.PodFilter{skipCrimigPods},
+		AdditionalFilters:   []drain.PodFilter{e.podFilter},
 		Out:                 io.Discard,
 		ErrOut:              io.Discard,
 		OnPodDeletionOrEvictionFinished: func(pod *corev1.Pod, usingEviction bool, err error) {

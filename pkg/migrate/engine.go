@@ -47,6 +47,8 @@ type Options struct {
 	Reboot      bool
 	Podman      bool
 	SwapTimeout time.Duration
+	// AllowControlPlane lets control-plane nodes through the preflight.
+	AllowControlPlane bool
 }
 
 // Engine migrates and rolls back nodes.

@@ -76,9 +76,9 @@ func (h *fakeHost) StartDetached(ctx context.Context, node, runID, job, script s
 	if env["CRIMIG_MODE"] == "rollback" || h.failSwap {
 		runtime = "docker://20.10.24"
 	}
-	h.jobs[job] = nodeexec.JobSucceeded
+	h.jobs[node+"/"+job] = nodeexec.JobSucceeded
 	if h.failSwap {
-		h.jobs[job] = nodeexec.JobFailed
+		h.jobs[node+"/"+job] = nodeexec.JobFailed
 	}
 	n, err := h.client.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
 	if err != nil {
@@ -89,10 +89,10 @@ func (h *fakeHost) StartDetached(ctx context.Context, node, runID, job, script s
 	return err
 }
 
-func (h *fakeHost) JobStatus(_ context.Context, _, _, job string) (nodeexec.JobStatus, error) {
+func (h *fakeHost) JobStatus(_ context.Context, node, _, job string) (nodeexec.JobStatus, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	st, ok := h.jobs[job]
+	st, ok := h.jobs[node+"/"+job]
 	if !ok {
 		return nodeexec.JobStatus{Job: job, State: nodeexec.JobNotStarted}, nil
 	}
@@ -317,5 +317,41 @@ func TestKubeletConfigMapEditedWithoutCgroupDriverWhileDockerNodesRemain(t *test
 		if !strings.Contains(k, want) {
 			t.Errorf("ConfigMap lacks %q:\n%s", want, k)
 		}
+	}
+}
+
+func TestDrainSkipsCrimigPodsAndHonoursForce(t *testing.T) {
+	e, _, _ := newTestEngine(t)
+	ctx := context.Background()
+	for _, p := range []*corev1.Pod{
+		{ObjectMeta: metav1.ObjectMeta{Namespace: "crimig-system", Name: "crimig-node-1-x", Labels: map[string]string{managedBy: "crimig"}},
+			Spec: corev1.PodSpec{NodeName: "node-1"}, Status: corev1.PodStatus{Phase: corev1.PodRunning}},
+		{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "bare"},
+			Spec: corev1.PodSpec{NodeName: "node-1"}, Status: corev1.PodStatus{Phase: corev1.PodRunning}},
+	} {
+		if _, err := e.Client.CoreV1().Pods(p.Namespace).Create(ctx, p, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err := e.Migrate(ctx, "node-1")
+	if err == nil || !strings.Contains(err.Error(), "default/bare") || !strings.Contains(err.Error(), "--force") {
+		t.Fatalf("without --force: %v", err)
+	}
+	var total, done int64
+	list, errs := e.drainHelper(ctx, "node-1", &total, &done).GetPodsForDeletion("node-1")
+	if len(errs) == 0 {
+		t.Fatal("the bare pod must be refused without --force")
+	}
+	e.Options.Drain.Force = true
+	list, errs = e.drainHelper(ctx, "node-1", &total, &done).GetPodsForDeletion("node-1")
+	if len(errs) != 0 {
+		t.Fatalf("with --force: %v", errs)
+	}
+	var names []string
+	for _, p := range list.Pods() {
+		names = append(names, p.Name)
+	}
+	if strings.Join(names, ",") != "bare" {
+		t.Errorf("pods to delete %v; crimig's own pod must be kept", names)
 	}
 }

@@ -24,7 +24,7 @@ type LockedError struct {
 }
 
 func (e *LockedError) Error() string {
-	return fmt.Sprintf("node %s is locked by %q (renewed %s); another crimig is working on it. "+
+	return fmt.Sprintf("%s is locked by %q (renewed %s); another crimig is working on it. "+
 		"If that run died, its lock expires at %s and a new run resumes where it stopped",
 		e.Node, e.Holder, e.Renewed.Format(time.RFC3339), e.Expires.Format(time.RFC3339))
 }
@@ -42,8 +42,13 @@ type Lock struct {
 
 // acquire takes the node's Lease, or takes it over when it expired.
 func (e *Engine) acquire(ctx context.Context, node string) (*Lock, error) {
+	return e.acquireNamed(ctx, LeaseName(node), "node "+node)
+}
+
+// acquireNamed takes the Lease name; what names it in messages.
+func (e *Engine) acquireNamed(ctx context.Context, name, what string) (*Lock, error) {
 	leases := e.Client.CoordinationV1().Leases(e.LockNamespace)
-	name := LeaseName(node)
+	node := what
 	now := metav1.NewMicroTime(e.now())
 	dur := int32(leaseDuration / time.Second)
 	l, err := leases.Get(ctx, name, metav1.GetOptions{})
@@ -96,9 +101,9 @@ func (e *Engine) takeOver(ctx context.Context, node string, l *coordinationv1.Le
 	l.Spec.RenewTime = &now
 	if _, err := e.Client.CoordinationV1().Leases(e.LockNamespace).Update(ctx, l, metav1.UpdateOptions{}); err != nil {
 		if apierrors.IsConflict(err) {
-			return fmt.Errorf("another crimig took the lock of node %s at the same moment; try again", node)
+			return fmt.Errorf("another crimig took the lock of %s at the same moment; try again", node)
 		}
-		return fmt.Errorf("taking over the expired lock of node %s: %w", node, err)
+		return fmt.Errorf("taking over the expired lock of %s: %w", node, err)
 	}
 	return nil
 }

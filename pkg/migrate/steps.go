@@ -48,6 +48,9 @@ func (r *run) preflight(ctx context.Context) error {
 	if !np.Eligible {
 		return fmt.Errorf("node %s runs %s, not docker; nothing to migrate", r.node, np.Runtime)
 	}
+	if np.Role == "control-plane" && !r.e.Options.AllowControlPlane {
+		return fmt.Errorf("node %s is a control-plane node: its API server restarts with the kubelet; migrate it last and alone, with --allow-control-plane", r.node)
+	}
 	blockers := r.full.BlockersFor(r.node, r.e.Options.Accept)
 	if len(blockers) == 0 {
 		r.e.emit(r.node, inspect.StepPreflight, PhaseInfo, fmt.Sprintf("%d warning(s), no unaccepted blocker", np.Summary.Warnings))

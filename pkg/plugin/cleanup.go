@@ -66,6 +66,9 @@ func NewCmdCleanup(f cmdutil.Factory, streams genericiooptions.IOStreams) *cobra
 // Run cleans the nodes up one after the other.
 func (o *CleanupOptions) Run(ctx context.Context) error {
 	m := o.Migrate
+	if err := m.Plan.checkAccess(ctx, "cleanup"); err != nil {
+		return err
+	}
 	ex, err := newExecutor(ctx, m.Plan.restConfig, m.Plan.client, m.Plan.Exec, m.ErrOut)
 	if err != nil {
 		return err
