@@ -32,6 +32,9 @@ type Options struct {
 	CgroupV2        bool   // host runs the unified hierarchy; picks docker's default driver
 	CgroupDriver    string // force "systemd" or "cgroupfs"; "" keeps docker's driver
 	ConmonPath      string // CRI-O: explicit conmon path for old packages (seed step 5)
+	// MissingRuntimePaths are runtime binaries absent on the host; their
+	// handlers are left out (CRI-O refuses to start with them) and reported.
+	MissingRuntimePaths []string
 }
 
 // Input is everything Translate needs about one node, read by the caller.
@@ -80,6 +83,7 @@ func Translate(in Input) (Output, error) {
 	if err != nil {
 		return Output{}, err
 	}
+	pruned := dropMissingRuntimes(dc, in.Options.MissingRuntimePaths)
 	flags, err := EditKubeletFlags(in.FlagsFiles, in.KubeletVersion, endpoint)
 	if err != nil {
 		return Output{}, err
@@ -93,7 +97,7 @@ func Translate(in Input) (Output, error) {
 	if err != nil {
 		return Output{}, err
 	}
-	out.CgroupDriver, out.PauseImage, out.Losses = s.CgroupDriver, s.PauseImage, losses
+	out.CgroupDriver, out.PauseImage, out.Losses = s.CgroupDriver, s.PauseImage, append(losses, pruned...)
 	out.addRuntimeFiles(in, dc, s)
 	out.Files = append(out.Files, flags.Files...)
 	if err := out.addKubeletFiles(in, dc, s, minor); err != nil {
@@ -104,4 +108,23 @@ func Translate(in Input) (Output, error) {
 	}
 	sortLosses(out.Losses)
 	return out, nil
+}
+
+// dropMissingRuntimes removes daemon.json runtimes whose binary the host
+// lacks: docker only failed when such a runtime was used, CRI-O refuses to
+// start at all.
+func dropMissingRuntimes(dc *DaemonConfig, missing []string) []Loss {
+	var losses []Loss
+	for _, name := range sortedKeys(dc.Runtimes) {
+		p, _ := runtimeBinary(name, dc.Runtimes[name])
+		for _, m := range missing {
+			if p == m {
+				delete(dc.Runtimes, name)
+				losses = append(losses, newLoss(LossWarning, "runtimes."+name, p,
+					"the runtime's binary is not on the host; the new runtime would refuse to start with it, so it is left out",
+					"install "+p+" and add the handler later, or remove it from daemon.json"))
+			}
+		}
+	}
+	return losses
 }

@@ -40,6 +40,8 @@ type DockerFacts struct {
 	// ("auths" and "credHelpers" keys). Credentials are never collected.
 	Registries            []string `json:"registries"`
 	DataRootSeparateMount bool     `json:"dataRootSeparateMount"`
+	// MissingRuntimePaths are daemon.json runtime binaries absent on the host.
+	MissingRuntimePaths []string `json:"missingRuntimePaths"`
 }
 
 // KubeletFacts describes how the kubelet is started and configured.

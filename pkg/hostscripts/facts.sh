@@ -137,10 +137,32 @@ docker_facts() {
   if systemctl=$(have systemctl); then
     active=$(run "$systemctl" is-active docker </dev/null | head -n 1)
   fi
-  printf '{"installed":%s,"version":%s,"active":%s,"cgroupDriver":%s,"daemonJson":%s,"registries":%s,"dataRootSeparateMount":%s}' \
+  printf '{"installed":%s,"version":%s,"active":%s,"cgroupDriver":%s,"daemonJson":%s,"registries":%s,"dataRootSeparateMount":%s,"missingRuntimePaths":%s}' \
     "$(json_bool test -n "$docker")" "$(json_opt "$version")" "$(json_opt "$active")" \
     "$(json_opt "$driver")" "$(json_file "$P/etc/docker/daemon.json")" "$(registry_names)" \
-    "$(json_bool is_mountpoint /var/lib/docker)"
+    "$(json_bool is_mountpoint /var/lib/docker)" "$(missing_runtime_paths)"
+}
+
+# missing_runtime_paths lists the absolute "path" values of daemon.json's
+# runtimes whose binary is not on the host: CRI-O refuses to start with a
+# handler whose runtime_path does not exist. In daemon.json only runtime
+# entries have a "path" key.
+missing_runtime_paths() {
+  printf '['
+  if [ -f "$P/etc/docker/daemon.json" ]; then
+    # One "path" per line, wherever the file broke its lines.
+    # shellcheck disable=SC2020 # three characters, each to a newline
+    tr '{},' '\n\n\n' <"$P/etc/docker/daemon.json" |
+      sed -n 's/.*"path"[[:space:]]*:[[:space:]]*"\(\/[^"]*\)".*/\1/p' | {
+      sep=""
+      while IFS= read -r rp; do
+        [ -x "$P$rp" ] && continue
+        printf '%s%s' "$sep" "$(json_str "$rp")"
+        sep=,
+      done
+    }
+  fi
+  printf ']'
 }
 
 # registry_names prints the keys of "auths" and "credHelpers" in the docker

@@ -19,7 +19,8 @@ func factsRoot(t *testing.T) string {
 	files := map[string]string{
 		"etc/os-release": "NAME=\"Rocky Linux\"\nID=\"rocky\"\nVERSION_ID=\"9.3\"\nPRETTY_NAME=\"Rocky Linux 9.3 (Blue Onyx)\"\n",
 		"etc/docker/daemon.json": "{\n  \"exec-opts\": [\"native.cgroupdriver=systemd\"],\n" +
-			"  \"registry-mirrors\": [\"https://mirror.example.com\"],\n  \"note\": \"tab\\there \\\"q\\\" back\\\\slash\"\n}\n",
+			"  \"registry-mirrors\": [\"https://mirror.example.com\"],\n  \"note\": \"tab\\there \\\"q\\\" back\\\\slash\",\n" +
+			"  \"runtimes\": {\"nvidia\": {\"path\": \"/usr/bin/nvidia-container-runtime\"}, \"kata\": {\"path\": \"/usr/bin/dnf\"}}\n}\n",
 		"root/.docker/config.json": `{"auths":{"registry.example.com":{"auth":"c2VjcmV0LXRva2Vu"},` +
 			`"https://index.docker.io/v1/":{"auth":"aHVudGVyMg==","identitytoken":"s3cr3t-identity-token"}},` +
 			`"credHelpers":{"123.dkr.ecr.us-east-1.amazonaws.com":"ecr-login"},"HttpHeaders":{"X-Key":"hunter2"}}`,
@@ -107,6 +108,7 @@ func checkFacts(t *testing.T, root string, f *HostFacts) {
 			DaemonJSON:            ptr(string(daemon)),
 			Registries:            []string{"123.dkr.ecr.us-east-1.amazonaws.com", "https://index.docker.io/v1/", "registry.example.com"},
 			DataRootSeparateMount: true,
+			MissingRuntimePaths:   []string{"/usr/bin/nvidia-container-runtime"},
 		},
 		Kubelet: KubeletFacts{
 			Cmdline: []string{"/usr/bin/kubelet", "--config=/var/lib/kubelet/config.yaml",

@@ -19,8 +19,9 @@ func (np *NodePlan) addTranslation(r HostResult, target hostconf.Target) {
 		Target:         target,
 		TargetVersion:  np.TargetVersion,
 		Options: hostconf.Options{
-			CrunTooOld: f.Runtimes.Crun.Installed && versionLess(f.Runtimes.Crun.Version, minCrun),
-			CgroupV2:   f.Cgroup.Version == 2,
+			CrunTooOld:          f.Runtimes.Crun.Installed && versionLess(f.Runtimes.Crun.Version, minCrun),
+			CgroupV2:            f.Cgroup.Version == 2,
+			MissingRuntimePaths: f.Docker.MissingRuntimePaths,
 		},
 	}
 	if f.Docker.DaemonJSON != nil {
