@@ -19,6 +19,9 @@ func (o *MigrateOptions) dryRun(ctx context.Context) error {
 	for _, id := range o.Accept {
 		accepted[id] = true
 	}
+	if err := o.selectNodes(ctx); err != nil {
+		return err
+	}
 	blocked := 0
 	for _, node := range o.Plan.Nodes {
 		po := *o.Plan

@@ -59,6 +59,8 @@ type MigrateOptions struct {
 	NoPodman    bool
 	SwapTimeout time.Duration
 	Output      string
+	DryRun      bool
+	Fleet       FleetFlags
 	// LogFile receives client logs while the progress view runs.
 	LogFile string
 
@@ -110,6 +112,14 @@ func NewCmdMigrate(f cmdutil.Factory, streams genericiooptions.IOStreams) *cobra
 	fs.BoolVar(&o.NoPodman, "no-podman", false, "Do not install podman next to CRI-O.")
 	fs.DurationVar(&o.SwapTimeout, "swap-timeout", o.SwapTimeout, "How long to wait for the node to come back on the new runtime.")
 	fs.StringVarP(&o.Output, "output", "o", "", "Output: empty for progress lines on stderr, json for events as JSON lines on stdout.")
+	fs.BoolVar(&o.Fleet.All, "all", false, "Migrate every docker node (and resume unfinished ones), in waves.")
+	fs.StringVarP(&o.Fleet.Selector, "selector", "l", "", "Migrate the docker nodes matching this label selector, in waves.")
+	fs.StringVar(&o.Fleet.MaxUnavailable, "max-unavailable", "1", "Nodes in flight at once: a number or a percentage of the selected nodes. PodDisruptionBudgets can lower it per wave.")
+	fs.StringVar(&o.Fleet.Canary, "canary", "", "Migrate this node alone first; the others wait for it to succeed.")
+	fs.DurationVar(&o.Fleet.PauseBetween, "pause-between", 0, "Wait this long between waves.")
+	fs.BoolVar(&o.Fleet.ContinueOnError, "continue-on-error", false, "Go on with the next waves after a node fails (never after the canary).")
+	fs.BoolVar(&o.Fleet.AllowControlPlane, "allow-control-plane", false, "Allow control-plane nodes; they go last, one at a time.")
+	fs.BoolVar(&o.DryRun, "dry-run", false, "Print what would be done, per node, and change nothing (the cordon is checked with a server-side dry run).")
 	addLogFileFlag(fs, &o.LogFile)
 	o.Plan.Exec.AddFlags(fs)
 	return cmd
@@ -117,8 +127,11 @@ func NewCmdMigrate(f cmdutil.Factory, streams genericiooptions.IOStreams) *cobra
 
 // Complete resolves clients.
 func (o *MigrateOptions) Complete(f cmdutil.Factory, args []string) error {
-	if len(args) == 0 {
-		return errors.New("name at least one node: kubectl crimig migrate NODE (list them with 'kubectl crimig plan')")
+	if len(args) == 0 && !o.Fleet.All && o.Fleet.Selector == "" {
+		return errors.New("name at least one node: kubectl crimig migrate NODE, or select them with --all or --selector (list them with 'kubectl crimig plan')")
+	}
+	if err := o.Fleet.validate(args); err != nil {
+		return err
 	}
 	return o.Plan.Complete(f, args)
 }
@@ -139,7 +152,7 @@ func (o *MigrateOptions) Validate() error {
 	if o.SwapTimeout < time.Minute {
 		return fmt.Errorf("--swap-timeout must be at least 1m, got %s", o.SwapTimeout)
 	}
-	if !o.Yes && !o.isTerminal() {
+	if !o.Yes && !o.DryRun && !o.isTerminal() {
 		return errors.New("refusing to migrate without confirmation: stdin is not a terminal; review 'kubectl crimig plan' and pass --yes")
 	}
 	return nil
@@ -159,6 +172,9 @@ func validFindingID(id string) bool {
 
 // Run migrates the nodes one after the other, stopping at the first failure.
 func (o *MigrateOptions) Run(ctx context.Context) error {
+	if o.DryRun {
+		return o.dryRun(ctx)
+	}
 	if err := o.Plan.checkAccess(ctx, "migrate"); err != nil {
 		return err
 	}
@@ -169,6 +185,12 @@ func (o *MigrateOptions) Run(ctx context.Context) error {
 	defer closeExecutor(ex, o.ErrOut)
 	o.Plan.executor = ex
 	engine := o.engine(ex)
+	if err := o.selectNodes(ctx); err != nil {
+		return err
+	}
+	if o.Fleet.active(o.Plan.Nodes) {
+		return o.runFleet(ctx, engine)
+	}
 	if o.useProgressView() {
 		return o.runWithProgressView(ctx, engine)
 	}
@@ -205,6 +227,7 @@ func (o *MigrateOptions) engine(ex *nodeexec.Executor) *migrate.Engine {
 		Options: migrate.Options{
 			Target: hostconf.Target(o.Plan.Target), Source: o.Plan.Source, Accept: accept,
 			Drain: o.Drain, Reboot: !o.NoReboot, Podman: !o.NoPodman, SwapTimeout: o.SwapTimeout,
+			AllowControlPlane: o.Fleet.AllowControlPlane,
 		},
 	}
 }
