@@ -41,7 +41,7 @@ unit: ## Unit tests (no cluster)
 	$(GOTEST) -count=1 $$(go list ./... | grep -v /test/e2e)
 
 .PHONY: e2e
-e2e: ## End-to-end tests against the sandbox cluster (brought up on demand)
+e2e: sandbox-tools ## End-to-end tests against the sandbox cluster (brought up on demand)
 	$(GOTEST) -count=1 -timeout 40m ./test/e2e/...
 
 .PHONY: release-check

@@ -97,7 +97,8 @@ func Translate(in Input) (Output, error) {
 	if err != nil {
 		return Output{}, err
 	}
-	out.CgroupDriver, out.PauseImage, out.Losses = s.CgroupDriver, s.PauseImage, append(losses, pruned...)
+	losses = append(losses, pruned...)
+	out.CgroupDriver, out.PauseImage, out.Losses = s.CgroupDriver, s.PauseImage, losses
 	out.addRuntimeFiles(in, dc, s)
 	out.Files = append(out.Files, flags.Files...)
 	if err := out.addKubeletFiles(in, dc, s, minor); err != nil {

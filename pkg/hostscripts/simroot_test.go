@@ -49,13 +49,13 @@ type simHost struct {
 func newSimHost(t *testing.T, fixture string) *simHost {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		t.Skip("the node simulator needs root to build and chroot into host roots")
+		t.Fatal("the node simulator needs root to build and chroot into host roots")
 	}
 	// Every host is its own root with its own state, and the tests spend
 	// most of their time waiting for jobs.
 	t.Parallel()
 	if _, err := os.Stat("/bin/busybox"); err != nil {
-		t.Skip("no /bin/busybox (apt-get install -y busybox-static)")
+		t.Fatal("no /bin/busybox (apt-get install -y busybox-static)")
 	}
 	self, err := os.Executable()
 	if err != nil {

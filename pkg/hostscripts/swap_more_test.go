@@ -145,7 +145,7 @@ func (s *simHost) useShell(name string) {
 	s.t.Helper()
 	bin, err := exec.LookPath(name)
 	if err != nil {
-		s.t.Skipf("%s is not installed", name)
+		s.t.Fatalf("%s is not installed (apt-get install -y %s)", name, name)
 	}
 	f, err := elf.Open(bin)
 	if err != nil {

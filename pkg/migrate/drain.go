@@ -84,7 +84,7 @@ func (e *Engine) drainNode(ctx context.Context, node, step string, st *State) er
 	}
 	list, errs := h.GetPodsForDeletion(node)
 	if len(errs) > 0 {
-		return fmt.Errorf("%v; pass --force, --delete-emptydir-data or --ignore-daemonsets as kubectl drain would ask", errs[0])
+		return fmt.Errorf("%w; pass --force, --delete-emptydir-data or --ignore-daemonsets as kubectl drain would ask", errs[0])
 	}
 	pods := list.Pods()
 	atomic.StoreInt64(&total, int64(len(pods)))

@@ -338,12 +338,12 @@ func TestDrainSkipsCrimigPodsAndHonoursForce(t *testing.T) {
 		t.Fatalf("without --force: %v", err)
 	}
 	var total, done int64
-	list, errs := e.drainHelper(ctx, "node-1", &total, &done).GetPodsForDeletion("node-1")
+	_, errs := e.drainHelper(ctx, "node-1", &total, &done).GetPodsForDeletion("node-1")
 	if len(errs) == 0 {
 		t.Fatal("the bare pod must be refused without --force")
 	}
 	e.Options.Drain.Force = true
-	list, errs = e.drainHelper(ctx, "node-1", &total, &done).GetPodsForDeletion("node-1")
+	list, errs := e.drainHelper(ctx, "node-1", &total, &done).GetPodsForDeletion("node-1")
 	if len(errs) != 0 {
 		t.Fatalf("with --force: %v", errs)
 	}

@@ -55,7 +55,7 @@ func ReadState(n *corev1.Node) (*State, error) {
 	}
 	var s State
 	if err := json.Unmarshal([]byte(raw), &s); err != nil {
-		return nil, fmt.Errorf("node %s: annotation %s is not valid JSON (%v); remove it with 'kubectl annotate node %s %s-' to start over",
+		return nil, fmt.Errorf("node %s: annotation %s is not valid JSON (%w); remove it with 'kubectl annotate node %s %s-' to start over",
 			n.Name, AnnotationState, err, n.Name, AnnotationState)
 	}
 	return &s, nil

@@ -145,7 +145,7 @@ func TestRBACManifestShape(t *testing.T) {
 		t.Errorf("namespaces = %v, want [%s]", r.Namespaces, nodeexec.DefaultNamespace)
 	}
 	for _, ro := range r.Roles {
-		if ro.Namespace != nodeexec.DefaultNamespace && !(ro.Name == deploy.Operator && ro.Namespace == "kube-system") {
+		if ro.Namespace != nodeexec.DefaultNamespace && (ro.Name != deploy.Operator || ro.Namespace != "kube-system") {
 			t.Errorf("Role %s is in namespace %q, want %s", ro.Name, ro.Namespace, nodeexec.DefaultNamespace)
 		}
 	}
@@ -297,11 +297,11 @@ func TestExplainForbidden(t *testing.T) {
 	// Not RBAC: PodSecurity, other errors, and the exit code of plan.
 	podSecurity := apierrors.NewForbidden(schema.GroupResource{Resource: "pods"}, "p",
 		errors.New(`violates PodSecurity "baseline:latest": privileged`))
-	if got := explainForbidden(podSecurity); got != podSecurity {
+	if got := explainForbidden(podSecurity); got != podSecurity { //nolint:errorlint // identity: the error must come back unchanged
 		t.Errorf("a PodSecurity refusal was changed: %v", got)
 	}
 	exit := &ExitError{Code: 2, Err: errors.New("2 blocker(s) found")}
-	if got := explainForbidden(exit); got != exit {
+	if got := explainForbidden(exit); got != exit { //nolint:errorlint // identity: the error must come back unchanged
 		t.Errorf("an ExitError was changed: %v", got)
 	}
 	if explainForbidden(nil) != nil {

@@ -89,7 +89,7 @@ func TestRBACRoles(t *testing.T) {
 			if apierrors.IsNotFound(err) {
 				return true, nil
 			}
-			return false, fmt.Errorf("the leftover pod %s is still there (%v)", leftover, err)
+			return false, fmt.Errorf("the leftover pod %s is still there (%w)", leftover, err)
 		})
 		if pods := CrimigPodsOn(t, node.Name); len(pods) != 0 {
 			t.Errorf("plan left node pods behind: %v", pods)
@@ -239,7 +239,7 @@ func rbacBindUsers(t *testing.T, cs kubernetes.Interface, r *deploy.RBAC) {
 			UserKubeconfig("crimig-operator"): {"auth", "can-i", "update", "leases.coordination.k8s.io", "-n", crimigNamespace},
 		} {
 			if out, err := TryKubectlAs(t, kubeconfig, q...); err != nil || strings.TrimSpace(out) != "yes" {
-				return false, fmt.Errorf("%v: %q %v", q, out, err)
+				return false, fmt.Errorf("%v: %q %w", q, out, err)
 			}
 		}
 		return true, nil
@@ -363,7 +363,7 @@ func rbacExecVerbs(t *testing.T, cs kubernetes.Interface, node string) {
 	WaitFor(t, 60*time.Second, func() (bool, error) {
 		p, err := cs.CoreV1().Pods(crimigNamespace).Get(ctx, name, metav1.GetOptions{})
 		if err != nil || !PodReady(p) {
-			return false, fmt.Errorf("pod %s not Ready yet (%v)", name, err)
+			return false, fmt.Errorf("pod %s not Ready yet (%w)", name, err)
 		}
 		return true, nil
 	})
@@ -372,7 +372,7 @@ func rbacExecVerbs(t *testing.T, cs kubernetes.Interface, node string) {
 	WaitFor(t, 20*time.Second, func() (bool, error) {
 		_, err := TryKubectlAs(t, nobody, execArgs...)
 		if err == nil || !strings.Contains(err.Error(), `cannot create resource "pods/exec"`) {
-			return false, fmt.Errorf("exec with get alone: %v", err)
+			return false, fmt.Errorf("exec with get alone: %w", err)
 		}
 		return true, nil
 	})
@@ -383,7 +383,7 @@ func rbacExecVerbs(t *testing.T, cs kubernetes.Interface, node string) {
 	WaitFor(t, 20*time.Second, func() (bool, error) {
 		out, err := TryKubectlAs(t, nobody, execArgs...)
 		if err != nil || strings.TrimSpace(out) != "exec-ok" {
-			return false, fmt.Errorf("exec with get and create: %q %v", out, err)
+			return false, fmt.Errorf("exec with get and create: %q %w", out, err)
 		}
 		return true, nil
 	})
@@ -409,10 +409,12 @@ func rbacWatchBriefly(t *testing.T, kubeconfig, node string) {
 	}
 	_ = cmd.Process.Signal(syscall.SIGINT)
 	select {
-	case <-done:
+	case err := <-done:
+		t.Logf("status --watch ended: %v", err)
 	case <-time.After(10 * time.Second):
 		_ = cmd.Process.Kill()
-		<-done
+		err := <-done
+		t.Logf("status --watch killed: %v", err)
 		t.Errorf("status --watch did not stop on SIGINT")
 	}
 	if !strings.Contains(out.String(), node) || strings.Contains(errOut.String(), "forbidden") {

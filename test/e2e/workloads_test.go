@@ -90,6 +90,6 @@ func waitNamespaceGone(t testing.TB, name string) {
 		if apierrors.IsNotFound(err) {
 			return true, nil
 		}
-		return false, fmt.Errorf("namespace %s still exists (err %v)", name, err)
+		return false, fmt.Errorf("namespace %s still exists (err %w)", name, err)
 	})
 }

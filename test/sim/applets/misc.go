@@ -133,10 +133,10 @@ func journalctl(e *Env, args []string) int {
 		case strings.HasPrefix(a, "--unit="):
 			units = append(units, strings.TrimPrefix(a, "--unit="))
 		case a == "-n" && i+1 < len(args):
-			fmt.Sscan(args[i+1], &lines)
+			_, _ = fmt.Sscan(args[i+1], &lines)
 			i++
 		case strings.HasPrefix(a, "--lines="):
-			fmt.Sscan(strings.TrimPrefix(a, "--lines="), &lines)
+			_, _ = fmt.Sscan(strings.TrimPrefix(a, "--lines="), &lines)
 		}
 	}
 	for _, u := range units {
@@ -247,24 +247,6 @@ func kubelet(e *Env, args []string) int {
 	}
 	e.errf("kubelet: run it with systemctl start kubelet in the simulator")
 	return 1
-}
-
-func kubeadm(e *Env, args []string) int {
-	m, err := e.Host.Meta()
-	if err != nil {
-		e.errf("%s", err)
-		return 1
-	}
-	if first(args) != "version" {
-		e.errf("kubeadm: only `kubeadm version` is simulated")
-		return 1
-	}
-	if strings.Contains(strings.Join(args, " "), "short") {
-		e.out("%s", m.KubeletVersion)
-		return 0
-	}
-	e.out(`kubeadm version: &version.Info{Major:"1", Minor:"%d", GitVersion:"%s", GoVersion:"go1.22", Compiler:"gc", Platform:"linux/amd64"}`, host.Minor(m.KubeletVersion), m.KubeletVersion)
-	return 0
 }
 
 func tomlCheck(e *Env, args []string) int {

@@ -41,7 +41,7 @@ var bundleRE = regexp.MustCompile(`cri-o\.amd64\.v(\d+\.\d+\.\d+)\.tar\.gz$`)
 func download(h *host.Host, rawURL string) ([]byte, int, string) {
 	u, err := url.Parse(rawURL)
 	if err != nil || u.Host == "" {
-		return nil, 3, fmt.Sprintf("URL rejected: Malformed input to a URL function")
+		return nil, 3, "URL rejected: Malformed input to a URL function"
 	}
 	if h.Exists(OfflineFile) || !simulatedHost(u.Hostname()) {
 		return nil, 6, fmt.Sprintf("Could not resolve host: %s", u.Hostname())

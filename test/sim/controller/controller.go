@@ -149,7 +149,7 @@ func (c *Controller) SyncNode(ctx context.Context, name string) error {
 	if o.Rebooting {
 		if pid := h.Read(host.RebootFile); pid != "" {
 			var self int
-			fmt.Sscan(pid, &self)
+			_, _ = fmt.Sscan(pid, &self)
 			if killed := host.SweepAll(dir, self); len(killed) > 0 {
 				c.logf("node %s: reboot killed %d processes", name, len(killed))
 			}

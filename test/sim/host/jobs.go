@@ -1,6 +1,7 @@
 package host
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -82,7 +83,7 @@ func (h *Host) RunJob(unit string, collect bool, cmd []string) int {
 	code := 0
 	if err := c.Run(); err != nil {
 		code = 1
-		if ee, ok := err.(*exec.ExitError); ok {
+		if ee := (*exec.ExitError)(nil); errors.As(err, &ee) {
 			code = ee.ExitCode()
 		}
 		fmt.Fprintf(os.Stderr, "%s: %v\n", unit, err)
@@ -130,7 +131,7 @@ func (h *Host) RunScope(opt JobOptions, cmd []string) int {
 	h.setState(unit, Active)
 	defer h.setState(unit, Inactive)
 	if err := c.Run(); err != nil {
-		if ee, ok := err.(*exec.ExitError); ok {
+		if ee := (*exec.ExitError)(nil); errors.As(err, &ee) {
 			return ee.ExitCode()
 		}
 		fmt.Fprintf(os.Stderr, "Failed to start transient scope unit: %v\n", err)
