@@ -43,6 +43,8 @@ const (
 	Swap = "swap.sh"
 	// Cleanup removes docker's packages and, on request, its data after a migration.
 	Cleanup = "cleanup.sh"
+	// ProbeSource tells whether the host reaches the runtime's package source.
+	ProbeSource = "probe-source.sh"
 )
 
 // Get returns the text of an embedded script. It panics on an unknown name,

@@ -72,6 +72,7 @@ const (
 	IDRegistryAuth        = "CRIMIG060" // registry credentials to move host-side
 	IDTranslateFailed     = "CRIMIG061" // host config could not be translated
 	IDKubeletFlagsRemoved = "CRIMIG062" // kubelet flags that will be removed
+	IDSourceUnreachable   = "CRIMIG063" // the package source cannot be reached
 	IDFloatingImage       = "CRIMIG070" // exec pod image is a floating tag
 )
 

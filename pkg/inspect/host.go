@@ -13,6 +13,16 @@ import (
 type HostResult struct {
 	Facts *hostscripts.HostFacts
 	Err   error
+	// Source is the package-source probe; nil when none ran (bundles).
+	Source *SourceProbe
+}
+
+// SourceProbe is what probe-source.sh reported. Reachable is nil when it
+// could not be told.
+type SourceProbe struct {
+	Reachable *bool  `json:"reachable"`
+	URL       string `json:"url"`
+	Detail    string `json:"detail"`
 }
 
 // Disk thresholds under /var/lib: backups, the new runtime's packages and
@@ -52,6 +62,7 @@ func hostFindings(node string, target hostconf.Target, r HostResult) []Finding {
 	h.runtimes()
 	h.kernel()
 	h.system()
+	h.source(r.Source)
 	return h.out
 }
 
@@ -137,6 +148,14 @@ func (h *hostCheck) system() {
 		h.add(IDCgroupDriver, Warning, "cgroup driver", "cgroup v1 with the cgroupfs driver",
 			"crimig keeps cgroupfs and adds KillMode=process for crio.service; consider the systemd driver later")
 	}
+}
+
+func (h *hostCheck) source(p *SourceProbe) {
+	if p == nil || p.Reachable == nil || *p.Reachable {
+		return
+	}
+	h.add(IDSourceUnreachable, Blocker, "package source", "no package source reachable from the host: "+p.URL+" ("+p.Detail+")",
+		"point --source repo=URL at a mirror the node can reach, or use --source bundle=FILE with the offline release bundle")
 }
 
 // versionLess compares dotted numeric versions ("1.8.5" < "1.9").

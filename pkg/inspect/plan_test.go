@@ -293,3 +293,16 @@ func TestDefaultTargetVersion(t *testing.T) {
 		}
 	}
 }
+
+func TestUnreachableSourceIsABlocker(t *testing.T) {
+	r := fixtureHost()
+	no := false
+	r.Source = &SourceProbe{Reachable: &no, URL: "https://pkgs.k8s.io/addons:/cri-o:/stable:/v1.23/rpm/repodata/repomd.xml", Detail: "curl exit 6"}
+	p, err := BuildPlan(fixtureCluster(), map[string]HostResult{"node-1": r}, Options{Target: hostconf.TargetCRIO, Nodes: []string{"node-1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ids(p.Nodes[0].Findings)[IDSourceUnreachable+" package source"]; got != Blocker {
+		t.Errorf("unreachable source severity %q", got)
+	}
+}

@@ -154,7 +154,7 @@ func (o *PlanOptions) Build(ctx context.Context) (*inspect.Plan, error) {
 	if o.NoHost {
 		return plan, nil
 	}
-	hosts, err := o.hostFacts(ctx, eligibleNodes(plan))
+	hosts, err := o.hostFacts(ctx, eligibleNodes(plan), kubeletVersions(plan))
 	if err != nil {
 		return nil, err
 	}
@@ -174,7 +174,15 @@ func eligibleNodes(p *inspect.Plan) []string {
 
 // hostFacts runs facts.sh on each node, a few at a time. A node that fails
 // becomes a blocker finding, not an error: the rest of the plan still helps.
-func (o *PlanOptions) hostFacts(ctx context.Context, nodes []string) (map[string]inspect.HostResult, error) {
+func kubeletVersions(p *inspect.Plan) map[string]string {
+	out := map[string]string{}
+	for _, n := range p.Nodes {
+		out[n.Name] = n.KubeletVersion
+	}
+	return out
+}
+
+func (o *PlanOptions) hostFacts(ctx context.Context, nodes []string, versions map[string]string) (map[string]inspect.HostResult, error) {
 	hosts := map[string]inspect.HostResult{}
 	if len(nodes) == 0 {
 		return hosts, nil
@@ -192,9 +200,13 @@ func (o *PlanOptions) hostFacts(ctx context.Context, nodes []string) (map[string
 	start := time.Now()
 	_ = ex.ForEachNode(ctx, nodes, func(ctx context.Context, node string) error {
 		facts, err := ex.Facts(ctx, node)
+		var probe *inspect.SourceProbe
+		if err == nil {
+			probe = o.probeSource(ctx, ex, node, versions[node])
+		}
 		mu.Lock()
 		defer mu.Unlock()
-		hosts[node] = inspect.HostResult{Facts: facts, Err: err}
+		hosts[node] = inspect.HostResult{Facts: facts, Err: err, Source: probe}
 		status := "ok"
 		if err != nil {
 			status = "failed: " + err.Error()
