@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 	"k8s.io/kubectl/pkg/util/i18n"
@@ -238,10 +239,26 @@ func (o *MigrateOptions) explain(ctx context.Context, node string, err error) er
 	if errors.As(err, &locked) {
 		return err
 	}
+	if !o.changed(node) {
+		return err
+	}
 	if ctx.Err() != nil {
 		return fmt.Errorf("interrupted during the migration of %s; the state is saved: resume with 'kubectl crimig migrate %s' or undo with 'kubectl crimig rollback %s'", node, node, node)
 	}
 	return fmt.Errorf("%w\nresume with 'kubectl crimig migrate %s' once fixed, or undo with 'kubectl crimig rollback %s'", err, node, node)
+}
+
+// changed tells whether a run left anything to resume or undo: the preflight
+// refuses before cordoning, so a refused node has no step recorded.
+func (o *MigrateOptions) changed(node string) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	n, err := o.Plan.client.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
+	if err != nil {
+		return false
+	}
+	st, err := migrate.ReadState(n)
+	return err == nil && st != nil && st.Step != "" && st.Step != inspect.StepLock
 }
 
 func identity(runID string) string {
