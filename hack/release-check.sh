@@ -49,5 +49,4 @@ if [[ "$got" != "$tag" ]]; then
 	echo "error: installed plugin reports version '$got', want '$tag'" >&2
 	exit 1
 fi
-"$krew" uninstall crimig
 echo ">> release-check passed in $((SECONDS - start))s"
