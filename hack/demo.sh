@@ -37,4 +37,7 @@ if "$crimig" status --help >/dev/null 2>&1; then
 	"$crimig" status
 fi
 echo
-echo "The sandbox is still running: KUBECONFIG=$KUBECONFIG. Stop it with 'make sandbox-down'."
+echo "The sandbox is still running: export KUBECONFIG=$KUBECONFIG"
+echo "Undo the migration:   $crimig rollback $node --yes --force --delete-emptydir-data"
+echo "Watch every node:     $crimig status"
+echo "Stop the sandbox:     make sandbox-down"
