@@ -2,7 +2,6 @@ package plugin
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -10,6 +9,8 @@ import (
 	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 	"k8s.io/kubectl/pkg/util/i18n"
 	"k8s.io/kubectl/pkg/util/templates"
+
+	"github.com/crimig/kubectl-crimig/pkg/migrate"
 )
 
 var cleanupLong = templates.LongDesc(i18n.T(`
@@ -42,18 +43,7 @@ func NewCmdCleanup(f cmdutil.Factory, streams genericiooptions.IOStreams) *cobra
 		Long:              cleanupLong,
 		Example:           cleanupExample,
 		ValidArgsFunction: nodeNameCompletion(f),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(args) == 0 {
-				return errors.New("name the node to clean up: kubectl crimig cleanup NODE")
-			}
-			if err := o.Migrate.Plan.Complete(f, args); err != nil {
-				return err
-			}
-			if err := o.Migrate.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE:              o.action().runE(f, o.Migrate),
 	}
 	fs := cmd.Flags()
 	fs.BoolVarP(&o.Migrate.Yes, "yes", "y", false, "Do not ask for confirmation. Required when stdin is not a terminal.")
@@ -63,30 +53,21 @@ func NewCmdCleanup(f cmdutil.Factory, streams genericiooptions.IOStreams) *cobra
 	return cmd
 }
 
-// Run cleans the nodes up one after the other.
-func (o *CleanupOptions) Run(ctx context.Context) error {
-	m := o.Migrate
-	if err := m.Plan.checkAccess(ctx, "cleanup"); err != nil {
-		return err
-	}
-	ex, err := newExecutor(ctx, m.Plan.restConfig, m.Plan.client, m.Plan.Exec, m.ErrOut)
-	if err != nil {
-		return err
-	}
-	defer closeExecutor(ex, m.ErrOut)
-	engine := m.engine(ex)
-	for _, node := range m.Plan.Nodes {
-		what := "the docker packages and /var/lib/docker"
-		if o.KeepData {
-			what = "the docker packages"
-		}
-		if !m.Yes && !askYes(m.IOStreams, fmt.Sprintf("Remove %s from %s? Rollback is impossible afterwards. [y/N] ", what, node)) {
-			fmt.Fprintln(m.ErrOut, "Nothing was changed.")
-			return nil
-		}
-		if _, err := engine.Cleanup(ctx, node, !o.KeepData); err != nil {
+// action is built before the flags are parsed: read them in the closures.
+func (o *CleanupOptions) action() nodeAction {
+	return nodeAction{
+		access: "cleanup",
+		noNode: "name the node to clean up: kubectl crimig cleanup NODE",
+		prompt: func(node string) string {
+			what := "the docker packages and /var/lib/docker"
+			if o.KeepData {
+				what = "the docker packages"
+			}
+			return fmt.Sprintf("Remove %s from %s? Rollback is impossible afterwards. [y/N] ", what, node)
+		},
+		act: func(ctx context.Context, e *migrate.Engine, node string) error {
+			_, err := e.Cleanup(ctx, node, !o.KeepData)
 			return err
-		}
+		},
 	}
-	return nil
 }

@@ -42,18 +42,7 @@ func NewCmdRollback(f cmdutil.Factory, streams genericiooptions.IOStreams) *cobr
 		Long:              rollbackLong,
 		Example:           rollbackExample,
 		ValidArgsFunction: nodeNameCompletion(f),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(args) == 0 {
-				return errors.New("name the node to roll back: kubectl crimig rollback NODE")
-			}
-			if err := o.Migrate.Plan.Complete(f, args); err != nil {
-				return err
-			}
-			if err := o.Migrate.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE:              o.action().runE(f, o.Migrate),
 	}
 	fs := cmd.Flags()
 	fs.BoolVarP(&o.Migrate.Yes, "yes", "y", false, "Do not ask for confirmation. Required when stdin is not a terminal.")
@@ -66,30 +55,18 @@ func NewCmdRollback(f cmdutil.Factory, streams genericiooptions.IOStreams) *cobr
 	return cmd
 }
 
-// Run rolls the nodes back one after the other.
-func (o *RollbackOptions) Run(ctx context.Context) error {
-	m := o.Migrate
-	if err := m.Plan.checkAccess(ctx, "rollback"); err != nil {
-		return err
-	}
-	ex, err := newExecutor(ctx, m.Plan.restConfig, m.Plan.client, m.Plan.Exec, m.ErrOut)
-	if err != nil {
-		return err
-	}
-	defer closeExecutor(ex, m.ErrOut)
-	engine := m.engine(ex)
-	for _, node := range m.Plan.Nodes {
-		if !m.Yes && !askYes(m.IOStreams, fmt.Sprintf("Roll %s back to docker now? [y/N] ", node)) {
-			fmt.Fprintln(m.ErrOut, "Nothing was changed.")
-			return nil
-		}
-		if err := engine.Rollback(ctx, node); err != nil {
+func (o *RollbackOptions) action() nodeAction {
+	return nodeAction{
+		access: "rollback",
+		noNode: "name the node to roll back: kubectl crimig rollback NODE",
+		prompt: func(node string) string { return fmt.Sprintf("Roll %s back to docker now? [y/N] ", node) },
+		act: func(ctx context.Context, e *migrate.Engine, node string) error {
+			err := e.Rollback(ctx, node)
 			var locked *migrate.LockedError
-			if errors.As(err, &locked) || ctx.Err() == nil {
+			if err == nil || errors.As(err, &locked) || ctx.Err() == nil {
 				return err
 			}
 			return fmt.Errorf("interrupted while rolling back %s; run the same command again to finish", node)
-		}
+		},
 	}
-	return nil
 }
