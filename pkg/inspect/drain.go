@@ -55,7 +55,7 @@ func drainFindings(node string, pc *planContext) []Finding {
 				break
 			}
 		}
-		for _, pdb := range pc.pdbs.covering(p) {
+		for _, pdb := range pc.pdbs.Covering(p) {
 			key := pdb.Namespace + "/" + pdb.Name
 			if pdb.Status.DisruptionsAllowed < 1 && !blocked[key] {
 				blocked[key] = true
@@ -76,11 +76,12 @@ type parsedPDB struct {
 	sel labels.Selector
 }
 
-// pdbIndex holds each namespace's PDBs with their selectors parsed once.
-type pdbIndex map[string][]parsedPDB
+// PDBIndex holds each namespace's PDBs with their selectors parsed once.
+type PDBIndex map[string][]parsedPDB
 
-func newPDBIndex(pdbs []policyv1.PodDisruptionBudget) pdbIndex {
-	idx := pdbIndex{}
+// NewPDBIndex parses each PDB selector once.
+func NewPDBIndex(pdbs []policyv1.PodDisruptionBudget) PDBIndex {
+	idx := PDBIndex{}
 	for i := range pdbs {
 		pdb := &pdbs[i]
 		if pdb.Spec.Selector == nil {
@@ -95,7 +96,8 @@ func newPDBIndex(pdbs []policyv1.PodDisruptionBudget) pdbIndex {
 	return idx
 }
 
-func (idx pdbIndex) covering(p *corev1.Pod) []*policyv1.PodDisruptionBudget {
+// Covering returns the PDBs whose selector matches the pod.
+func (idx PDBIndex) Covering(p *corev1.Pod) []*policyv1.PodDisruptionBudget {
 	var out []*policyv1.PodDisruptionBudget
 	for _, pp := range idx[p.Namespace] {
 		if pp.sel.Matches(labels.Set(p.Labels)) {
@@ -127,7 +129,7 @@ func newCapacity(nodes []corev1.Node, byNode map[string][]*corev1.Pod) *capacity
 				c.evictMem[n.Name] += pm.Value()
 			}
 		}
-		if n.Spec.Unschedulable || !nodeReady(n) {
+		if n.Spec.Unschedulable || !NodeReady(n) {
 			continue
 		}
 		c.freeCPU[n.Name], c.freeMem[n.Name] = cpu, mem

@@ -38,7 +38,7 @@ func SummarizeNode(n *corev1.Node) NodeSummary {
 		Runtime:        rt,
 		RuntimeVersion: rv,
 		KubeletVersion: n.Status.NodeInfo.KubeletVersion,
-		Ready:          nodeReady(n),
+		Ready:          NodeReady(n),
 		Cordoned:       n.Spec.Unschedulable,
 		CRISocket:      n.Annotations[AnnotationCRISocket],
 	}
@@ -67,7 +67,8 @@ func IsControlPlane(n *corev1.Node) bool {
 	return cp || master
 }
 
-func nodeReady(n *corev1.Node) bool {
+// NodeReady tells whether the Node reports the Ready condition True.
+func NodeReady(n *corev1.Node) bool {
 	for _, c := range n.Status.Conditions {
 		if c.Type == corev1.NodeReady {
 			return c.Status == corev1.ConditionTrue

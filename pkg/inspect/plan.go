@@ -71,7 +71,7 @@ func BuildPlan(cf *ClusterFacts, hosts map[string]HostResult, o Options) (*Plan,
 	p.Findings = append(workloadFindings(cf, idx), logAgentFindings(cf, idx)...)
 	p.Findings = append(p.Findings, kubeletConfigMapFindings(cf)...)
 	controlPlanes := countControlPlanes(cf.Nodes)
-	ctx := &planContext{cf: cf, byNode: byNode, idx: idx, cap: newCapacity(cf.Nodes, byNode), pdbs: newPDBIndex(cf.PDBs)}
+	ctx := &planContext{cf: cf, byNode: byNode, idx: idx, cap: newCapacity(cf.Nodes, byNode), pdbs: NewPDBIndex(cf.PDBs)}
 	for _, n := range selected {
 		np := buildNodePlan(n, ctx, hosts, controlPlanes, o)
 		p.Nodes = append(p.Nodes, np)
@@ -99,7 +99,7 @@ type planContext struct {
 	byNode map[string][]*corev1.Pod
 	idx    ownerIndex
 	cap    *capacity
-	pdbs   pdbIndex
+	pdbs   PDBIndex
 }
 
 func buildNodePlan(n *corev1.Node, pc *planContext, hosts map[string]HostResult, controlPlanes int, o Options) NodePlan {

@@ -11,7 +11,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	utilerrors "k8s.io/apimachinery/pkg/util/errors"
 
 	"github.com/crimig/kubectl-crimig/pkg/inspect"
@@ -121,28 +120,20 @@ func fits(add map[string]int32, used map[string]int32, pdbs []policyv1.PodDisrup
 	return true
 }
 
-// pdbPodsByNode counts, per node and PDB, the running pods a drain evicts.
+// pdbPodsByNode counts, per node and PDB, the pods a drain evicts.
 func pdbPodsByNode(pods []corev1.Pod, pdbs []policyv1.PodDisruptionBudget) map[string]map[string]int32 {
+	idx := inspect.NewPDBIndex(pdbs)
 	out := map[string]map[string]int32{}
-	for i := range pdbs {
-		pdb := &pdbs[i]
-		if pdb.Spec.Selector == nil {
+	for i := range pods {
+		p := &pods[i]
+		if p.Spec.NodeName == "" {
 			continue
 		}
-		sel, err := metav1.LabelSelectorAsSelector(pdb.Spec.Selector)
-		if err != nil || sel.Empty() {
-			continue
-		}
-		key := pdb.Namespace + "/" + pdb.Name
-		for j := range pods {
-			p := &pods[j]
-			if p.Namespace != pdb.Namespace || p.Spec.NodeName == "" || !sel.Matches(labels.Set(p.Labels)) {
-				continue
-			}
+		for _, pdb := range idx.Covering(p) {
 			if out[p.Spec.NodeName] == nil {
 				out[p.Spec.NodeName] = map[string]int32{}
 			}
-			out[p.Spec.NodeName][key]++
+			out[p.Spec.NodeName][pdb.Namespace+"/"+pdb.Name]++
 		}
 	}
 	return out
@@ -215,7 +206,7 @@ func (e *Engine) checkControlPlanes(ctx context.Context, w Wave) error {
 	}
 	for i := range nodes.Items {
 		n := &nodes.Items[i]
-		if n.Name != w.Nodes[0] && inspect.IsControlPlane(n) && !nodeReady(n) {
+		if n.Name != w.Nodes[0] && inspect.IsControlPlane(n) && !inspect.NodeReady(n) {
 			return errors.New("control-plane node " + n.Name + " is NotReady; crimig will not take another control-plane node down now")
 		}
 	}

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/crimig/kubectl-crimig/pkg/hostconf"
@@ -74,8 +73,8 @@ func (r *run) verify(ctx context.Context) error {
 		return err
 	}
 	rt := n.Status.NodeInfo.ContainerRuntimeVersion
-	if !strings.HasPrefix(rt, runtimePrefix(hostconf.Target(r.state.To))) || !nodeReady(n) {
-		return fmt.Errorf("node reports runtime %q, Ready=%v; expected %s and Ready", rt, nodeReady(n), r.state.To)
+	if !strings.HasPrefix(rt, runtimePrefix(hostconf.Target(r.state.To))) || !inspect.NodeReady(n) {
+		return fmt.Errorf("node reports runtime %q, Ready=%v; expected %s and Ready", rt, inspect.NodeReady(n), r.state.To)
 	}
 	js, err := r.e.Host.JobStatus(ctx, r.node, r.state.RunID, jobSwap)
 	if err != nil {
@@ -150,13 +149,4 @@ func (p *progressReader) Read(b []byte) (int, error) {
 		p.report(p.done, p.total)
 	}
 	return n, err
-}
-
-func nodeReady(n *corev1.Node) bool {
-	for _, c := range n.Status.Conditions {
-		if c.Type == corev1.NodeReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
 }

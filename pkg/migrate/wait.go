@@ -10,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 
+	"github.com/crimig/kubectl-crimig/pkg/inspect"
 	"github.com/crimig/kubectl-crimig/pkg/nodeexec"
 )
 
@@ -71,7 +72,7 @@ func (e *Engine) checkJob(ctx context.Context, node, runID, job string, want run
 		*apiDown = false
 		e.emit(node, job, PhaseInfo, "the API server answers again")
 	}
-	if !nodeReady(n) {
+	if !inspect.NodeReady(n) {
 		e.emit(node, job, PhaseProgress, "node NotReady, runtime "+n.Status.NodeInfo.ContainerRuntimeVersion)
 		return false, nil
 	}
