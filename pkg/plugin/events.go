@@ -57,12 +57,11 @@ func formatEvent(ev migrate.Event) string {
 
 // confirm shows the node's plan summary and asks on the terminal.
 func (o *MigrateOptions) confirm(ctx context.Context, node string) (bool, error) {
-	po := *o.Plan
-	po.Nodes = []string{node}
-	plan, err := po.Build(ctx)
+	plan, err := o.planNode(ctx, node)
 	if err != nil {
 		return false, err
 	}
+	o.reviewed.Store(node, plan)
 	if err := printPlanTable(o.ErrOut, plan, false); err != nil {
 		return false, err
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -61,7 +62,9 @@ type MigrateOptions struct {
 	SwapTimeout time.Duration
 	Output      string
 	DryRun      bool
-	Fleet       FleetFlags
+	// reviewed holds the plans shown for confirmation, by node.
+	reviewed sync.Map
+	Fleet    FleetFlags
 	// LogFile receives client logs while the progress view runs.
 	LogFile string
 
@@ -221,9 +224,12 @@ func (o *MigrateOptions) engine(ex *nodeexec.Executor) *migrate.Engine {
 		LockNamespace: o.Plan.Exec.PodNamespace,
 		Identity:      identity(ex.RunID()),
 		Preflight: func(ctx context.Context, node string) (*inspect.Plan, error) {
-			po := *o.Plan
-			po.Nodes = []string{node}
-			return po.Build(ctx)
+			// The plan the user just confirmed is the preflight: reading the
+			// host facts again seconds later would only cost another pod.
+			if p, ok := o.reviewed.LoadAndDelete(node); ok {
+				return p.(*inspect.Plan), nil
+			}
+			return o.planNode(ctx, node)
 		},
 		Options: migrate.Options{
 			Target: hostconf.Target(o.Plan.Target), Source: o.Plan.Source, Accept: accept,
@@ -246,6 +252,13 @@ func (o *MigrateOptions) explain(ctx context.Context, node string, err error) er
 		return fmt.Errorf("interrupted during the migration of %s; the state is saved: resume with 'kubectl crimig migrate %s' or undo with 'kubectl crimig rollback %s'", node, node, node)
 	}
 	return fmt.Errorf("%w\nresume with 'kubectl crimig migrate %s' once fixed, or undo with 'kubectl crimig rollback %s'", err, node, node)
+}
+
+// planNode plans one node, host facts included.
+func (o *MigrateOptions) planNode(ctx context.Context, node string) (*inspect.Plan, error) {
+	po := *o.Plan
+	po.Nodes = []string{node}
+	return po.Build(ctx)
 }
 
 // changed tells whether a run left anything to resume or undo: the preflight
