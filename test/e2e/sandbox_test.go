@@ -55,6 +55,20 @@ func TestSandboxDrainHonoursPDB(t *testing.T) {
 	if initial != 3 {
 		t.Fatalf("%d web replicas Ready before the drain, want 3", initial)
 	}
+	// The budget must have seen exactly the three Ready replicas, or it may
+	// still allow more than one eviction (pods of an earlier test counted).
+	WaitFor(t, workloadsTimeout, func() (bool, error) {
+		pdb, err := cs.PolicyV1().PodDisruptionBudgets(WorkloadsNamespace).Get(context.Background(), "web", metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		st := pdb.Status
+		if st.ObservedGeneration != pdb.Generation || st.CurrentHealthy != 3 || st.DisruptionsAllowed != 1 {
+			return false, fmt.Errorf("PDB web: healthy %d, allowed %d, observed generation %d of %d",
+				st.CurrentHealthy, st.DisruptionsAllowed, st.ObservedGeneration, pdb.Generation)
+		}
+		return true, nil
+	})
 	start := time.Now()
 	out, err := kubectlCommand(context.Background(), "drain", "node-1",
 		"--ignore-daemonsets", "--delete-emptydir-data", "--force", "--timeout=120s").CombinedOutput()
