@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -84,14 +85,23 @@ func killJobs(root string) {
 // sh runs a script with /bin/sh inside the root, as the exec pod's nsenter does.
 func (s *simHost) sh(script string, env ...string) (string, error) {
 	s.t.Helper()
-	cmd := exec.Command("/bin/sh", "-c", script)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Chroot: s.Root}
-	cmd.Dir = "/"
-	cmd.Env = append([]string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C"}, env...)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	err := cmd.Run()
-	return out.String(), err
+	for attempt := 0; ; attempt++ {
+		cmd := exec.Command("/bin/sh", "-c", script)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Chroot: s.Root}
+		cmd.Dir = "/"
+		cmd.Env = append([]string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C"}, env...)
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		err := cmd.Run()
+		// A parallel test that forks while this root's shell was being
+		// copied in holds a write descriptor on it for an instant
+		// (golang/go#22315): the exec never started, so try again.
+		if errors.Is(err, syscall.ETXTBSY) && attempt < 10 {
+			time.Sleep(50 * time.Millisecond)
+			continue
+		}
+		return out.String(), err
+	}
 }
 
 // mustSh is sh that fails the test on a non-zero exit.
