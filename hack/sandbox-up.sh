@@ -227,12 +227,15 @@ start_apiserver() {
     "curl -sf --max-time 1 --cacert ${PKI}/ca.crt ${APISERVER_URL}/readyz"
 }
 
-# install_exec_crd lets the simulator hand kwok one Exec object per crimig
-# pod through the API (kwok.yaml enables the Exec CRD).
+# install_exec_crd lets the simulator hand kwok one Exec and one Logs object
+# per crimig pod through the API (kwok.yaml enables both CRDs).
 install_exec_crd() {
-  kubectl apply -f "$(kwok_module_dir)/kustomize/crd/bases/kwok.x-k8s.io_execs.yaml" >/dev/null
-  kubectl wait --for=condition=Established --timeout=30s crd/execs.kwok.x-k8s.io >/dev/null
-  log "kwok Exec CRD established"
+  local crd
+  for crd in execs logs; do
+    kubectl apply -f "$(kwok_module_dir)/kustomize/crd/bases/kwok.x-k8s.io_${crd}.yaml" >/dev/null
+    kubectl wait --for=condition=Established --timeout=30s "crd/${crd}.kwok.x-k8s.io" >/dev/null
+  done
+  log "kwok Exec and Logs CRDs established"
 }
 
 # start_controller_manager runs every default controller (1.37 has no cloud

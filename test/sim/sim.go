@@ -20,3 +20,13 @@ var Stages []byte
 //
 //go:embed crds/kwok.x-k8s.io_execs.yaml
 var ExecCRD []byte
+
+// LogsCRD is kwok's Logs CRD, which must exist when kwok runs with
+// --enable-crds=Logs: the simulator points `kubectl logs` of crimig pods at
+// the log files their node's runtime writes.
+//
+//go:embed crds/kwok.x-k8s.io_logs.yaml
+var LogsCRD []byte
+
+// CRDs are the kwok CRDs the sandbox installs before kwok starts.
+var CRDs = [][]byte{ExecCRD, LogsCRD}

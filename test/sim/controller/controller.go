@@ -35,6 +35,10 @@ type Controller struct {
 	// (default 1s; negative: none).
 	KubeletWarmup time.Duration
 	Log           io.Writer
+	// SimExe is the crimig-sim binary, run as the nsenter stub to run a
+	// crimig pod's container command; empty: containers only get their
+	// (empty) log files.
+	SimExe string
 
 	mu    sync.Mutex
 	nodes map[string]*nodeState

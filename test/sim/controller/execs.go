@@ -102,8 +102,14 @@ func (c *Controller) gatePods(ctx context.Context, name, root string, h *host.Ho
 			continue
 		}
 		patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": need}})
-		if _, err := c.Client.CoreV1().Pods(p.Namespace).Patch(ctx, p.Name, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil && !apierrors.IsNotFound(err) {
+		if _, err := c.Client.CoreV1().Pods(p.Namespace).Patch(ctx, p.Name, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
+			if apierrors.IsNotFound(err) {
+				continue
+			}
 			return fmt.Errorf("open pod %s/%s: %w", p.Namespace, p.Name, err)
+		}
+		if _, opened := need[ImageOKAnno]; opened {
+			c.startContainers(ctx, p, root, h)
 		}
 	}
 	return nil

@@ -131,10 +131,16 @@ func runController(args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := controller.InstallCRD(ctx, dyn, sim.ExecCRD); err != nil {
-		fmt.Fprintf(os.Stderr, "crimig-sim: %v (exec routing needs it)\n", err)
+	for _, crd := range sim.CRDs {
+		if err := controller.InstallCRD(ctx, dyn, crd); err != nil {
+			fmt.Fprintf(os.Stderr, "crimig-sim: %v (exec and logs routing need it)\n", err)
+		}
 	}
-	c := &controller.Controller{Client: cs, Dynamic: dyn, Hosts: abs, KubeletPort: int32(*port), Interval: *interval, KubeletWarmup: *warmup}
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	c := &controller.Controller{Client: cs, Dynamic: dyn, Hosts: abs, KubeletPort: int32(*port), Interval: *interval, KubeletWarmup: *warmup, SimExe: self}
 	return c.Run(ctx)
 }
 
@@ -148,7 +154,12 @@ func installCRDs(args []string) error {
 	if err != nil {
 		return err
 	}
-	return controller.InstallCRD(context.Background(), dyn, sim.ExecCRD)
+	for _, crd := range sim.CRDs {
+		if err := controller.InstallCRD(context.Background(), dyn, crd); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func makeBundle(args []string) error {
