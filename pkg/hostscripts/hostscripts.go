@@ -45,6 +45,8 @@ const (
 	Cleanup = "cleanup.sh"
 	// ProbeSource tells whether the host reaches the runtime's package source.
 	ProbeSource = "probe-source.sh"
+	// PodLogCheck tells the format of a container's log under /var/log/pods.
+	PodLogCheck = "pod-log-check.sh"
 )
 
 // Get returns the text of an embedded script. It panics on an unknown name,

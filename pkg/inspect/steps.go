@@ -27,6 +27,7 @@ const (
 	StepConfigure     = "configure"
 	StepSwap          = "swap"
 	StepVerify        = "verify"
+	StepSmoke         = "smoke-test"
 	StepAnnotate      = "annotate"
 	StepKubeletConfig = "kubelet-config"
 	StepUncordon      = "uncordon"
@@ -59,6 +60,7 @@ func Steps(np NodePlan, o Options) []Step {
 		{Name: StepSwap, Detached: true, Description: "stop kubelet; stop, disable and mask docker and its sockets; start " +
 			string(o.Target) + "; start kubelet (restores the backups and docker on failure)"},
 		{Name: StepVerify, Description: "wait for the Node to report " + string(o.Target) + " and Ready"},
+		{Name: StepSmoke, Description: "run a pod pinned to the node: pull its image, read its logs, exec into it, and check that /var/log/pods holds CRI-format logs"},
 		{Name: StepAnnotate, Description: "set the kubeadm cri-socket to " + criSocketNote(np)},
 		{Name: StepKubeletConfig, Description: "apply the same non-runtime kubelet edits to kube-system's kubelet-config ConfigMap (cgroupDriver only once no docker node is left)"},
 		{Name: StepUncordon, Description: "uncordon, if crimig cordoned the node"},

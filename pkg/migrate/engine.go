@@ -23,6 +23,8 @@ type HostOps interface {
 	Upload(ctx context.Context, node, hostPath string, r io.Reader, size int64, mode os.FileMode) error
 	StartDetached(ctx context.Context, node, runID, job, script string, env map[string]string) error
 	JobStatus(ctx context.Context, node, runID, job string) (nodeexec.JobStatus, error)
+	// ExecPod runs a command in a container of an ordinary pod on node.
+	ExecPod(ctx context.Context, node, namespace, pod, container string, cmd []string) (stdout, stderr []byte, err error)
 }
 
 // PreflightFunc plans one node, host facts included.
@@ -49,6 +51,12 @@ type Options struct {
 	SwapTimeout time.Duration
 	// AllowControlPlane lets control-plane nodes through the preflight.
 	AllowControlPlane bool
+	// SmokeImage is the smoke-test pod's image; it needs sh and echo. Empty
+	// skips the smoke test.
+	SmokeImage       string
+	SmokePullSecrets []string
+	// SmokeTimeout bounds the wait for the smoke pod to run (default 3m).
+	SmokeTimeout time.Duration
 }
 
 // Engine migrates and rolls back nodes.
@@ -141,6 +149,7 @@ func (r *run) steps() []step {
 		{inspect.StepConfigure, r.configure},
 		{inspect.StepSwap, r.swap},
 		{inspect.StepVerify, r.verify},
+		{inspect.StepSmoke, r.smoke},
 		{inspect.StepAnnotate, r.annotate},
 		{inspect.StepKubeletConfig, r.kubeletConfigMap},
 		{inspect.StepUncordon, r.uncordon},

@@ -45,6 +45,8 @@ type State struct {
 	// must compare with the boot before it, not with the current one.
 	SwapBootID string `json:"swapBootId,omitempty"`
 	SwapReboot bool   `json:"swapReboot,omitempty"`
+	// Verification is what the smoke test proved.
+	Verification *Verification `json:"verification,omitempty"`
 }
 
 // ReadState decodes the state annotation; nil when there is none.

@@ -1,6 +1,7 @@
 package nodeexec
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -144,4 +145,14 @@ type readTracker struct {
 func (t *readTracker) Read(p []byte) (int, error) {
 	t.touched.Store(true)
 	return t.r.Read(p)
+}
+
+// ExecPod runs cmd in a container of any pod on node (not a crimig node
+// pod): the smoke test's exec check. It returns what the command printed;
+// a non-zero exit is an error.
+func (e *Executor) ExecPod(ctx context.Context, node, namespace, pod, container string, cmd []string) (stdout, stderr []byte, err error) {
+	var out, errOut bytes.Buffer
+	req := execRequest{Namespace: namespace, Pod: pod, Container: container, Command: cmd}
+	err = e.stream(ctx, node, req, remotecommand.StreamOptions{Stdout: &out, Stderr: &errOut})
+	return out.Bytes(), errOut.Bytes(), err
 }

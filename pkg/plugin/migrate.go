@@ -67,6 +67,8 @@ type MigrateOptions struct {
 	Fleet    FleetFlags
 	// LogFile receives client logs while the progress view runs.
 	LogFile string
+	// SmokeImage is the smoke-test pod's image; empty means --image.
+	SmokeImage string
 
 	isTerminal func() bool
 	genericiooptions.IOStreams
@@ -124,6 +126,7 @@ func NewCmdMigrate(f cmdutil.Factory, streams genericiooptions.IOStreams) *cobra
 	fs.BoolVar(&o.Fleet.ContinueOnError, "continue-on-error", false, "Go on with the next waves after a node fails (never after the canary).")
 	fs.BoolVar(&o.Fleet.AllowControlPlane, "allow-control-plane", false, "Allow control-plane nodes; they go last, one at a time.")
 	fs.BoolVar(&o.DryRun, "dry-run", false, "Print what would be done, per node, and change nothing (the cordon is checked with a server-side dry run).")
+	fs.StringVar(&o.SmokeImage, "smoke-image", "", "Image of the smoke-test pod run on each migrated node (it needs sh and echo); by default --image. Use one from the registry your workloads pull from.")
 	addLogFileFlag(fs, &o.LogFile)
 	o.Plan.Exec.AddFlags(fs)
 	return cmd
@@ -235,8 +238,16 @@ func (o *MigrateOptions) engine(ex *nodeexec.Executor) *migrate.Engine {
 			Target: hostconf.Target(o.Plan.Target), Source: o.Plan.Source, Accept: accept,
 			Drain: o.Drain, Reboot: !o.NoReboot, Podman: !o.NoPodman, SwapTimeout: o.SwapTimeout,
 			AllowControlPlane: o.Fleet.AllowControlPlane,
+			SmokeImage:        o.smokeImage(), SmokePullSecrets: o.Plan.Exec.PullSecrets,
 		},
 	}
+}
+
+func (o *MigrateOptions) smokeImage() string {
+	if o.SmokeImage != "" {
+		return o.SmokeImage
+	}
+	return o.Plan.Exec.Image
 }
 
 // explain turns an interruption into the next command to run.

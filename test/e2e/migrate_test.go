@@ -87,6 +87,15 @@ func TestMigrate(t *testing.T) {
 			if last := events[len(events)-1]; last.Phase != migrate.PhaseDone || last.Step != "" {
 				t.Errorf("last event %+v, want the final done", last)
 			}
+			// The smoke pod ran on the new runtime: logs, exec, and its log
+			// file in CRI format where the kubelet keeps it.
+			if st == nil || st.Verification == nil {
+				t.Errorf("no verification in the state %+v", st)
+			} else if v := st.Verification; !v.Logs || !v.Exec || v.LogFormat != "cri" || v.Image == "" {
+				t.Errorf("verification %+v", v)
+			} else if b, err := os.ReadFile(n.Path(v.LogFile)); err != nil || !strings.Contains(string(b), " stdout F crimig-smoke "+st.RunID) {
+				t.Errorf("smoke pod log %s: %q, %v", v.LogFile, b, err)
+			}
 
 			// The host files are the plan's, byte for byte, with its modes.
 			for _, f := range np.Files {

@@ -180,7 +180,7 @@ func findingIDs(fs []inspect.Finding) string {
 func stepOrder(np *inspect.NodePlan) string {
 	core := map[string]bool{}
 	for _, s := range []string{inspect.StepLock, inspect.StepPreflight, inspect.StepDrain, inspect.StepBackup, inspect.StepKernel,
-		inspect.StepInstall, inspect.StepConfigure, inspect.StepSwap, inspect.StepVerify, inspect.StepAnnotate, inspect.StepUncordon} {
+		inspect.StepInstall, inspect.StepConfigure, inspect.StepSwap, inspect.StepVerify, inspect.StepSmoke, inspect.StepAnnotate, inspect.StepUncordon} {
 		core[s] = true
 	}
 	var out []string
@@ -319,7 +319,7 @@ func TestPlan(t *testing.T) {
 		if np.Verdict != inspect.VerdictBlocked {
 			t.Errorf("%s: verdict %s with a docker.sock pod, want blocked", n.Name, np.Verdict)
 		}
-		if got := stepOrder(np); got != "lock preflight drain backup kernel install configure swap(detached) verify annotate uncordon" {
+		if got := stepOrder(np); got != "lock preflight drain backup kernel install configure swap(detached) verify smoke-test annotate uncordon" {
 			t.Errorf("%s: steps %s", n.Name, got)
 		}
 		t.Logf("%s (%s): %s", n.Name, n.Fixture, findingIDs(fs))
