@@ -98,6 +98,11 @@ var (
 	needsKubeletConfigMap = []Need{
 		{Verb: "patch", Resource: "configmaps", Namespace: "kube-system", Name: "kubelet-config", Why: "kubelet-config: carry kubelet settings to kubeadm's ConfigMap"},
 	}
+	// needsSmoke: the smoke-test pod (pkg/migrate/smoke.go); creating,
+	// deleting and exec come with the node pods' rights.
+	needsSmoke = []Need{
+		{Verb: "get", Resource: "pods", Subresource: "log", PodNamespace: true, Why: "smoke test: the pod's output through kubectl logs"},
+	}
 	// needsDrain: k8s.io/kubectl/pkg/drain.
 	needsDrain = []Need{
 		{Verb: "list", Resource: "pods", Why: "drain: the node's pods"},
@@ -120,7 +125,7 @@ func commandNeeds(command string, host bool) []Need {
 		// The interactive view reads a run's journal through a node pod.
 		n = concatNeeds(needsStatus, needsNodePods)
 	case "migrate":
-		n = concatNeeds(needsClusterFacts, needsNodePods, needsLock, needsNodeChanges, needsDrain, needsKubeletConfigMap)
+		n = concatNeeds(needsClusterFacts, needsNodePods, needsLock, needsNodeChanges, needsDrain, needsKubeletConfigMap, needsSmoke)
 	case "rollback":
 		n = concatNeeds(needsNodePods, needsLock, needsNodeChanges, needsDrain)
 	case "cleanup":
