@@ -141,20 +141,25 @@ func pdbPodsByNode(pods []corev1.Pod, pdbs []policyv1.PodDisruptionBudget) map[s
 
 // MigrateFleet runs the waves under the fleet Lease, stopping at the first
 // failure unless ContinueOnError. Nodes that already finished are skipped
-// by Migrate itself, so re-running the same command resumes the fleet.
+// by Migrate itself, so re-running the same command resumes the fleet. The
+// Lease's crimig.io/fleet annotation says where the run stands (see
+// FleetProgress); each node that ends is also reported as a fleet event
+// whose Progress is the share of nodes done.
 func (e *Engine) MigrateFleet(ctx context.Context, waves []Wave, o FleetOptions) error {
 	lock, err := e.acquireNamed(ctx, FleetLeaseName, "the fleet")
 	if err != nil {
-		return err
+		return e.describeFleetHolder(ctx, err)
 	}
 	defer lock.Release()
+	track := newFleetTracker(e, waves)
 	var errs []error
 	for i, w := range waves {
-		e.emit("", StepFleet, PhaseInfo, fmt.Sprintf("wave %d/%d (%s): %v", i+1, len(waves), w.Why, w.Nodes))
+		e.emit("", StepFleet, PhaseInfo, fleetWaveMessage(i+1, len(waves), w))
+		track.startWave(ctx, i+1, w)
 		if err := e.checkControlPlanes(ctx, w); err != nil {
 			return err
 		}
-		werrs := e.runWave(ctx, w)
+		werrs := e.runWave(ctx, w, func(node string, err error) { track.nodeEnded(ctx, node, err) })
 		errs = append(errs, werrs...)
 		if len(werrs) > 0 && (!o.ContinueOnError || w.Why == "canary") {
 			e.emit("", StepFleet, PhaseFailed, fmt.Sprintf("stopped after wave %d; the remaining nodes are untouched", i+1))
@@ -175,7 +180,9 @@ func (e *Engine) MigrateFleet(ctx context.Context, waves []Wave, o FleetOptions)
 	return utilerrors.NewAggregate(errs)
 }
 
-func (e *Engine) runWave(ctx context.Context, w Wave) []error {
+// runWave migrates the wave's nodes at once; ended is called as each one
+// ends, from its goroutine.
+func (e *Engine) runWave(ctx context.Context, w Wave, ended func(node string, err error)) []error {
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	var errs []error
@@ -183,7 +190,9 @@ func (e *Engine) runWave(ctx context.Context, w Wave) []error {
 		wg.Add(1)
 		go func(node string) {
 			defer wg.Done()
-			if err := e.Migrate(ctx, node); err != nil {
+			err := e.Migrate(ctx, node)
+			ended(node, err)
+			if err != nil {
 				mu.Lock()
 				errs = append(errs, err)
 				mu.Unlock()
