@@ -173,6 +173,8 @@ type CertDir struct {
 type CopyOp struct {
 	From string `json:"from"`
 	To   string `json:"to"`
+	// Files are the names of the files copied (not their content).
+	Files []string `json:"files,omitempty"`
 }
 
 // certCopies maps docker's per-registry certificate dirs into the target
@@ -184,7 +186,13 @@ func certCopies(dirs []CertDir, toRoot string) []CopyOp {
 		if host == "" || host == "." || host == "/" {
 			continue
 		}
-		ops = append(ops, CopyOp{From: path.Join(DockerCertsDir, host), To: path.Join(toRoot, host)})
+		var files []string
+		for _, f := range d.Files {
+			if f != "" && !strings.Contains(f, "/") && f != "." && f != ".." {
+				files = append(files, f)
+			}
+		}
+		ops = append(ops, CopyOp{From: path.Join(DockerCertsDir, host), To: path.Join(toRoot, host), Files: files})
 	}
 	sort.Slice(ops, func(i, j int) bool { return ops[i].From < ops[j].From })
 	return ops

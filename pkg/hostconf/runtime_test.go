@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/BurntSushi/toml"
+	"github.com/google/go-cmp/cmp"
 )
 
 func TestRegistriesEdgeCases(t *testing.T) {
@@ -56,13 +57,14 @@ func TestRegistriesConfAlwaysSearchesDockerHub(t *testing.T) {
 }
 
 func TestCertCopies(t *testing.T) {
-	got := certCopies([]CertDir{{Host: "z.example.com:5000"}, {Host: "/etc/docker/certs.d/a.example.com/"}, {Host: ""}}, ContainersCertsDir)
+	got := certCopies([]CertDir{{Host: "z.example.com:5000", Files: []string{"ca.crt", "../escape", "client.key"}},
+		{Host: "/etc/docker/certs.d/a.example.com/"}, {Host: ""}}, ContainersCertsDir)
 	want := []CopyOp{
 		{From: "/etc/docker/certs.d/a.example.com", To: "/etc/containers/certs.d/a.example.com"},
-		{From: "/etc/docker/certs.d/z.example.com:5000", To: "/etc/containers/certs.d/z.example.com:5000"},
+		{From: "/etc/docker/certs.d/z.example.com:5000", To: "/etc/containers/certs.d/z.example.com:5000", Files: []string{"ca.crt", "client.key"}},
 	}
-	if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] {
-		t.Errorf("got %+v", got)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("copies (-want +got):\n%s", diff)
 	}
 }
 

@@ -3,6 +3,8 @@ package hostscripts
 import (
 	"encoding/json"
 	"fmt"
+
+	"github.com/crimig/kubectl-crimig/pkg/hostconf"
 )
 
 // HostFacts is what facts.sh reports about one host. Optional values are
@@ -42,6 +44,9 @@ type DockerFacts struct {
 	DataRootSeparateMount bool     `json:"dataRootSeparateMount"`
 	// MissingRuntimePaths are daemon.json runtime binaries absent on the host.
 	MissingRuntimePaths []string `json:"missingRuntimePaths"`
+	// CertDirs are the directories of /etc/docker/certs.d with their file
+	// names; the files' content is never collected.
+	CertDirs []hostconf.CertDir `json:"certDirs"`
 }
 
 // KubeletFacts describes how the kubelet is started and configured.

@@ -137,10 +137,33 @@ docker_facts() {
   if systemctl=$(have systemctl); then
     active=$(run "$systemctl" is-active docker </dev/null | head -n 1)
   fi
-  printf '{"installed":%s,"version":%s,"active":%s,"cgroupDriver":%s,"daemonJson":%s,"registries":%s,"dataRootSeparateMount":%s,"missingRuntimePaths":%s}' \
+  printf '{"installed":%s,"version":%s,"active":%s,"cgroupDriver":%s,"daemonJson":%s,"registries":%s,"dataRootSeparateMount":%s,"missingRuntimePaths":%s,"certDirs":%s}' \
     "$(json_bool test -n "$docker")" "$(json_opt "$version")" "$(json_opt "$active")" \
     "$(json_opt "$driver")" "$(json_file "$P/etc/docker/daemon.json")" "$(registry_names)" \
-    "$(json_bool is_mountpoint /var/lib/docker)" "$(missing_runtime_paths)"
+    "$(json_bool is_mountpoint /var/lib/docker)" "$(missing_runtime_paths)" "$(cert_dirs)"
+}
+
+# cert_dirs lists docker's per-registry certificate directories and the
+# names of the files in them (never their content): the new runtime needs
+# the same ca.crt / client.cert / client.key under its own certs.d.
+cert_dirs() {
+  printf '['
+  sep=""
+  for d in "$P"/etc/docker/certs.d/*/; do
+    [ -d "$d" ] || continue
+    host=${d%/}
+    host=${host##*/}
+    printf '%s{"host":%s,"files":[' "$sep" "$(json_str "$host")"
+    fsep=""
+    for f in "$d"*; do
+      [ -f "$f" ] || continue
+      printf '%s%s' "$fsep" "$(json_str "${f##*/}")"
+      fsep=","
+    done
+    printf ']}'
+    sep=","
+  done
+  printf ']'
 }
 
 # missing_runtime_paths lists the absolute "path" values of daemon.json's

@@ -7,10 +7,12 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/crimig/kubectl-crimig/pkg/hostconf"
 )
 
 // Credentials that sit in the fixture and must never reach the output.
-var secrets = []string{"c2VjcmV0LXRva2Vu", "hunter2", "s3cr3t-identity-token"}
+var secrets = []string{"c2VjcmV0LXRva2Vu", "hunter2", "s3cr3t-identity-token", "secret key material"}
 
 func factsRoot(t *testing.T) string {
 	t.Helper()
@@ -29,19 +31,23 @@ func factsRoot(t *testing.T) string {
 		"proc/4242/comm": "kubelet\n",
 		"proc/4242/cmdline": "/usr/bin/kubelet\x00--config=/var/lib/kubelet/config.yaml\x00" +
 			"--container-runtime-endpoint=unix:///run/cri-dockerd.sock\x00--pod-infra-container-image=registry.k8s.io/pause:3.9\x00",
-		"proc/modules":                       "overlay 151552 0 - Live 0x0\nnf_nat 49152 1 - Live 0x0\n",
-		"proc/sys/net/ipv4/ip_forward":       "1\n",
-		"proc/mounts":                        "/dev/sda1 / xfs rw 0 0\n/dev/sdb1 /var/lib/docker xfs rw 0 0\n",
-		"sys/fs/cgroup/cgroup.controllers":   "cpu memory pids\n",
-		"var/lib/kubelet/kubeadm-flags.env":  "KUBELET_KUBEADM_ARGS=\"--container-runtime-endpoint=unix:///run/cri-dockerd.sock --pod-infra-container-image=registry.k8s.io/pause:3.9\"\n",
-		"etc/sysconfig/kubelet":              "KUBELET_EXTRA_ARGS=",
-		"var/lib/kubelet/config.yaml":        "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\ncgroupDriver: systemd\n",
-		"etc/cron.d/prune":                   "# docker system prune is below\nSHELL=/bin/sh\n0 3 * * * root /usr/bin/docker system prune -af\n",
-		"usr/local/bin/push.sh":              "#!/bin/sh\nset -e\ndocker login -u ci -p hunter2 registry.example.com\necho dockerized\n",
-		"etc/systemd/system/docker.service":  "[Service]\nExecStart=/usr/bin/dockerd\n",
-		"etc/systemd/system/monitor.service": "[Service]\nExecStart=/usr/bin/docker run --rm monitor\n",
-		"run/systemd/system/.keep":           "",
-		"var/lib/.keep":                      "",
+		"proc/modules":                                            "overlay 151552 0 - Live 0x0\nnf_nat 49152 1 - Live 0x0\n",
+		"proc/sys/net/ipv4/ip_forward":                            "1\n",
+		"proc/mounts":                                             "/dev/sda1 / xfs rw 0 0\n/dev/sdb1 /var/lib/docker xfs rw 0 0\n",
+		"sys/fs/cgroup/cgroup.controllers":                        "cpu memory pids\n",
+		"var/lib/kubelet/kubeadm-flags.env":                       "KUBELET_KUBEADM_ARGS=\"--container-runtime-endpoint=unix:///run/cri-dockerd.sock --pod-infra-container-image=registry.k8s.io/pause:3.9\"\n",
+		"etc/sysconfig/kubelet":                                   "KUBELET_EXTRA_ARGS=",
+		"var/lib/kubelet/config.yaml":                             "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\ncgroupDriver: systemd\n",
+		"etc/cron.d/prune":                                        "# docker system prune is below\nSHELL=/bin/sh\n0 3 * * * root /usr/bin/docker system prune -af\n",
+		"usr/local/bin/push.sh":                                   "#!/bin/sh\nset -e\ndocker login -u ci -p hunter2 registry.example.com\necho dockerized\n",
+		"etc/systemd/system/docker.service":                       "[Service]\nExecStart=/usr/bin/dockerd\n",
+		"etc/systemd/system/monitor.service":                      "[Service]\nExecStart=/usr/bin/docker run --rm monitor\n",
+		"run/systemd/system/.keep":                                "",
+		"etc/docker/certs.d/harbor.corp.example:5443/ca.crt":      "-----BEGIN CERTIFICATE-----\nnot really\n",
+		"etc/docker/certs.d/harbor.corp.example:5443/client.cert": "cert",
+		"etc/docker/certs.d/harbor.corp.example:5443/client.key":  "secret key material",
+		"etc/docker/certs.d/empty.example/.keep":                  "",
+		"var/lib/.keep":                                           "",
 	}
 	exes := map[string]string{
 		"usr/bin/dnf": stub("4.14.0"),
@@ -109,6 +115,8 @@ func checkFacts(t *testing.T, root string, f *HostFacts) {
 			Registries:            []string{"123.dkr.ecr.us-east-1.amazonaws.com", "https://index.docker.io/v1/", "registry.example.com"},
 			DataRootSeparateMount: true,
 			MissingRuntimePaths:   []string{"/usr/bin/nvidia-container-runtime"},
+			CertDirs: []hostconf.CertDir{{Host: "empty.example", Files: []string{}},
+				{Host: "harbor.corp.example:5443", Files: []string{"ca.crt", "client.cert", "client.key"}}},
 		},
 		Kubelet: KubeletFacts{
 			Cmdline: []string{"/usr/bin/kubelet", "--config=/var/lib/kubelet/config.yaml",

@@ -47,6 +47,8 @@ const (
 	ProbeSource = "probe-source.sh"
 	// PodLogCheck tells the format of a container's log under /var/log/pods.
 	PodLogCheck = "pod-log-check.sh"
+	// CopyCerts copies docker's per-registry certificates to the new runtime.
+	CopyCerts = "copy-certs.sh"
 )
 
 // Get returns the text of an embedded script. It panics on an unknown name,

@@ -23,6 +23,7 @@ func (np *NodePlan) addTranslation(r HostResult, target hostconf.Target) {
 			CgroupV2:            f.Cgroup.Version == 2,
 			MissingRuntimePaths: f.Docker.MissingRuntimePaths,
 		},
+		CertDirs: f.Docker.CertDirs,
 	}
 	if f.Docker.DaemonJSON != nil {
 		in.DaemonJSON = []byte(*f.Docker.DaemonJSON)

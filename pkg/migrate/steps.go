@@ -8,6 +8,7 @@ import (
 	"path"
 	"strings"
 
+	"github.com/crimig/kubectl-crimig/pkg/hostconf"
 	"github.com/crimig/kubectl-crimig/pkg/hostscripts"
 	"github.com/crimig/kubectl-crimig/pkg/inspect"
 )
@@ -69,6 +70,11 @@ func (r *run) backupPaths(np *inspect.NodePlan) []string {
 	paths := []string{modulesLoadConf, sysctlConf}
 	for _, f := range np.Files {
 		paths = append(paths, f.Path)
+	}
+	for _, c := range np.Copies {
+		for _, f := range c.Files {
+			paths = append(paths, path.Join(c.To, f))
+		}
 	}
 	return paths
 }
@@ -141,6 +147,34 @@ func (r *run) configure(ctx context.Context) error {
 		staged++
 		r.e.emitProgress(r.node, inspect.StepConfigure, PhaseProgress, "staged "+f.Path, float64(staged)/float64(len(np.Files)))
 	}
+	return r.copyCerts(ctx, np)
+}
+
+// copyCerts gives the new runtime docker's registry certificates. They are
+// copied now, not by the swap job: docker never reads the new runtime's
+// certs.d, and backup.sh already saved whatever was there.
+func (r *run) copyCerts(ctx context.Context, np *inspect.NodePlan) error {
+	var pairs []string
+	total := 0
+	for _, c := range np.Copies {
+		if len(c.Files) > 0 {
+			pairs = append(pairs, c.From+"\t"+c.To)
+			total += len(c.Files)
+		}
+	}
+	if len(pairs) == 0 {
+		return nil
+	}
+	res, err := r.e.Host.Run(ctx, r.node, hostscripts.Get(hostscripts.CopyCerts), map[string]string{"CRIMIG_COPIES": strings.Join(pairs, "\n")})
+	if err != nil {
+		return err
+	}
+	if res.ExitCode != 0 {
+		return fmt.Errorf("%s exited %d: %s", hostscripts.CopyCerts, res.ExitCode, lastLines(res.Stderr, 5))
+	}
+	copied := strings.Count(string(res.Stdout), "copied ")
+	r.e.emit(r.node, inspect.StepConfigure, PhaseInfo, fmt.Sprintf("registry certificates: %d of %d file(s) from %s copied, the rest already in place",
+		copied, total, hostconf.DockerCertsDir))
 	return nil
 }
 

@@ -139,6 +139,11 @@ func TestMigrate(t *testing.T) {
 			if links, _ := filepath.Glob(n.Path("/etc/systemd/system/*.wants/" + unit)); len(links) == 0 {
 				t.Errorf("%s is not enabled", unit)
 			}
+			// docker's registry certificates are where the new runtime reads them.
+			certs := map[string]string{"cri-o": "/etc/containers/certs.d", "containerd": "/etc/containerd/certs.d"}[c.target]
+			if want, got := n.ReadHostFile(t, "/etc/docker/certs.d/harbor.corp.example/ca.crt"), n.ReadHostFile(t, certs+"/harbor.corp.example/ca.crt"); got != want {
+				t.Errorf("%s/harbor.corp.example/ca.crt differs from docker's", certs)
+			}
 			if _, err := os.Stat(n.Path("/var/lib/docker")); err != nil {
 				t.Errorf("/var/lib/docker must be kept for rollback: %v", err)
 			}

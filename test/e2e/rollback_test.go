@@ -93,6 +93,9 @@ func TestRollback(t *testing.T) {
 	if restored < 3 || removed < 3 {
 		t.Errorf("manifest held %d restored and %d created files; expected the kubelet files and crimig's drop-ins:\n%s", restored, removed, manifest)
 	}
+	if !strings.Contains(manifest, "/etc/containers/certs.d/harbor.corp.example/ca.crt\tabsent\t") {
+		t.Errorf("the registry certificate copied for CRI-O is not in the backup manifest as created:\n%s", manifest)
+	}
 	if _, ok := before["/var/lib/kubelet/kubeadm-flags.env"]; !ok || !strings.Contains(manifest, "/var/lib/kubelet/kubeadm-flags.env\t") {
 		t.Errorf("kubeadm-flags.env is not in the backup manifest:\n%s", manifest)
 	}
