@@ -49,6 +49,8 @@ const (
 	PodLogCheck = "pod-log-check.sh"
 	// CopyCerts copies docker's per-registry certificates to the new runtime.
 	CopyCerts = "copy-certs.sh"
+	// ReportFiles prints a run's backed-up files before and after, for --report.
+	ReportFiles = "report-files.sh"
 )
 
 // Get returns the text of an embedded script. It panics on an unknown name,

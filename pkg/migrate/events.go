@@ -38,12 +38,21 @@ func (e *Engine) emitProgress(node, step string, phase Phase, msg string, progre
 	if e.Sink == nil {
 		return
 	}
-	e.Sink(Event{Time: e.now(), Node: node, Step: step, Phase: phase, Message: msg, Progress: progress})
+	e.Sink(Event{Time: e.eventTime(), Node: node, Step: step, Phase: phase, Message: msg, Progress: progress})
+}
+
+// eventTime stamps events to the millisecond, for step timings; the state
+// annotation keeps whole seconds.
+func (e *Engine) eventTime() time.Time {
+	if e.Now != nil {
+		return e.Now()
+	}
+	return time.Now().UTC().Truncate(time.Millisecond)
 }
 
 func (e *Engine) emitErr(node, step string, err error) {
 	if e.Sink == nil {
 		return
 	}
-	e.Sink(Event{Time: e.now(), Node: node, Step: step, Phase: PhaseFailed, Err: err.Error(), Progress: -1})
+	e.Sink(Event{Time: e.eventTime(), Node: node, Step: step, Phase: PhaseFailed, Err: err.Error(), Progress: -1})
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -20,6 +21,7 @@ import (
 	"github.com/crimig/kubectl-crimig/pkg/inspect"
 	"github.com/crimig/kubectl-crimig/pkg/migrate"
 	"github.com/crimig/kubectl-crimig/pkg/nodeexec"
+	"github.com/crimig/kubectl-crimig/pkg/report"
 )
 
 var migrateLong = templates.LongDesc(i18n.T(`
@@ -47,6 +49,9 @@ var migrateExample = templates.Examples(i18n.T(`
 	kubectl crimig migrate node-1 --source repo=https://mirror.corp.example/cri-o --yes
 	kubectl crimig migrate node-1 --source bundle=cri-o.amd64.v1.29.1.tar.gz --yes
 
+	# Every docker node in waves of two, node-1 first, with an evidence bundle
+	kubectl crimig migrate --all --max-unavailable 2 --canary node-1 --report ./crimig-report --yes
+
 	# Accept a known blocker and stream events as JSON lines
 	kubectl crimig migrate node-1 --accept CRIMIG010 --yes -o json`))
 
@@ -69,6 +74,8 @@ type MigrateOptions struct {
 	LogFile string
 	// SmokeImage is the smoke-test pod's image; empty means --image.
 	SmokeImage string
+	// ReportDir receives the evidence bundle (pkg/report).
+	ReportDir string
 
 	isTerminal func() bool
 	genericiooptions.IOStreams
@@ -126,6 +133,7 @@ func NewCmdMigrate(f cmdutil.Factory, streams genericiooptions.IOStreams) *cobra
 	fs.BoolVar(&o.Fleet.ContinueOnError, "continue-on-error", false, "Go on with the next waves after a node fails (never after the canary).")
 	fs.BoolVar(&o.Fleet.AllowControlPlane, "allow-control-plane", false, "Allow control-plane nodes; they go last, one at a time.")
 	fs.BoolVar(&o.DryRun, "dry-run", false, "Print what would be done, per node, and change nothing (the cordon is checked with a server-side dry run).")
+	fs.StringVar(&o.ReportDir, "report", "", "Write an evidence bundle for change records to this new directory: per node the plan, host files before and after with diffs, the host job's journal, timings and the smoke test, plus summary.md.")
 	fs.StringVar(&o.SmokeImage, "smoke-image", "", "Image of the smoke-test pod run on each migrated node (it needs sh and echo); by default --image. Use one from the registry your workloads pull from.")
 	addLogFileFlag(fs, &o.LogFile)
 	o.Plan.Exec.AddFlags(fs)
@@ -158,6 +166,14 @@ func (o *MigrateOptions) Validate() error {
 	}
 	if o.SwapTimeout < time.Minute {
 		return fmt.Errorf("--swap-timeout must be at least 1m, got %s", o.SwapTimeout)
+	}
+	if o.ReportDir != "" && o.DryRun {
+		return errors.New("--report records a migration; it cannot be combined with --dry-run")
+	}
+	if o.ReportDir != "" {
+		if entries, err := os.ReadDir(o.ReportDir); err == nil && len(entries) > 0 {
+			return fmt.Errorf("--report directory %s is not empty; give each run a new directory so that no evidence is overwritten", o.ReportDir)
+		}
 	}
 	if !o.Yes && !o.DryRun && !o.isTerminal() {
 		return errors.New("refusing to migrate without confirmation: stdin is not a terminal; review 'kubectl crimig plan' and pass --yes")
@@ -195,6 +211,30 @@ func (o *MigrateOptions) Run(ctx context.Context) error {
 	if err := o.selectNodes(ctx); err != nil {
 		return err
 	}
+	if o.ReportDir == "" {
+		return o.migrate(ctx, engine)
+	}
+	bundle, err := report.New(o.ReportDir, report.Run{Command: os.Args, Identity: engine.Identity, Target: o.Plan.Target})
+	if err != nil {
+		return err
+	}
+	engine.Sink = bundle.Sink(engine.Sink)
+	engine.Preflight = bundle.Preflight(engine.Preflight)
+	err = o.migrate(ctx, engine)
+	// The evidence is written even when the run failed or was interrupted:
+	// that is when a change review needs it most.
+	fmt.Fprintf(o.ErrOut, "Writing the evidence bundle to %s ...\n", o.ReportDir)
+	if rerr := bundle.Finish(context.WithoutCancel(ctx), o.Plan.client, ex, err); rerr != nil {
+		fmt.Fprintf(o.ErrOut, "warning: the evidence bundle in %s is incomplete: %v\n", o.ReportDir, rerr)
+	} else {
+		fmt.Fprintf(o.ErrOut, "Evidence bundle: %s\n", filepath.Join(o.ReportDir, "summary.md"))
+	}
+	return err
+}
+
+// migrate runs the selected nodes: as a fleet, under the progress view, or
+// one after the other with plain lines.
+func (o *MigrateOptions) migrate(ctx context.Context, engine *migrate.Engine) error {
 	if o.Fleet.active(o.Plan.Nodes) {
 		return o.runFleet(ctx, engine)
 	}
