@@ -39,10 +39,17 @@ type Controller struct {
 	// crimig pod's container command; empty: containers only get their
 	// (empty) log files.
 	SimExe string
+	// APIServer is opened while the cluster's API server runs and closed
+	// otherwise (see apiserver.go); nil: none.
+	APIServer APIServerGate
+	// StaticPodStart is how long a static pod takes to run again after its
+	// kubelet, runtime or manifest (re)starts (default 1s).
+	StaticPodStart time.Duration
 
 	mu    sync.Mutex
 	nodes map[string]*nodeState
 	pods  listersv1.PodLister
+	api   apiState
 }
 
 type nodeState struct {
@@ -56,6 +63,10 @@ type nodeState struct {
 	execs          map[string]time.Time
 	sandboxLogged  map[string]bool
 	gced           time.Time
+	static         staticState
+	controlPlane   bool
+	apiserverUp    bool   // its kube-apiserver static pod runs
+	apiserverWhy   string // why not
 }
 
 // Run polls the hosts until ctx ends.
@@ -98,6 +109,9 @@ func (c *Controller) defaults() {
 	if c.Heartbeat == 0 {
 		c.Heartbeat = 20 * time.Second
 	}
+	if c.StaticPodStart == 0 {
+		c.StaticPodStart = time.Second
+	}
 	if c.Log == nil {
 		c.Log = os.Stderr
 	}
@@ -121,18 +135,20 @@ func (c *Controller) NodeNames() []string {
 	return out
 }
 
-// SyncAll syncs every host once.
+// SyncAll syncs every host once, then opens or closes the API server.
 func (c *Controller) SyncAll(ctx context.Context) {
 	c.defaults()
-	for _, name := range c.NodeNames() {
+	names := c.NodeNames()
+	for _, name := range names {
 		if err := c.SyncNode(ctx, name); err != nil {
 			c.logf("node %s: %v", name, err)
 		}
 	}
+	c.syncAPIServer(names)
 }
 
-// SyncNode handles one host: process sweeps, pod deletion, exec routing and
-// the Node status.
+// SyncNode handles one host: process sweeps, pod deletion, static and
+// mirror pods, exec routing and the Node status.
 func (c *Controller) SyncNode(ctx context.Context, name string) error {
 	c.defaults()
 	dir := filepath.Join(c.Hosts, name)
@@ -171,6 +187,7 @@ func (c *Controller) SyncNode(ctx context.Context, name string) error {
 		h.GCExecs(host.ScanProcs("/proc", dir))
 		st.gced = time.Now()
 	}
+	c.syncStaticPods(ctx, name, h, o, st)
 	if c.Dynamic != nil {
 		if err := c.gatePods(ctx, name, dir, h, o, st); err != nil {
 			c.logf("node %s: pods: %v", name, err)

@@ -53,6 +53,9 @@ type Meta struct {
 	Mounts            []string `json:"mounts,omitempty"` // extra /proc/mounts lines
 	Enabled           []string `json:"enabled"`
 	Masked            []string `json:"masked,omitempty"`
+	// ControlPlane is set by `add-node --control-plane`: a kubeadm
+	// control-plane node with static pods in /etc/kubernetes/manifests.
+	ControlPlane bool `json:"controlPlane,omitempty"`
 }
 
 // Host is one simulated host root.

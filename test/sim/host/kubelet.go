@@ -26,6 +26,9 @@ type KubeletState struct {
 	Endpoint    string   `json:"endpoint"`    // normalised socket path
 	Runtime     string   `json:"runtime"`     // docker, crio or containerd
 	RuntimeUnit []string `json:"runtimeUnit"` // units that must be active for the CRI to answer
+	// StaticPodPath is the manifest directory the kubelet watches
+	// (--pod-manifest-path, else staticPodPath), as read at its start.
+	StaticPodPath string `json:"staticPodPath,omitempty"`
 }
 
 // removedFlags maps kubelet flags to the first minor version without them.
@@ -123,6 +126,10 @@ func (h *Host) StartKubelet(cmd []string) error {
 	}
 	_ = h.Write(filepath.Join(RunDir, "kubelet-cgroup-driver"), driver)
 	st.Args = cmd
+	st.StaticPodPath = cfg.StaticPodPath
+	if p := flags["pod-manifest-path"]; p != "" {
+		st.StaticPodPath = p
+	}
 	data, _ := json.Marshal(st)
 	_ = h.Write(KubeletFile, string(data))
 	return h.Write(PodsRTFile, st.Runtime)

@@ -30,6 +30,11 @@ type Options struct {
 	Name     string // node name (hostname)
 	Self     string // the crimig-sim binary to copy in
 	Busybox  string // a static busybox, default /bin/busybox
+	// ControlPlane makes the root a kubeadm control-plane node (static pod
+	// manifests, kubeconfigs, PKI; see makeControlPlane), also when it
+	// exists already. The role is kept in host.json: leaving it false never
+	// turns a control-plane root back into a worker.
+	ControlPlane bool
 }
 
 // stubsFor lists the stub commands every root gets; package binaries come
@@ -57,6 +62,11 @@ func Build(o Options) (bool, error) {
 	}
 	if err := installBinaries(o); err != nil {
 		return false, err
+	}
+	if o.ControlPlane {
+		if err := makeControlPlane(o); err != nil {
+			return false, fmt.Errorf("make %s a control-plane node: %w", o.Dir, err)
+		}
 	}
 	if fresh {
 		m, err := h.Meta()

@@ -2,9 +2,9 @@
 // multi-call binary: run as nsenter (or as a stub command inside a host
 // root) it acts as that command; otherwise it takes a subcommand:
 //
-//	crimig-sim add-node   --kubeconfig K --hosts DIR --name NODE --fixture centos7|rocky9|ubuntu22
-//	crimig-sim build-root --hosts DIR --name NODE --fixture F   (no API server)
-//	crimig-sim controller --kubeconfig K --hosts DIR --kubelet-port P
+//	crimig-sim add-node   --kubeconfig K --hosts DIR --name NODE --fixture centos7|rocky9|ubuntu22 [--control-plane]
+//	crimig-sim build-root --hosts DIR --name NODE --fixture F [--control-plane]   (no API server)
+//	crimig-sim controller --kubeconfig K --hosts DIR --kubelet-port P [--apiserver-proxy-listen A --apiserver-proxy-upstream U]
 //	crimig-sim install-crds --kubeconfig K
 //	crimig-sim stages                                           (print stages.yaml)
 //	crimig-sim toml-check FILE...

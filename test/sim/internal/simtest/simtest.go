@@ -77,6 +77,18 @@ func (e *buildError) Error() string { return e.err.Error() + "\n" + e.out }
 // its path. Processes left in it are killed at cleanup.
 func Root(t testing.TB, fixture, name string) string {
 	t.Helper()
+	return root(t, fixture, name, false)
+}
+
+// ControlPlaneRoot is Root for a kubeadm control-plane node (add-node
+// --control-plane): static pod manifests in /etc/kubernetes/manifests.
+func ControlPlaneRoot(t testing.TB, fixture, name string) string {
+	t.Helper()
+	return root(t, fixture, name, true)
+}
+
+func root(t testing.TB, fixture, name string, controlPlane bool) string {
+	t.Helper()
 	bin, _ := Binary(t)
 	hosts := t.TempDir()
 	dir := filepath.Join(hosts, name)
@@ -84,7 +96,7 @@ func Root(t testing.TB, fixture, name string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := rootfs.Build(rootfs.Options{Fixtures: fixtures, Fixture: fixture, Dir: dir, Name: name, Self: bin}); err != nil {
+	if _, err := rootfs.Build(rootfs.Options{Fixtures: fixtures, Fixture: fixture, Dir: dir, Name: name, Self: bin, ControlPlane: controlPlane}); err != nil {
 		t.Fatalf("build root: %v", err)
 	}
 	t.Cleanup(func() { KillAll(dir) })

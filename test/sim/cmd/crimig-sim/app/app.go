@@ -16,6 +16,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/crimig/kubectl-crimig/test/sim"
+	"github.com/crimig/kubectl-crimig/test/sim/apiproxy"
 	"github.com/crimig/kubectl-crimig/test/sim/applets"
 	"github.com/crimig/kubectl-crimig/test/sim/bundle"
 	"github.com/crimig/kubectl-crimig/test/sim/controller"
@@ -77,6 +78,7 @@ func addNode(args []string, withAPI bool) error {
 	name := fl.String("name", "", "node name")
 	fixture := fl.String("fixture", "", "centos7, rocky9 or ubuntu22")
 	busybox := fl.String("busybox", "/bin/busybox", "static busybox to copy into the root")
+	controlPlane := fl.Bool("control-plane", false, "a kubeadm control-plane node: static pods, role labels and taint")
 	if err := fl.Parse(args); err != nil {
 		return err
 	}
@@ -92,7 +94,7 @@ func addNode(args []string, withAPI bool) error {
 	if err != nil {
 		return err
 	}
-	fresh, err := rootfs.Build(rootfs.Options{Fixtures: fixtures, Fixture: *fixture, Dir: dir, Name: *name, Self: self, Busybox: *busybox})
+	fresh, err := rootfs.Build(rootfs.Options{Fixtures: fixtures, Fixture: *fixture, Dir: dir, Name: *name, Self: self, Busybox: *busybox, ControlPlane: *controlPlane})
 	if err != nil {
 		return err
 	}
@@ -118,11 +120,17 @@ func runController(args []string) error {
 	port := fs.Int("kubelet-port", 10247, "port of kwok's kubelet server, published as the node's kubelet port")
 	interval := fs.Duration("interval", 0, "host polling period (default 150ms)")
 	warmup := fs.Duration("kubelet-warmup", 0, "how long a (re)started kubelet reports NotReady (default 1s; negative: none)")
+	proxyListen := fs.String("apiserver-proxy-listen", "", "serve the API server here (host:port) only while a control-plane node runs it")
+	proxyUpstream := fs.String("apiserver-proxy-upstream", "", "the real API server (host:port) the proxy forwards to")
+	staticStart := fs.Duration("static-pod-start", 0, "how long a static pod takes to run after its kubelet, runtime or manifest restarts (default 1s)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *hosts == "" {
 		return fmt.Errorf("--hosts is required")
+	}
+	if (*proxyListen == "") != (*proxyUpstream == "") {
+		return fmt.Errorf("--apiserver-proxy-listen and --apiserver-proxy-upstream go together")
 	}
 	abs, _ := filepath.Abs(*hosts)
 	cs, dyn, err := clients(*kubeconfig)
@@ -140,7 +148,13 @@ func runController(args []string) error {
 	if err != nil {
 		return err
 	}
-	c := &controller.Controller{Client: cs, Dynamic: dyn, Hosts: abs, KubeletPort: int32(*port), Interval: *interval, KubeletWarmup: *warmup, SimExe: self}
+	c := &controller.Controller{Client: cs, Dynamic: dyn, Hosts: abs, KubeletPort: int32(*port), Interval: *interval,
+		KubeletWarmup: *warmup, SimExe: self, StaticPodStart: *staticStart}
+	if *proxyListen != "" {
+		p := &apiproxy.Proxy{Listen: *proxyListen, Upstream: *proxyUpstream}
+		defer p.Close()
+		c.APIServer = p
+	}
 	return c.Run(ctx)
 }
 
