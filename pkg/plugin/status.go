@@ -29,7 +29,9 @@ var statusLong = templates.LongDesc(i18n.T(`
 	Show every node's runtime and where crimig stands on it: the phase and last
 	completed step of the current or last run (from the crimig.io/state
 	annotation), how long it has been going, its last error, and who holds the
-	node's lock.
+	node's lock. While a fleet run (migrate --all, --selector or several nodes)
+	holds the crimig-fleet Lease, status also shows its wave, the nodes in
+	flight and how many are done, failed or waiting.
 
 	On a terminal, status opens an interactive view that follows the cluster
 	through watches: / filters, s and S sort, enter shows a node's steps and the
@@ -185,7 +187,7 @@ func (o *StatusOptions) print(st tui.Status) error {
 		return err
 	}
 	if st.FleetLock != nil {
-		fmt.Fprintf(o.ErrOut, "A fleet run holds %s: %s\n", st.FleetLock.Name, st.FleetLock.Holder)
+		fmt.Fprintln(o.ErrOut, fleetLine(st.FleetLock, time.Now()))
 	}
 	w := printers.GetNewTabWriter(o.Out)
 	fmt.Fprintln(w, statusHeader(o.Output == "wide"))
@@ -193,6 +195,16 @@ func (o *StatusOptions) print(st tui.Status) error {
 		fmt.Fprintln(w, statusRow(n, o.Output == "wide", time.Now()))
 	}
 	return w.Flush()
+}
+
+// fleetLine is the fleet run for the plain outputs: who runs it, the wave
+// and why, the nodes in flight, done, failed and waiting.
+func fleetLine(l *tui.LeaseStatus, now time.Time) string {
+	line := "A fleet run holds " + l.Name + ": " + strings.TrimPrefix(tui.FormatFleetRun(l, now), "fleet run: ")
+	if l.Fleet != nil && l.Fleet.Wave > 0 && l.Fleet.WaveWhy != "" {
+		line += fmt.Sprintf(" (wave %d: %s)", l.Fleet.Wave, l.Fleet.WaveWhy)
+	}
+	return line
 }
 
 func statusHeader(wide bool) string {
@@ -250,10 +262,13 @@ type watchPrinter struct {
 	printed map[string]string
 	widths  []int
 	header  bool
+	// fleet is the fleet run as last printed, "" when there was none.
+	fleet string
 }
 
 func (wp *watchPrinter) printChanged(st tui.Status) error {
 	now := time.Now()
+	wp.printFleet(st.FleetLock, now)
 	for _, n := range st.Nodes {
 		// Elapsed ticks on its own; only real changes print a row.
 		key := statusRow(n, true, time.Time{})
@@ -266,6 +281,23 @@ func (wp *watchPrinter) printChanged(st tui.Status) error {
 		}
 	}
 	return nil
+}
+
+// printFleet says on stderr when a fleet run starts, moves on or ends.
+func (wp *watchPrinter) printFleet(l *tui.LeaseStatus, now time.Time) {
+	line := ""
+	if l != nil {
+		line = fleetLine(l, now)
+	}
+	switch {
+	case line == wp.fleet:
+		return
+	case line != "":
+		fmt.Fprintln(wp.o.ErrOut, line)
+	default:
+		fmt.Fprintln(wp.o.ErrOut, "The fleet run released "+tui.FleetLeaseName+".")
+	}
+	wp.fleet = line
 }
 
 func (wp *watchPrinter) print(n tui.NodeStatus, now time.Time) error {

@@ -277,3 +277,79 @@ func TestEventFeedStopsAfterStep(t *testing.T) {
 		t.Errorf("runNodes after stop = %v", err)
 	}
 }
+
+func fleetStatusLease(p *migrate.FleetProgress) *coordinationv1.Lease {
+	l := statusLease("crimig-system", tui.FleetLeaseName, "bob@ci/fleet")
+	if p != nil {
+		b, _ := json.Marshal(p)
+		l.Annotations = map[string]string{migrate.AnnotationFleet: string(b)}
+	}
+	return l
+}
+
+var statusFleetRun = &migrate.FleetProgress{Waves: 3, Wave: 2, WaveWhy: "up to 2 at once", InFlight: []string{"node-3"},
+	Done: []string{"node-2"}, Failed: []string{"node-4"}, Pending: []string{"node-1"}}
+
+// TestStatusFleetRun: the plain outputs and -o json show the wave and the
+// nodes of a fleet run; --watch says when it moves on and when it ends.
+func TestStatusFleetRun(t *testing.T) {
+	client := statusFixture()
+	if _, err := client.CoordinationV1().Leases("crimig-system").Update(context.Background(), fleetStatusLease(statusFleetRun), metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	_, errOut, err := runStatus(t, client, "table")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "A fleet run holds crimig-fleet: bob@ci/fleet · wave 2/3 · in flight: node-3 · 1 done, 1 failed (node-4), 1 waiting (wave 2: up to 2 at once)\n"
+	if errOut != want {
+		t.Errorf("stderr:\n%q\nwant\n%q", errOut, want)
+	}
+
+	out, _, err := runStatus(t, client, "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		FleetLock struct {
+			Holder string                 `json:"holder"`
+			Fleet  *migrate.FleetProgress `json:"fleet"`
+		} `json:"fleetLock"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if f := doc.FleetLock.Fleet; f == nil || f.Wave != 2 || f.Waves != 3 || strings.Join(f.InFlight, ",") != "node-3" || strings.Join(f.Failed, ",") != "node-4" {
+		t.Errorf("fleetLock.fleet = %+v in\n%s", f, out)
+	}
+	for _, key := range []string{`"inFlight"`, `"waveWhy": "up to 2 at once"`, `"pending"`} {
+		if !strings.Contains(out, key) {
+			t.Errorf("-o json lacks %s", key)
+		}
+	}
+
+	errBuf := &syncBuffer{}
+	o := NewStatusOptions(genericiooptions.IOStreams{In: strings.NewReader(""), Out: io.Discard, ErrOut: errBuf})
+	o.client, o.Watch = client, true
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- o.Run(ctx) }()
+	waitForText(t, errBuf, "wave 2/3")
+	next := *statusFleetRun
+	next.Wave, next.InFlight, next.Done, next.Pending = 3, []string{"node-1"}, []string{"node-2", "node-3"}, []string{}
+	if _, err := client.CoordinationV1().Leases("crimig-system").Update(ctx, fleetStatusLease(&next), metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitForText(t, errBuf, "wave 3/3 · in flight: node-1 · 2 done")
+	if err := client.CoordinationV1().Leases("crimig-system").Delete(ctx, tui.FleetLeaseName, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitForText(t, errBuf, "The fleet run released crimig-fleet.")
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Count(errBuf.String(), "\n"); got != 3 {
+		t.Errorf("want 3 fleet lines, got:\n%s", errBuf.String())
+	}
+}

@@ -70,8 +70,25 @@ func fleet() Snapshot {
 				Phase: migrate.StateFailed, Step: "configure", CordonedByCrimig: true, Started: testNow.Add(-30 * time.Minute), Updated: testNow.Add(-20 * time.Minute),
 				LastError: "swap: crio did not start; docker restored"})),
 		},
-		Leases: []coordinationv1.Lease{lease("crimig-node-node-c", "alice@laptop/r-0c2"), lease(FleetLeaseName, "alice@laptop/fleet-7")},
+		Leases: []coordinationv1.Lease{lease("crimig-node-node-c", "alice@laptop/r-0c2"), fleetLease("alice@laptop/fleet-7", fleetRun())},
 	}
+}
+
+// fleetRun is the fleet run of the fixture: node-b done, node-d failed,
+// node-c in the second of three waves and node-a still to come.
+func fleetRun() *migrate.FleetProgress {
+	return &migrate.FleetProgress{Waves: 3, Wave: 2, WaveWhy: "up to 1 at once", InFlight: []string{"node-c"}, Done: []string{"node-b"},
+		Failed: []string{"node-d"}, Pending: []string{"node-a"}, Started: testNow.Add(-2 * time.Hour), Updated: testNow.Add(-192 * time.Second)}
+}
+
+// fleetLease is the fleet Lease with p in its annotation, if p is set.
+func fleetLease(holder string, p *migrate.FleetProgress) coordinationv1.Lease {
+	l := lease(FleetLeaseName, holder)
+	if p != nil {
+		b, _ := json.Marshal(p)
+		l.Annotations = map[string]string{migrate.AnnotationFleet: string(b)}
+	}
+	return l
 }
 
 func lease(name, holder string) coordinationv1.Lease {

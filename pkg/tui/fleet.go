@@ -48,6 +48,27 @@ type LeaseStatus struct {
 	Holder  string     `json:"holder"`
 	Renewed *time.Time `json:"renewed,omitempty"`
 	Expires *time.Time `json:"expires,omitempty"`
+	// Fleet is where a fleet run stands: only on the fleet Lease, and only
+	// when its holder recorded it.
+	Fleet *migrate.FleetProgress `json:"fleet,omitempty"`
+}
+
+// Expired reports a Lease its holder no longer renews: that run died.
+func (l *LeaseStatus) Expired(now time.Time) bool {
+	return l.Expires != nil && now.After(*l.Expires)
+}
+
+// FormatFleetRun is the fleet run in one line: "fleet run: alice@host ·
+// wave 2/4 · in flight: node-3, node-4 · 3 done, 1 failed (node-5)".
+func FormatFleetRun(l *LeaseStatus, now time.Time) string {
+	s := "fleet run: " + l.Holder
+	if l.Fleet != nil {
+		s += " · " + l.Fleet.Summary()
+	}
+	if l.Expired(now) {
+		s += " · lock expired: that run died; the same command resumes it"
+	}
+	return s
 }
 
 // NodeStatus is one row: the node as plan summarises it plus its crimig state.
@@ -85,6 +106,15 @@ func BuildStatus(s Snapshot, names []string) Status {
 		keep[n] = true
 	}
 	st := Status{FleetLock: leases[FleetLeaseName], Nodes: []NodeStatus{}}
+	for i := range s.Leases {
+		if l := &s.Leases[i]; l.Name == FleetLeaseName {
+			p, err := migrate.ReadFleetProgress(l)
+			if err != nil {
+				st.Warnings = append(st.Warnings, err.Error())
+			}
+			st.FleetLock.Fleet = p
+		}
+	}
 	for i := range s.Nodes {
 		n := &s.Nodes[i]
 		if len(keep) > 0 && !keep[n.Name] {

@@ -2,9 +2,11 @@ package tui
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
 )
@@ -61,5 +63,39 @@ func waitSnapshot(t *testing.T, src *WatchSource, ok func(Snapshot) bool) Snapsh
 		case <-timeout:
 			t.Fatal("no matching snapshot within a second")
 		}
+	}
+}
+
+// TestBuildStatusFleet: the fleet Lease's progress is read; an unreadable
+// one is a warning; a Lease without it (an older crimig) only names the
+// holder; an expired one says the run died.
+func TestBuildStatusFleet(t *testing.T) {
+	st := BuildStatus(fleet(), nil)
+	if st.FleetLock == nil || len(st.Warnings) != 0 {
+		t.Fatalf("fleet lock %+v, warnings %v", st.FleetLock, st.Warnings)
+	}
+	if diff := cmp.Diff(fleetRun(), st.FleetLock.Fleet); diff != "" {
+		t.Errorf("fleet progress (-want +got):\n%s", diff)
+	}
+	want := "fleet run: alice@laptop/fleet-7 · wave 2/3 · in flight: node-c · 1 done, 1 failed (node-d), 1 waiting"
+	if got := FormatFleetRun(st.FleetLock, testNow); got != want {
+		t.Errorf("FormatFleetRun = %q, want %q", got, want)
+	}
+	if got := FormatFleetRun(st.FleetLock, testNow.Add(time.Hour)); !strings.Contains(got, "lock expired") {
+		t.Errorf("an expired fleet Lease: %q", got)
+	}
+
+	s := fleet()
+	s.Leases[1] = fleetLease("bob@ci/fleet", nil)
+	st = BuildStatus(s, nil)
+	if st.FleetLock.Fleet != nil || FormatFleetRun(st.FleetLock, testNow) != "fleet run: bob@ci/fleet" {
+		t.Errorf("a Lease without progress: %+v", st.FleetLock)
+	}
+
+	s.Leases[1].Annotations = map[string]string{"crimig.io/fleet": "{not json"}
+	st = BuildStatus(s, nil)
+	if st.FleetLock == nil || st.FleetLock.Fleet != nil || len(st.Nodes) != 5 ||
+		len(st.Warnings) != 1 || !strings.Contains(st.Warnings[0], "crimig.io/fleet is not valid JSON") {
+		t.Errorf("an unreadable annotation: lock %+v, warnings %v", st.FleetLock, st.Warnings)
 	}
 }

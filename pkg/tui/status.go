@@ -250,10 +250,10 @@ func (m *StatusModel) headerView() string {
 	if m.loaded {
 		line += "  " + FormatCounts(m.status.Counts)
 	}
-	if l := m.status.FleetLock; l != nil {
-		line += "  " + m.styles.warn.Render("fleet run: "+l.Holder)
-	}
 	lines := []string{truncate(line, m.width)}
+	if l := m.status.FleetLock; l != nil {
+		lines = append(lines, truncate(m.styles.warn.Render(FormatFleetRun(l, m.cfg.Now())), m.width))
+	}
 	for _, w := range m.status.Warnings {
 		lines = append(lines, truncate(m.styles.warn.Render("warning: "+w), m.width))
 	}

@@ -46,7 +46,7 @@ func finalView(t *testing.T, tm *teatest.TestModel) string {
 func TestStatusTable(t *testing.T) {
 	tm, _ := startStatus(t, StatusConfig{}, 140, 14)
 	view := finalView(t, tm)
-	for _, want := range []string{"docker 4 · cri-o 1 · migrating 1 · failed 1", "fleet run: alice@laptop/fleet-7", "swap: crio did not start"} {
+	for _, want := range []string{"docker 4 · cri-o 1 · migrating 1 · failed 1", "fleet run: alice@laptop/fleet-7 · wave 2/3 · in flight: node-c · 1 done, 1 failed (node-d)", "swap: crio did not start"} {
 		if !strings.Contains(view, want) {
 			t.Errorf("view lacks %q", want)
 		}
