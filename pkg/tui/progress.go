@@ -69,6 +69,7 @@ type ProgressModel struct {
 	styles   styles
 	nodes    []*nodeProgress
 	focus    *nodeProgress
+	fleet    fleetProgress
 	spinner  spinner.Model
 	overall  progress.Model
 	stepBar  progress.Model
@@ -136,6 +137,10 @@ func (m *ProgressModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 }
 
 func (m *ProgressModel) apply(ev migrate.Event) {
+	if ev.Step == migrate.StepFleet {
+		m.fleet.apply(ev)
+		return
+	}
 	np := m.node(ev.Node)
 	np.apply(ev)
 	m.focus = np
@@ -192,6 +197,9 @@ func (m *ProgressModel) resize(width int) {
 func (m *ProgressModel) View() string {
 	var b strings.Builder
 	b.WriteString(m.titleView() + "\n\n")
+	if m.fleet.seen {
+		b.WriteString(truncate(m.fleetView(), m.width) + "\n")
+	}
 	for _, np := range m.nodes {
 		b.WriteString(truncate(m.nodeRow(np), m.width) + "\n")
 	}

@@ -192,3 +192,91 @@ func TestProgressSecondCtrlCAborts(t *testing.T) {
 		t.Errorf("abort called %d times, want 1", aborts.Load())
 	}
 }
+
+func (f *eventFeed) fleet(phase migrate.Phase, msg string, progress float64) {
+	f.ch <- migrate.Event{Time: testNow.Add(f.at), Step: migrate.StepFleet, Phase: phase, Message: msg, Progress: progress}
+}
+
+// TestProgressFleet: a run in waves shows the wave, the count of nodes
+// done and the failures above the node rows, and fleet events make no row
+// of their own.
+func TestProgressFleet(t *testing.T) {
+	tm, ch := startProgress(t, ProgressConfig{LogLines: 2}, "node-1", "node-2", "node-3", "node-4")
+	fleet := &eventFeed{ch: ch}
+	fleet.fleet(migrate.PhaseInfo, "wave 1/2 (up to 2 at once): [node-1 node-2]", -1)
+	n1, n2 := &eventFeed{ch: ch, node: "node-1"}, &eventFeed{ch: ch, node: "node-2"}
+	n1.steps(StepNames()...)
+	n1.send("", migrate.PhaseDone, "node node-1 runs cri-o (run r-1)", 1)
+	fleet.fleet(migrate.PhaseProgress, "node-1 done: 1/4 nodes done", 0.25)
+	n2.steps("lock", "preflight", "drain", "backup", "kernel")
+	n2.send("install", migrate.PhaseStarted, "", -1)
+	n2.fail("install", "install.sh exited 3: no repo provides cri-o")
+	fleet.fleet(migrate.PhaseProgress, "node-2 failed: 1/4 nodes done, 1 failed", 0.25)
+	fleet.fleet(migrate.PhaseInfo, "wave 2/2 (up to 2 at once; PodDisruptionBudgets keep the rest for later waves): [node-3 node-4]", -1)
+	n3 := &eventFeed{ch: ch, node: "node-3"}
+	n3.steps("lock", "preflight")
+	n3.send("drain", migrate.PhaseStarted, "", -1)
+	n3.send("drain", migrate.PhaseProgress, "evicting 2 pod(s)", 0)
+	waitFor(t, tm, "evicting 2 pod(s)")
+	if err := tm.Quit(); err != nil {
+		t.Fatal(err)
+	}
+	final := tm.FinalModel(t, teatest.WithFinalTimeout(waitTimeout)).(*ProgressModel)
+	view := final.View()
+	for _, want := range []string{"fleet  wave 2/2  ", "1/4 nodes done · 1 failed: node-2 · up to 2 at once"} {
+		if !strings.Contains(view, want) {
+			t.Errorf("view lacks %q:\n%s", want, view)
+		}
+	}
+	if len(final.nodes) != 4 {
+		t.Errorf("%d node rows, want 4: fleet events made a row", len(final.nodes))
+	}
+	golden.RequireEqual(t, []byte(view))
+}
+
+// TestProgressFleetStopped: the fleet's stop stays on its line in the last
+// frame; before any node ended, the count is out of the run's nodes.
+func TestProgressFleetStopped(t *testing.T) {
+	tm, ch := startProgress(t, ProgressConfig{}, "node-1", "node-2")
+	fleet := &eventFeed{ch: ch}
+	fleet.fleet(migrate.PhaseInfo, "wave 1/2 (canary): [node-1]", -1)
+	waitFor(t, tm, "0/2 nodes done")
+	n1 := &eventFeed{ch: ch, node: "node-1"}
+	n1.send("lock", migrate.PhaseStarted, "", -1)
+	n1.fail("lock", "node node-1 is locked by \"bob\"")
+	fleet.fleet(migrate.PhaseProgress, "node-1 failed: 0/2 nodes done, 1 failed", 0)
+	fleet.fleet(migrate.PhaseFailed, "stopped after wave 1; the remaining nodes are untouched", -1)
+	close(ch)
+	final := tm.FinalModel(t, teatest.WithFinalTimeout(waitTimeout)).(*ProgressModel)
+	view := final.View()
+	for _, want := range []string{"fleet  wave 1/2  ", "0/2 nodes done · 1 failed: node-1 · stopped after wave 1", "0 of 2 node(s) migrated"} {
+		if !strings.Contains(view, want) {
+			t.Errorf("final view lacks %q:\n%s", want, view)
+		}
+	}
+	if line := final.fleetView(); !strings.HasSuffix(line, "stopped after wave 1; the remaining nodes are untouched · canary") {
+		t.Errorf("fleet line %q", line)
+	}
+}
+
+func TestFleetProgressLine(t *testing.T) {
+	m := NewProgress(ProgressConfig{Nodes: []string{"a", "b", "c", "d", "e"}, Events: make(chan migrate.Event)})
+	for _, ev := range []migrate.Event{
+		{Step: migrate.StepFleet, Phase: migrate.PhaseInfo, Message: "wave 3/3 (control plane, alone): [cp-1]"},
+		{Step: migrate.StepFleet, Phase: migrate.PhaseProgress, Message: "e failed: 0/5 nodes done, 4 failed", Progress: 0},
+		{Step: migrate.StepFleet, Phase: migrate.PhaseInfo, Message: "pausing 1m0s before the next wave"},
+	} {
+		m.apply(ev)
+	}
+	for _, n := range []string{"a", "b", "c", "e"} {
+		m.node(n).apply(migrate.Event{Node: n, Phase: migrate.PhaseFailed, Err: "x"})
+	}
+	got := m.fleetView()
+	if !strings.Contains(got, "fleet  wave 3/3  ") || !strings.Contains(got, "0/5 nodes done · 4 failed: a, b, c and 1 more · pausing 1m0s before the next wave · control plane, alone") {
+		t.Errorf("fleet line %q", got)
+	}
+	m.apply(migrate.Event{Step: migrate.StepFleet, Phase: migrate.PhaseInfo, Message: "wave 4/4 (x): [z]"})
+	if strings.Contains(m.fleetView(), "pausing") {
+		t.Errorf("the pause outlived the next wave: %q", m.fleetView())
+	}
+}
