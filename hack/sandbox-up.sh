@@ -5,13 +5,28 @@
 # creates the simulated Docker nodes and waits until they are Ready.
 #
 # Usage: hack/sandbox-up.sh
-# Environment: SANDBOX_NODES (default 3), SANDBOX_APISERVER_PORT (16443),
+# Environment: SANDBOX_APISERVER_PORT (16443),
 #   SANDBOX_ETCD_PORT (12379), SANDBOX_ETCD_PEER_PORT (12380),
 #   SANDBOX_KWOK_PORT (10247), SANDBOX_KCM_PORT (10257),
 #   SANDBOX_SCHEDULER_PORT (10259), SANDBOX_DIR (<repo>/.sandbox),
+#   SANDBOX_NODES (default 3): either a number N of nodes, named node-1..N,
+#     whose fixtures cycle through centos7, rocky9, ubuntu22; or a list of
+#     NAME:FIXTURE[:control-plane] separated by blanks, e.g.
+#     "node-1:centos7 node-2:rocky9 node-3:ubuntu22:control-plane", where
+#     control-plane makes a kubeadm control-plane node (role labels, taint,
+#     static pods in /etc/kubernetes/manifests; see test/sim/README.md),
+#   SANDBOX_APISERVER_PROXY_PORT (empty: no proxy): "the API server on the
+#     control-plane nodes". The simulator serves the API server's port
+#     through a TCP proxy on this port only while the cluster's API server
+#     runs: always without control-plane nodes, else while one of them runs
+#     its kube-apiserver static pod (kubelet and runtime up, not rebooting);
+#     otherwise the port refuses connections and open ones are cut.
+#     $SANDBOX_DIR/kubeconfig and the users' kubeconfigs in kubeconfigs/ then
+#     point at the proxy; $SANDBOX_DIR/kubeconfig-direct (always written)
+#     and the components' kubeconfigs point at the API server itself,
 #   SANDBOX_SIM (1; 0 runs without the node simulator: plain kwok nodes that
-#   report docker://20.10.24 and kwok's stock stages, for debugging the
-#   control plane only; nothing can be migrated on them).
+#     report docker://20.10.24 and kwok's stock stages, for debugging the
+#     control plane only; nothing can be migrated on them).
 # State lives in SANDBOX_DIR; hack/sandbox-down.sh stops everything and removes it.
 set -euo pipefail
 
@@ -25,28 +40,43 @@ source "$(dirname "${BASH_SOURCE[0]}")/sandbox/pki.sh"
 PKI="${SANDBOX_DIR}/pki"
 KUBECONFIGS="${SANDBOX_DIR}/kubeconfigs"
 ADMIN_KUBECONFIG="${SANDBOX_DIR}/kubeconfig"
+DIRECT_KUBECONFIG="${SANDBOX_DIR}/kubeconfig-direct"
 HOSTS_DIR="${SANDBOX_DIR}/hosts"
 SIM_BIN="${SANDBOX_DIR}/bin/crimig-sim"
 SIM_STAGES="${REPO_ROOT}/test/sim/stages.yaml"
 SANDBOX_SIM="${SANDBOX_SIM:-1}"
 FIXTURES=(centos7 rocky9 ubuntu22)
 APISERVER_URL="https://127.0.0.1:${SANDBOX_APISERVER_PORT}"
+# What users and the product talk to: the control-plane nodes' API server
+# (the simulator's proxy) when there is one, else the API server itself.
+CLIENT_URL="${APISERVER_URL}"
+[[ -z "${SANDBOX_APISERVER_PROXY_PORT}" ]] || CLIENT_URL="https://127.0.0.1:${SANDBOX_APISERVER_PROXY_PORT}"
+# The nodes, from SANDBOX_NODES (see parse_nodes); NODE_CP[i] is 1 for a
+# control-plane node.
+NODE_NAMES=()
+NODE_FIXTURES=()
+NODE_CP=()
 
-# Users in the static token file: "name groups". The crimig-* users and nobody
-# have no rights until a test binds them to roles.
+# Users in the static token file: "name groups reach". The crimig-* users and
+# nobody have no rights until a test binds them to roles. reach is how the
+# user's kubeconfig reaches the API server: "client" (people and the product:
+# through the control-plane nodes' API server when there is a proxy) or
+# "direct" (the components, which keep running through an outage).
 USERS=(
-  "admin system:masters"
-  "system:kube-controller-manager -"
-  "system:kube-scheduler -"
-  "kwok-controller system:masters"
-  "crimig-sim system:masters"
-  "crimig-planner -"
-  "crimig-operator -"
-  "nobody -"
+  "admin system:masters client"
+  "system:kube-controller-manager - direct"
+  "system:kube-scheduler - direct"
+  "kwok-controller system:masters direct"
+  "crimig-sim system:masters direct"
+  "crimig-planner - client"
+  "crimig-operator - client"
+  "nobody - client"
 )
 
 main() {
-  [[ "${SANDBOX_NODES}" =~ ^[1-9][0-9]*$ ]] || die "SANDBOX_NODES=${SANDBOX_NODES}: want a number of nodes, 1 or more"
+  parse_nodes
+  [[ -z "${SANDBOX_APISERVER_PROXY_PORT}" || "${SANDBOX_SIM}" != 0 ]] ||
+    die "SANDBOX_APISERVER_PROXY_PORT needs the node simulator, which runs the proxy: unset it, or SANDBOX_SIM"
   sandbox_lock
   refuse_if_running
   check_ports_free
@@ -74,14 +104,69 @@ main() {
   start_kwok
   if [[ "${SANDBOX_SIM}" == 0 ]]; then add_plain_nodes; else start_simulator && add_nodes; fi
   wait_nodes_ready
+  wait_proxy_serving
   write_env
-  log "sandbox up in $(elapsed_since "${t0}")s (after tools): ${SANDBOX_NODES} Ready nodes"
+  log "sandbox up in $(elapsed_since "${t0}")s (after tools): ${#NODE_NAMES[@]} Ready nodes"
   cat >&2 <<EOF
 
   export KUBECONFIG=${ADMIN_KUBECONFIG}
   ${KUBECTL_BIN} get nodes -o wide
   logs: ${LOGS_DIR}   stop: hack/sandbox-down.sh
 EOF
+  [[ -z "${SANDBOX_APISERVER_PROXY_PORT}" ]] || cat >&2 <<EOF
+  KUBECONFIG goes through the control-plane nodes' API server (${CLIENT_URL});
+  ${DIRECT_KUBECONFIG} reaches the API server itself.
+EOF
+}
+
+# parse_nodes fills NODE_NAMES, NODE_FIXTURES and NODE_CP from SANDBOX_NODES:
+# a count, or a list of NAME:FIXTURE[:control-plane].
+parse_nodes() {
+  local i entry name fixture role extra entries
+  if [[ "${SANDBOX_NODES}" =~ ^[0-9]+$ ]]; then
+    ((SANDBOX_NODES >= 1)) || die "SANDBOX_NODES=${SANDBOX_NODES}: want 1 node or more"
+    for ((i = 1; i <= SANDBOX_NODES; i++)); do
+      NODE_NAMES+=("node-${i}")
+      NODE_FIXTURES+=("${FIXTURES[$(((i - 1) % ${#FIXTURES[@]}))]}")
+      NODE_CP+=(0)
+    done
+    return
+  fi
+  read -r -a entries <<<"${SANDBOX_NODES}"
+  ((${#entries[@]} > 0)) || die "SANDBOX_NODES is empty: want a number of nodes or a list of NAME:FIXTURE[:control-plane]"
+  for entry in "${entries[@]}"; do
+    IFS=: read -r name fixture role extra <<<"${entry}"
+    [[ "${name}" =~ ^[a-z0-9]([-a-z0-9]*[a-z0-9])?$ ]] ||
+      die "SANDBOX_NODES: ${entry}: want NAME:FIXTURE[:control-plane], NAME in lower-case letters, digits and dashes"
+    [[ " ${FIXTURES[*]} " == *" ${fixture} "* ]] ||
+      die "SANDBOX_NODES: ${entry}: unknown fixture '${fixture}' (want one of ${FIXTURES[*]})"
+    [[ -z "${extra}" && ("${role}" == "" || "${role}" == control-plane) ]] ||
+      die "SANDBOX_NODES: ${entry}: the third field can only be control-plane"
+    [[ " ${NODE_NAMES[*]} " != *" ${name} "* ]] || die "SANDBOX_NODES: node ${name} is listed twice"
+    NODE_NAMES+=("${name}")
+    NODE_FIXTURES+=("${fixture}")
+    if [[ "${role}" == control-plane ]]; then NODE_CP+=(1); else NODE_CP+=(0); fi
+  done
+}
+
+# node_list prints the nodes as NAME:FIXTURE[:control-plane] words.
+node_list() {
+  local i word out=()
+  for i in "${!NODE_NAMES[@]}"; do
+    word="${NODE_NAMES[i]}:${NODE_FIXTURES[i]}"
+    ((NODE_CP[i] == 0)) || word+=":control-plane"
+    out+=("${word}")
+  done
+  echo "${out[*]}"
+}
+
+# control_plane_nodes prints the names of the control-plane nodes.
+control_plane_nodes() {
+  local i out=()
+  for i in "${!NODE_NAMES[@]}"; do
+    ((NODE_CP[i] == 0)) || out+=("${NODE_NAMES[i]}")
+  done
+  echo "${out[*]}"
 }
 
 # refuse_if_running exits 0 when a complete, healthy sandbox is already up,
@@ -114,10 +199,14 @@ on_exit() {
 # with its own SANDBOX_DIR) listens on one of our ports: otherwise a health
 # check could pass against someone else's etcd.
 check_ports_free() {
-  local var port busy=()
-  for var in SANDBOX_ETCD_PORT SANDBOX_ETCD_PEER_PORT SANDBOX_APISERVER_PORT \
-    SANDBOX_KCM_PORT SANDBOX_SCHEDULER_PORT SANDBOX_KWOK_PORT; do
+  local var port busy=() seen=" " vars=(SANDBOX_ETCD_PORT SANDBOX_ETCD_PEER_PORT SANDBOX_APISERVER_PORT
+    SANDBOX_KCM_PORT SANDBOX_SCHEDULER_PORT SANDBOX_KWOK_PORT)
+  [[ -z "${SANDBOX_APISERVER_PROXY_PORT}" ]] || vars+=(SANDBOX_APISERVER_PROXY_PORT)
+  for var in "${vars[@]}"; do
     port=${!var}
+    [[ "${port}" =~ ^[1-9][0-9]*$ ]] || die "${var}=${port}: want a port number"
+    [[ "${seen}" != *" ${port} "* ]] || die "${var}=${port}: another SANDBOX_*_PORT has that port too"
+    seen+="${port} "
     if ss -Htln "sport = :${port}" | grep -q .; then
       busy+=("${var}=${port}")
     fi
@@ -149,33 +238,37 @@ wait_simulator_build() {
 }
 
 # make_users writes the static token file and one kubeconfig per user, each
-# with a fresh random token.
+# with a fresh random token, plus the admin's kubeconfig-direct.
 make_users() {
-  local entry name groups token
+  local entry name groups reach token url
   : >"${PKI}/tokens.csv"
   chmod 600 "${PKI}/tokens.csv"
   for entry in "${USERS[@]}"; do
-    read -r name groups <<<"${entry}"
+    read -r name groups reach <<<"${entry}"
     token=$(openssl rand -hex 24)
     if [[ "${groups}" == "-" ]]; then
       printf '%s,%s,%s\n' "${token}" "${name}" "${name}" >>"${PKI}/tokens.csv"
     else
       printf '%s,%s,%s,"%s"\n' "${token}" "${name}" "${name}" "${groups}" >>"${PKI}/tokens.csv"
     fi
-    write_kubeconfig "${KUBECONFIGS}/${name#system:}.kubeconfig" "${name}" "${token}"
+    url=${APISERVER_URL}
+    [[ "${reach}" == direct ]] || url=${CLIENT_URL}
+    write_kubeconfig "${KUBECONFIGS}/${name#system:}.kubeconfig" "${name}" "${token}" "${url}"
+    [[ "${name}" != admin ]] || write_kubeconfig "${DIRECT_KUBECONFIG}" "${name}" "${token}" "${APISERVER_URL}"
   done
   cp "${KUBECONFIGS}/admin.kubeconfig" "${ADMIN_KUBECONFIG}"
 }
 
+# write_kubeconfig FILE USER TOKEN SERVER
 write_kubeconfig() {
-  local file=$1 user=$2 token=$3
+  local file=$1 user=$2 token=$3 server=$4
   cat >"${file}" <<EOF
 apiVersion: v1
 kind: Config
 clusters:
 - name: crimig-sandbox
   cluster:
-    server: ${APISERVER_URL}
+    server: ${server}
     certificate-authority-data: $(base64 -w0 "${PKI}/ca.crt")
 users:
 - name: ${user}
@@ -279,28 +372,41 @@ start_kwok() {
   wait_until 30 kwok "curl -sf --max-time 1 http://127.0.0.1:${SANDBOX_KWOK_PORT}/healthz"
 }
 
+# start_simulator runs the node controller; with SANDBOX_APISERVER_PROXY_PORT
+# it also serves the control-plane nodes' API server on that port.
 start_simulator() {
+  local proxy=()
+  [[ -z "${SANDBOX_APISERVER_PROXY_PORT}" ]] ||
+    proxy=(--apiserver-proxy-listen="127.0.0.1:${SANDBOX_APISERVER_PROXY_PORT}"
+      --apiserver-proxy-upstream="127.0.0.1:${SANDBOX_APISERVER_PORT}")
   start_process crimig-sim "${SIM_BIN}" controller \
     --kubeconfig="${KUBECONFIGS}/crimig-sim.kubeconfig" --hosts="${HOSTS_DIR}" \
-    --kubelet-port="${SANDBOX_KWOK_PORT}"
+    --kubelet-port="${SANDBOX_KWOK_PORT}" "${proxy[@]}"
 }
 
 add_nodes() {
-  local i name fixture
-  for ((i = 1; i <= SANDBOX_NODES; i++)); do
-    name="node-${i}"
-    fixture=${FIXTURES[$(((i - 1) % ${#FIXTURES[@]}))]}
-    "${SIM_BIN}" add-node --kubeconfig "${ADMIN_KUBECONFIG}" --hosts "${HOSTS_DIR}" \
-      --name "${name}" --fixture "${fixture}" >>"${LOGS_DIR}/add-node.log" 2>&1 ||
-      die "crimig-sim add-node ${name} failed; see ${LOGS_DIR}/add-node.log"
+  local i cp
+  for i in "${!NODE_NAMES[@]}"; do
+    cp=()
+    ((NODE_CP[i] == 0)) || cp=(--control-plane)
+    "${SIM_BIN}" add-node --kubeconfig "${DIRECT_KUBECONFIG}" --hosts "${HOSTS_DIR}" \
+      --name "${NODE_NAMES[i]}" --fixture "${NODE_FIXTURES[i]}" "${cp[@]}" >>"${LOGS_DIR}/add-node.log" 2>&1 ||
+      die "crimig-sim add-node ${NODE_NAMES[i]} failed; see ${LOGS_DIR}/add-node.log"
   done
-  log "created ${SANDBOX_NODES} nodes"
+  log "created ${#NODE_NAMES[@]} nodes: $(node_list)"
 }
 
 wait_nodes_ready() {
   kubectl wait --for=condition=Ready --timeout=60s node --all >/dev/null ||
     die "nodes did not become Ready within 60s; see ${LOGS_DIR}/crimig-sim.log and kwok.log"
   log "all nodes Ready"
+}
+
+# wait_proxy_serving waits until the control-plane nodes' API server answers
+# through the proxy (their kube-apiserver static pods run).
+wait_proxy_serving() {
+  [[ -n "${SANDBOX_APISERVER_PROXY_PORT}" ]] || return 0
+  wait_until 30 crimig-sim "curl -sf --max-time 1 --cacert ${PKI}/ca.crt ${CLIENT_URL}/readyz"
 }
 
 # write_env records where everything is, for scripts (source it) and for the
@@ -310,9 +416,14 @@ write_env() {
 KUBECONFIG=${ADMIN_KUBECONFIG}
 KUBECTL=${KUBECTL_BIN}
 SANDBOX_DIR=${SANDBOX_DIR}
+SANDBOX_KUBECONFIG_DIRECT=${DIRECT_KUBECONFIG}
 SANDBOX_APISERVER_URL=${APISERVER_URL}
+SANDBOX_APISERVER_PROXY_PORT=${SANDBOX_APISERVER_PROXY_PORT}
+SANDBOX_CLIENT_URL=${CLIENT_URL}
 SANDBOX_KWOK_PORT=${SANDBOX_KWOK_PORT}
-SANDBOX_NODES=${SANDBOX_NODES}
+SANDBOX_NODES=${#NODE_NAMES[@]}
+SANDBOX_NODE_LIST="$(node_list)"
+SANDBOX_CONTROL_PLANE_NODES="$(control_plane_nodes)"
 SANDBOX_SIM=${SANDBOX_SIM}
 SANDBOX_HOSTS=${HOSTS_DIR}
 SANDBOX_AUDIT_LOG=${LOGS_DIR}/audit.log
@@ -334,22 +445,28 @@ write_stock_stages() {
   done >"${SIM_STAGES}"
 }
 
-# add_plain_nodes creates kwok nodes that look like Docker nodes, for SANDBOX_SIM=0.
+# add_plain_nodes creates kwok nodes that look like Docker nodes, for
+# SANDBOX_SIM=0 (control-plane ones get the role label and taint only).
 add_plain_nodes() {
-  local i
-  for ((i = 1; i <= SANDBOX_NODES; i++)); do
+  local i role taints
+  for i in "${!NODE_NAMES[@]}"; do
+    role="" taints=""
+    if ((NODE_CP[i])); then
+      role=$'\n    node-role.kubernetes.io/control-plane: ""'
+      taints=$'\nspec:\n  taints:\n  - key: node-role.kubernetes.io/control-plane\n    effect: NoSchedule'
+    fi
     cat <<EOF
 ---
 apiVersion: v1
 kind: Node
 metadata:
-  name: node-${i}
+  name: ${NODE_NAMES[i]}
   annotations:
     kwok.x-k8s.io/node: fake
   labels:
-    kubernetes.io/hostname: node-${i}
+    kubernetes.io/hostname: ${NODE_NAMES[i]}
     kubernetes.io/os: linux
-    kubernetes.io/arch: amd64
+    kubernetes.io/arch: amd64${role}${taints}
 status:
   nodeInfo:
     containerRuntimeVersion: docker://20.10.24
@@ -357,15 +474,16 @@ status:
     osImage: plain kwok node
 EOF
   done | kubectl apply -f - >/dev/null
-  log "created ${SANDBOX_NODES} plain kwok nodes"
+  log "created ${#NODE_NAMES[@]} plain kwok nodes"
 }
 
 kwok_module_dir() {
   (cd "${TOOLS_DIR}/kwok" && GOWORK=off go list -m -f '{{.Dir}}' sigs.k8s.io/kwok)
 }
 
+# kubectl reaches the API server directly: the proxy may not serve yet.
 kubectl() {
-  "${KUBECTL_BIN}" --kubeconfig "${ADMIN_KUBECONFIG}" "$@"
+  "${KUBECTL_BIN}" --kubeconfig "${DIRECT_KUBECONFIG}" "$@"
 }
 
 main "$@"
