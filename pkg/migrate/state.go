@@ -45,8 +45,19 @@ type State struct {
 	// must compare with the boot before it, not with the current one.
 	SwapBootID string `json:"swapBootId,omitempty"`
 	SwapReboot bool   `json:"swapReboot,omitempty"`
+	// SwapAttempt counts the swap jobs started after the first one failed
+	// and rolled back; each attempt is its own host job (see SwapJob).
+	SwapAttempt int `json:"swapAttempt,omitempty"`
 	// Verification is what the smoke test proved.
 	Verification *Verification `json:"verification,omitempty"`
+}
+
+// SwapJob is the name of the current swap attempt's host job.
+func (s *State) SwapJob() string {
+	if s.SwapAttempt == 0 {
+		return jobSwap
+	}
+	return fmt.Sprintf("%s-%d", jobSwap, s.SwapAttempt+1)
 }
 
 // ReadState decodes the state annotation; nil when there is none.

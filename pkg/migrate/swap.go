@@ -36,9 +36,18 @@ func (r *run) swap(ctx context.Context) error {
 		return err
 	}
 	bootID := n.Status.NodeInfo.BootID
-	js, err := r.e.Host.JobStatus(ctx, r.node, r.state.RunID, jobSwap)
+	js, err := r.e.Host.JobStatus(ctx, r.node, r.state.RunID, r.state.SwapJob())
 	if err != nil {
 		return fmt.Errorf("checking for an earlier swap job: %w", err)
+	}
+	if js.State == nodeexec.JobFailed && rolledBack(js) {
+		// The last attempt failed and the host put docker back: once the
+		// cause is fixed, re-running the command tries again, as a new
+		// job (a failed unit's name stays taken until reset).
+		r.e.emit(r.node, inspect.StepSwap, PhaseInfo, fmt.Sprintf("the earlier swap job %s failed and the host runs docker again; trying again",
+			r.state.SwapJob()))
+		r.state.SwapAttempt++
+		js.State = nodeexec.JobNotStarted
 	}
 	if js.State == nodeexec.JobNotStarted {
 		r.state.Phase = StateSwapping
@@ -47,15 +56,25 @@ func (r *run) swap(ctx context.Context) error {
 			return err
 		}
 		env := map[string]string{"CRIMIG_MODE": "swap", "CRIMIG_TARGET": r.state.To, "CRIMIG_REBOOT": boolEnv(r.e.Options.Reboot)}
-		if err := r.e.Host.StartDetached(ctx, r.node, r.state.RunID, jobSwap, hostscripts.Get(hostscripts.Swap), env); err != nil {
+		if err := r.e.Host.StartDetached(ctx, r.node, r.state.RunID, r.state.SwapJob(), hostscripts.Get(hostscripts.Swap), env); err != nil {
 			return err
 		}
-		r.e.emit(r.node, inspect.StepSwap, PhaseInfo, "swap job started on the host as unit "+nodeexec.JobUnit(r.state.RunID, jobSwap))
+		r.e.emit(r.node, inspect.StepSwap, PhaseInfo, "swap job started on the host as unit "+nodeexec.JobUnit(r.state.RunID, r.state.SwapJob()))
 	}
 	// A resumed run waits for what the job it found was asked to do.
 	want := runtimeWanted{prefix: runtimePrefix(hostconf.Target(r.state.To)),
 		newBoot: r.state.SwapReboot && r.state.SwapBootID != "", oldBootID: r.state.SwapBootID}
-	return r.e.waitJob(ctx, r.node, r.state.RunID, jobSwap, want)
+	return r.e.waitJob(ctx, r.node, r.state.RunID, r.state.SwapJob(), want)
+}
+
+// rolledBack tells whether a failed job put the host back as it was.
+func rolledBack(js nodeexec.JobStatus) bool {
+	for _, en := range js.Entries {
+		if en.Phase == "rolled-back" {
+			return true
+		}
+	}
+	return false
 }
 
 func runtimePrefix(t hostconf.Target) string {
@@ -76,7 +95,7 @@ func (r *run) verify(ctx context.Context) error {
 	if !strings.HasPrefix(rt, runtimePrefix(hostconf.Target(r.state.To))) || !inspect.NodeReady(n) {
 		return fmt.Errorf("node reports runtime %q, Ready=%v; expected %s and Ready", rt, inspect.NodeReady(n), r.state.To)
 	}
-	js, err := r.e.Host.JobStatus(ctx, r.node, r.state.RunID, jobSwap)
+	js, err := r.e.Host.JobStatus(ctx, r.node, r.state.RunID, r.state.SwapJob())
 	if err != nil {
 		return fmt.Errorf("reading the swap journal through a new pod: %w", err)
 	}

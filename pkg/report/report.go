@@ -129,6 +129,8 @@ type NodeReport struct {
 	FilesCreated []string              `json:"filesCreated,omitempty"`
 	Withheld     []string              `json:"withheld,omitempty"`
 	Problems     []string              `json:"problems,omitempty"`
+
+	swapJob string
 }
 
 // StepTiming is one step as the events timed it.
@@ -202,7 +204,7 @@ func (b *Bundle) collectNode(ctx context.Context, client kubernetes.Interface, h
 		problem("the node has no crimig state: nothing ran on its host")
 		return r
 	}
-	js, err := host.JobStatus(ctx, node, r.RunID, "swap")
+	js, err := host.JobStatus(ctx, node, r.RunID, r.swapJob)
 	switch {
 	case err != nil:
 		problem("reading the swap journal: %v", err)
@@ -225,6 +227,7 @@ func (b *Bundle) addState(r *NodeReport, n *corev1.Node) {
 		return
 	}
 	r.RunID, r.From, r.To, r.Phase, r.Verification = st.RunID, st.From, st.To, st.Phase, st.Verification
+	r.swapJob = st.SwapJob()
 	if r.Error == "" {
 		r.Error = st.LastError
 	}
