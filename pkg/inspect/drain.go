@@ -59,6 +59,15 @@ func drainFindings(node string, pc *planContext) []Finding {
 			key := pdb.Namespace + "/" + pdb.Name
 			if pdb.Status.DisruptionsAllowed < 1 && !blocked[key] {
 				blocked[key] = true
+				if pdb.Status.CurrentHealthy < pdb.Status.ExpectedPods {
+					// Some pods are not healthy yet: once they are, the
+					// budget allows evictions again and the drain goes on.
+					add(IDPDBRecovering, Warning, "PodDisruptionBudget/"+key,
+						fmt.Sprintf("the PodDisruptionBudget allows 0 disruptions until its pods are healthy again (%d of %d now); the drain waits for them",
+							pdb.Status.CurrentHealthy, pdb.Status.ExpectedPods),
+						"nothing if they are coming back (a node migrated just before); otherwise fix them before the drain times out")
+					continue
+				}
 				add(IDPDBZero, Blocker, "PodDisruptionBudget/"+key,
 					"the PodDisruptionBudget allows 0 disruptions now; eviction of its pods would wait forever",
 					"scale the workload up or relax the budget, then re-run plan")

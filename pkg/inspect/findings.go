@@ -57,6 +57,7 @@ const (
 	IDBarePod             = "CRIMIG031" // pod with no controller
 	IDEmptyDir            = "CRIMIG032" // emptyDir data lost on drain
 	IDCapacity            = "CRIMIG033" // other nodes lack capacity
+	IDPDBRecovering       = "CRIMIG034" // PDB at 0 until its pods are healthy again
 	IDKubeletConfigMap    = "CRIMIG040" // kubelet-config ConfigMap edits
 	IDKubeletConfigCM404  = "CRIMIG041" // no kubelet-config ConfigMap
 	IDHostUnreachable     = "CRIMIG050" // host facts could not be read

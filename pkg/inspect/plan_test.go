@@ -96,7 +96,7 @@ func fixtureCluster() *ClusterFacts {
 		PDBs: []policyv1.PodDisruptionBudget{{
 			ObjectMeta: metav1.ObjectMeta{Namespace: "db", Name: "pg"},
 			Spec:       policyv1.PodDisruptionBudgetSpec{MinAvailable: nil, Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "pg"}}},
-			Status:     policyv1.PodDisruptionBudgetStatus{DisruptionsAllowed: 0, ExpectedPods: one},
+			Status:     policyv1.PodDisruptionBudgetStatus{DisruptionsAllowed: 0, ExpectedPods: one, CurrentHealthy: one, DesiredHealthy: one},
 		}},
 		ReplicaSets: []appsv1.ReplicaSet{{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "web-abc", OwnerReferences: ctrl("Deployment", "web")}}},
 		Jobs:        []batchv1.Job{{ObjectMeta: metav1.ObjectMeta{Namespace: "ci", Name: "cleanup-1", OwnerReferences: ctrl("CronJob", "cleanup")}}},
@@ -186,6 +186,23 @@ func TestClusterFindings(t *testing.T) {
 	for _, c := range checks {
 		if got := byNode[c.node][c.key]; got != c.sev {
 			t.Errorf("%s: finding %q has severity %q, want %q (have %v)", c.node, c.key, got, c.sev, byNode[c.node])
+		}
+	}
+	// The same budget at 0 only because a replica is not healthy yet (it
+	// waits for a node migrated just before): a warning, the drain waits.
+	cf := fixtureCluster()
+	cf.PDBs[0].Status.CurrentHealthy, cf.PDBs[0].Status.ExpectedPods = 1, 2
+	recovering, err := BuildPlan(cf, nil, Options{Target: hostconf.TargetCRIO})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range recovering.Nodes {
+		if n.Name != "node-2" {
+			continue
+		}
+		got := ids(n.Findings)
+		if got[IDPDBRecovering+" PodDisruptionBudget/db/pg"] != Warning || got[IDPDBZero+" PodDisruptionBudget/db/pg"] != "" {
+			t.Errorf("a recovering budget: %v", got)
 		}
 	}
 	if p.Nodes[3].Eligible || len(p.Nodes[3].Steps) != 0 {
