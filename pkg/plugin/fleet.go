@@ -137,6 +137,10 @@ func (o *MigrateOptions) planWaves(ctx context.Context) ([]migrate.Wave, error) 
 	for n := range want {
 		return nil, fmt.Errorf("node %q not found; list nodes with 'kubectl get nodes'", n)
 	}
+	if err := o.checkSingleControlPlane(cf.Nodes, nodes); err != nil {
+		return nil, err
+	}
+	o.dropFinishedCanary(cf.Nodes, nodes)
 	maxU, err := parseMaxUnavailable(o.Fleet.MaxUnavailable, len(nodes))
 	if err != nil {
 		return nil, err
@@ -144,4 +148,58 @@ func (o *MigrateOptions) planWaves(ctx context.Context) ([]migrate.Wave, error) 
 	return migrate.PlanWaves(nodes, cf.Pods, cf.PDBs, migrate.FleetOptions{
 		MaxUnavailable: maxU, Canary: o.Fleet.Canary, AllowControlPlane: o.Fleet.AllowControlPlane,
 	})
+}
+
+// checkSingleControlPlane refuses, before any node is touched, a fleet that
+// would take down the cluster's only control-plane node, unless the user
+// accepted that finding by ID.
+func (o *MigrateOptions) checkSingleControlPlane(all, selected []corev1.Node) error {
+	cps := 0
+	for i := range all {
+		if inspect.IsControlPlane(&all[i]) {
+			cps++
+		}
+	}
+	if cps != 1 {
+		return nil
+	}
+	for i := range selected {
+		if !inspect.IsControlPlane(&selected[i]) {
+			continue
+		}
+		for _, id := range o.Accept {
+			if id == inspect.IDSingleControlPlane || id == "all" {
+				return nil
+			}
+		}
+		if !o.Fleet.AllowControlPlane {
+			return nil // PlanWaves names --allow-control-plane
+		}
+		return fmt.Errorf("node %s is the cluster's only control-plane node (%s): the API server is down while its runtime is swapped; "+
+			"add a control-plane node first, or accept the outage with --accept %s", selected[i].Name, inspect.IDSingleControlPlane, inspect.IDSingleControlPlane)
+	}
+	return nil
+}
+
+// dropFinishedCanary forgets a canary that an earlier run of the same
+// command already migrated, so that re-running it resumes the fleet.
+func (o *MigrateOptions) dropFinishedCanary(all, selected []corev1.Node) {
+	if o.Fleet.Canary == "" {
+		return
+	}
+	for i := range selected {
+		if selected[i].Name == o.Fleet.Canary {
+			return
+		}
+	}
+	for i := range all {
+		if all[i].Name != o.Fleet.Canary {
+			continue
+		}
+		st, _ := migrate.ReadState(&all[i])
+		if st != nil && st.Phase == migrate.StateSucceeded && st.To == o.Plan.Target {
+			fmt.Fprintf(o.ErrOut, "The canary %s was migrated by run %s; going on with the other nodes.\n", o.Fleet.Canary, st.RunID)
+			o.Fleet.Canary = ""
+		}
+	}
 }
