@@ -167,6 +167,9 @@ func (o *MigrateOptions) Validate() error {
 	if o.SwapTimeout < time.Minute {
 		return fmt.Errorf("--swap-timeout must be at least 1m, got %s", o.SwapTimeout)
 	}
+	if o.SmokeImage != "" && strings.TrimSpace(o.SmokeImage) == "" {
+		return errors.New("--smoke-image must name an image with sh and echo, such as " + nodeexec.DefaultImage)
+	}
 	if o.ReportDir != "" && o.DryRun {
 		return errors.New("--report records a migration; it cannot be combined with --dry-run")
 	}

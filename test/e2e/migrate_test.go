@@ -482,6 +482,9 @@ func TestMigrateBadFlags(t *testing.T) {
 		{[]string{"migrate", "x", "--yes", "--no-such-flag"}, `error: unknown flag: --no-such-flag`},
 		{[]string{"migrate", "nosuchnode", "--yes"}, `nosuchnode`},
 		{[]string{"rollback", "--yes"}, "error: name the node to roll back"},
+		{[]string{"migrate", "x", "--yes", "--report", RepoRoot()}, "error: --report directory " + RepoRoot() + " is not empty"},
+		{[]string{"migrate", "x", "--dry-run", "--report", "/tmp/crimig-e2e-report"}, "error: --report records a migration; it cannot be combined with --dry-run"},
+		{[]string{"migrate", "x", "--yes", "--smoke-image", " "}, "error: --smoke-image"},
 	}
 	for _, c := range cases {
 		out, errOut, code := RunCrimig(t, c.args...)
