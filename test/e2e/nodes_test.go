@@ -43,10 +43,17 @@ const simNodeTimeout = 60 * time.Second
 type SimNode struct {
 	Name    string
 	Fixture string
+	// root overrides the shared sandbox's host root (another sandbox).
+	root string
 }
 
 // Root is the node's host root.
-func (n *SimNode) Root() string { return HostRoot(n.Name) }
+func (n *SimNode) Root() string {
+	if n.root != "" {
+		return n.root
+	}
+	return HostRoot(n.Name)
+}
 
 // Path is a host path inside the node's root.
 func (n *SimNode) Path(hostPath string) string {
@@ -307,8 +314,13 @@ func NodeState(t testing.TB, name string) *migrate.State {
 // "cri-o://") and is Ready.
 func WaitNodeOn(t testing.TB, name, prefix string, timeout time.Duration) *corev1.Node {
 	t.Helper()
+	return WaitNodeOnAs(t, Clientset(t), name, prefix, timeout)
+}
+
+// WaitNodeOnAs is WaitNodeOn with another client (another sandbox).
+func WaitNodeOnAs(t testing.TB, cs kubernetes.Interface, name, prefix string, timeout time.Duration) *corev1.Node {
+	t.Helper()
 	var node *corev1.Node
-	cs := Clientset(t)
 	WaitFor(t, timeout, func() (bool, error) {
 		n, err := cs.CoreV1().Nodes().Get(context.Background(), name, metav1.GetOptions{})
 		if err != nil {
@@ -462,8 +474,15 @@ type StampedLine struct {
 // StartCrimig starts the plugin against the sandbox as admin.
 func StartCrimig(t testing.TB, args ...string) *CrimigProc {
 	t.Helper()
+	return StartCrimigAs(t, Kubeconfig(), args...)
+}
+
+// StartCrimigAs starts the plugin with another kubeconfig (another user,
+// or another sandbox).
+func StartCrimigAs(t testing.TB, kubeconfig string, args ...string) *CrimigProc {
+	t.Helper()
 	p := &CrimigProc{cmd: exec.Command(CrimigBinary(t), args...), done: make(chan struct{})}
-	p.cmd.Env = append(os.Environ(), "KUBECONFIG="+Kubeconfig())
+	p.cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
 	p.cmd.Stderr = &p.stderr
 	out, err := p.cmd.StdoutPipe()
 	if err != nil {
