@@ -108,10 +108,21 @@ func (o *MigrateOptions) runFleet(ctx context.Context, engine *migrate.Engine) e
 		return nil
 	}
 	maxU, _ := parseMaxUnavailable(o.Fleet.MaxUnavailable, total)
-	err = engine.MigrateFleet(ctx, waves, migrate.FleetOptions{
-		MaxUnavailable: maxU, Canary: o.Fleet.Canary, PauseBetween: o.Fleet.PauseBetween,
-		ContinueOnError: o.Fleet.ContinueOnError, AllowControlPlane: o.Fleet.AllowControlPlane,
-	})
+	run := func(ctx context.Context) error {
+		return engine.MigrateFleet(ctx, waves, migrate.FleetOptions{
+			MaxUnavailable: maxU, Canary: o.Fleet.Canary, PauseBetween: o.Fleet.PauseBetween,
+			ContinueOnError: o.Fleet.ContinueOnError, AllowControlPlane: o.Fleet.AllowControlPlane,
+		})
+	}
+	if o.useProgressView() {
+		var nodes []string
+		for _, w := range waves {
+			nodes = append(nodes, w.Nodes...)
+		}
+		err = o.runFleetWithProgressView(ctx, engine, nodes, run)
+	} else {
+		err = run(ctx)
+	}
 	if err != nil && ctx.Err() != nil {
 		return fmt.Errorf("interrupted; the state is saved: run the same command again to resume the fleet")
 	}

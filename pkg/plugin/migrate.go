@@ -76,6 +76,8 @@ type MigrateOptions struct {
 	SmokeImage string
 	// ReportDir receives the evidence bundle (pkg/report).
 	ReportDir string
+	// sinkWrap records events besides showing them (the bundle's).
+	sinkWrap func(migrate.Sink) migrate.Sink
 
 	isTerminal func() bool
 	genericiooptions.IOStreams
@@ -221,6 +223,7 @@ func (o *MigrateOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	o.sinkWrap = bundle.Sink
 	engine.Sink = bundle.Sink(engine.Sink)
 	engine.Preflight = bundle.Preflight(engine.Preflight)
 	err = o.migrate(ctx, engine)

@@ -82,12 +82,39 @@ func (o *MigrateOptions) runWithProgressView(ctx context.Context, engine *migrat
 	defer func() { o.Plan.ErrOut = planErrOut }()
 	pv := progressView{streams: o.IOStreams, target: o.Plan.Target}
 	return pv.run(ctx, o.Plan.Nodes, func(ctx context.Context, node string, sink migrate.Sink) error {
-		engine.Sink = sink
+		engine.Sink = o.wrapSink(sink)
 		if err := engine.Migrate(ctx, node); err != nil {
 			return o.explain(ctx, node, err)
 		}
 		return nil
 	})
+}
+
+// runFleetWithProgressView is runFleet's MigrateFleet under the view: one
+// row per node of the waves and the fleet line above them.
+func (o *MigrateOptions) runFleetWithProgressView(ctx context.Context, engine *migrate.Engine, nodes []string, run func(context.Context) error) error {
+	logs, restore, err := redirectKlog(o.LogFile)
+	if err != nil {
+		return err
+	}
+	defer restore()
+	planErrOut := o.Plan.ErrOut
+	o.Plan.ErrOut = logs
+	defer func() { o.Plan.ErrOut = planErrOut }()
+	pv := progressView{streams: o.IOStreams, target: o.Plan.Target}
+	return pv.runOnce(ctx, nodes, func(ctx context.Context, sink migrate.Sink) error {
+		engine.Sink = o.wrapSink(sink)
+		return run(ctx)
+	})
+}
+
+// wrapSink adds what the command records besides the display (the
+// evidence bundle's event log).
+func (o *MigrateOptions) wrapSink(s migrate.Sink) migrate.Sink {
+	if o.sinkWrap != nil {
+		return o.sinkWrap(s)
+	}
+	return s
 }
 
 // progressView runs an engine function per node while the progress view
@@ -104,12 +131,26 @@ type progressView struct {
 // ends the view. The returned error is fn's. The caller keeps klog and
 // other writers off the terminal meanwhile.
 func (pv progressView) run(ctx context.Context, nodes []string, fn func(ctx context.Context, node string, sink migrate.Sink) error) error {
+	return pv.show(ctx, nodes, func(ctx context.Context, feed *eventFeed) error {
+		return feed.runNodes(ctx, nodes, fn)
+	})
+}
+
+// runOnce calls fn once (a fleet run, whose nodes overlap) under the view.
+func (pv progressView) runOnce(ctx context.Context, nodes []string, fn func(ctx context.Context, sink migrate.Sink) error) error {
+	return pv.show(ctx, nodes, func(ctx context.Context, feed *eventFeed) error {
+		return fn(ctx, feed.sink)
+	})
+}
+
+// show runs work while the view draws its events.
+func (pv progressView) show(ctx context.Context, nodes []string, work func(ctx context.Context, feed *eventFeed) error) error {
 	engineCtx, abort := context.WithCancel(ctx)
 	defer abort()
 	feed := newEventFeed(abort)
 	errc := make(chan error, 1)
 	go func() {
-		err := feed.runNodes(engineCtx, nodes, fn)
+		err := work(engineCtx, feed)
 		close(feed.events)
 		errc <- err
 	}()

@@ -353,3 +353,45 @@ func TestStatusFleetRun(t *testing.T) {
 		t.Errorf("want 3 fleet lines, got:\n%s", errBuf.String())
 	}
 }
+
+// TestProgressViewRunOnce: a fleet run feeds concurrent nodes and fleet
+// events through one call; the view shows both nodes and the fleet line,
+// and the sink the command wraps (the evidence bundle's) sees every event.
+func TestProgressViewRunOnce(t *testing.T) {
+	errOut := &syncBuffer{}
+	pv := progressView{streams: genericiooptions.IOStreams{In: strings.NewReader(""), Out: io.Discard, ErrOut: errOut}, target: "cri-o"}
+	var recorded int
+	var mu sync.Mutex
+	o := &MigrateOptions{sinkWrap: func(next migrate.Sink) migrate.Sink {
+		return func(ev migrate.Event) { mu.Lock(); recorded++; mu.Unlock(); next(ev) }
+	}}
+	err := pv.runOnce(context.Background(), []string{"node-1", "node-2"}, func(_ context.Context, sink migrate.Sink) error {
+		sink = o.wrapSink(sink)
+		now := time.Now()
+		sink(migrate.Event{Time: now, Step: migrate.StepFleet, Phase: migrate.PhaseInfo, Message: "wave 1/1 (up to 2 at once): [node-1 node-2]", Progress: -1})
+		var wg sync.WaitGroup
+		for _, n := range []string{"node-1", "node-2"} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				sink(migrate.Event{Time: now, Node: n, Step: "lock", Phase: migrate.PhaseStarted, Progress: -1})
+				sink(migrate.Event{Time: now, Node: n, Step: "lock", Phase: migrate.PhaseDone, Progress: -1})
+				sink(migrate.Event{Time: now, Node: n, Phase: migrate.PhaseDone, Message: "node " + n + " runs cri-o", Progress: 1})
+			}()
+		}
+		wg.Wait()
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := errOut.String()
+	for _, want := range []string{"node-1", "node-2", "wave 1/1", "2 of 2 node(s) migrated"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the view lacks %q:\n%s", want, out)
+		}
+	}
+	if recorded != 7 {
+		t.Errorf("the wrapped sink saw %d events, want 7", recorded)
+	}
+}
