@@ -29,6 +29,9 @@ func docker(e *Env, args []string) int {
 		e.errf("Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?")
 		return 1
 	}
+	if code, ok := dockerImageCmd(e, args); ok {
+		return code
+	}
 	sub := ""
 	if len(args) > 0 {
 		sub = args[0]
@@ -177,7 +180,9 @@ func crictl(e *Env, args []string) int {
 		e.out("Version:  0.1.0\nRuntimeName:  %s\nRuntimeVersion:  %s\nRuntimeApiVersion:  v1", name, ver)
 	case "info":
 		e.out("{\n  \"status\": {\n    \"conditions\": [\n      {\"type\": \"RuntimeReady\", \"status\": true},\n      {\"type\": \"NetworkReady\", \"status\": true}\n    ]\n  }\n}")
-	case "ps", "pods", "images":
+	case "images", "pull":
+		return crictlImages(e, rt, args)
+	case "ps", "pods":
 		if !quietFlag(args) {
 			e.out("CONTAINER           IMAGE               CREATED             STATE               NAME")
 		}
@@ -208,6 +213,9 @@ func first(args []string) string {
 }
 
 func podman(e *Env, args []string) int {
+	if code, ok := podmanImageCmd(e, args); ok {
+		return code
+	}
 	v := e.Host.PkgVersion("podman")
 	switch first(args) {
 	case "":
@@ -248,6 +256,9 @@ func ctr(e *Env, args []string) int {
 	if !e.Host.IsActive("containerd.service") {
 		e.errf("ctr: failed to dial \"/run/containerd/containerd.sock\": connection error")
 		return 1
+	}
+	if code, ok := ctrImageCmd(e, args); ok {
+		return code
 	}
 	if first(args) == "version" {
 		e.out("Client:\n  Version:  %s\n\nServer:\n  Version:  %s", m.ContainerdVersion, m.ContainerdVersion)

@@ -121,12 +121,15 @@ func podBlocked(h *host.Host, o *Observation, p *corev1.Pod) (waiting, reason st
 	if o.SandboxError != "" {
 		return "ContainerCreating", o.SandboxError
 	}
+	if why := sandboxImageBlocked(h); why != "" {
+		return "ContainerCreating", why
+	}
 	for _, ctr := range append(append([]corev1.Container{}, p.Spec.InitContainers...), p.Spec.Containers...) {
 		if ok, why := h.CanPull(ctr.Image); !ok {
 			return "ImageInspectError", fmt.Sprintf("container %s: %s", ctr.Name, why)
 		}
 	}
-	return "", ""
+	return pullBlocked(h, p)
 }
 
 // markWaiting shows a blocked pod's containers as waiting, as a kubelet
