@@ -51,6 +51,9 @@ const (
 	CopyCerts = "copy-certs.sh"
 	// ReportFiles prints a run's backed-up files before and after, for --report.
 	ReportFiles = "report-files.sh"
+	// CarryImages copies images from docker's store into the new runtime's
+	// and prints a CarryResult.
+	CarryImages = "carry-images.sh"
 )
 
 // Get returns the text of an embedded script. It panics on an unknown name,
