@@ -47,8 +47,12 @@ type NodePlan struct {
 	Findings []Finding         `json:"findings"`
 	Files    []PlanFile        `json:"files,omitempty"`
 	Copies   []hostconf.CopyOp `json:"copies,omitempty"`
-	Changes  *hostconf.Output  `json:"-"`
-	Steps    []Step            `json:"steps,omitempty"`
+	// Images are what the node needs in the new runtime's store after the
+	// swap: its pause image and the images of its DaemonSet and mirror pods
+	// (see nodeImages); migrate --carry-images copies them from docker.
+	Images  []string         `json:"images,omitempty"`
+	Changes *hostconf.Output `json:"-"`
+	Steps   []Step           `json:"steps,omitempty"`
 }
 
 // Verdicts of a node plan.
@@ -130,6 +134,7 @@ func buildNodePlan(n *corev1.Node, pc *planContext, hosts map[string]HostResult,
 		np.Findings = append(np.Findings, hostFindings(n.Name, o.Target, r)...)
 		np.addTranslation(r, o.Target)
 	}
+	np.Images = nodeImages(pc.byNode[n.Name], np.pauseImage())
 	np.Steps = Steps(np, o)
 	sortFindings(np.Findings)
 	np.Summary = summarize(np.Findings)

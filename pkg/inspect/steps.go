@@ -24,6 +24,7 @@ const (
 	StepBackup        = "backup"
 	StepKernel        = "kernel"
 	StepInstall       = "install"
+	StepCarryImages   = "carry-images"
 	StepConfigure     = "configure"
 	StepSwap          = "swap"
 	StepVerify        = "verify"
@@ -56,6 +57,7 @@ func Steps(np NodePlan, o Options) []Step {
 		{Name: StepBackup, Description: "copy every file crimig may touch to /var/lib/crimig/<run-id>/backup with checksums"},
 		{Name: StepKernel, Description: "load overlay and br_netfilter, set forwarding sysctls, persist both"},
 		{Name: StepInstall, Description: fmt.Sprintf("install %s %s from %s", o.Target, np.TargetVersion, source) + podmanNote(o.Target)},
+		{Name: StepCarryImages, Description: carryNote(np)},
 		{Name: StepConfigure, Description: "write " + files},
 		{Name: StepSwap, Detached: true, Description: "stop kubelet; stop, disable and mask docker and its sockets; start " +
 			string(o.Target) + "; start kubelet (restores the backups and docker on failure)"},
@@ -72,6 +74,14 @@ func podmanNote(t hostconf.Target) string {
 		return " (and podman, unless --no-podman)"
 	}
 	return ""
+}
+
+func carryNote(np NodePlan) string {
+	what := "the pause image and the DaemonSet and static pods' images"
+	if n := len(np.Images); n > 0 {
+		what = fmt.Sprintf("the %d image(s) listed under images", n)
+	}
+	return "only with --carry-images: copy " + what + " (and crimig's own pod image) from docker into the new runtime's store, for nodes that cannot pull"
 }
 
 func criSocketNote(np NodePlan) string {

@@ -88,6 +88,12 @@ func printNodeDetail(out io.Writer, n inspect.NodePlan) {
 		}
 		fmt.Fprintf(out, "  %2d. %-10s %s%s\n", i+1, s.Name, s.Description, mark)
 	}
+	if len(n.Images) > 0 {
+		fmt.Fprintf(out, "\nImages %s needs after the swap (%d; migrate --carry-images copies them from docker):\n", n.Name, len(n.Images))
+		for _, img := range n.Images {
+			fmt.Fprintf(out, "  %s\n", img)
+		}
+	}
 	for _, f := range n.Files {
 		if !f.Changed {
 			continue
