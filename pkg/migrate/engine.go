@@ -57,6 +57,10 @@ type Options struct {
 	SmokePullSecrets []string
 	// SmokeTimeout bounds the wait for the smoke pod to run (default 3m).
 	SmokeTimeout time.Duration
+	// CarryImages copies the images the node needs after the swap from
+	// docker into the new runtime's store, for nodes that cannot pull (see
+	// carryImages).
+	CarryImages bool
 }
 
 // Engine migrates and rolls back nodes.
@@ -146,6 +150,7 @@ func (r *run) steps() []step {
 		{inspect.StepBackup, r.backup},
 		{inspect.StepKernel, r.kernel},
 		{inspect.StepInstall, r.install},
+		{inspect.StepCarryImages, r.carryImages},
 		{inspect.StepConfigure, r.configure},
 		{inspect.StepSwap, r.swap},
 		{inspect.StepVerify, r.verify},

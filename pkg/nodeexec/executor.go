@@ -138,6 +138,9 @@ func (e *Executor) RunID() string { return e.opts.RunID }
 // Namespace is where the Executor makes its pods.
 func (e *Executor) Namespace() string { return e.opts.Namespace }
 
+// Image is the image of the Executor's node pods.
+func (e *Executor) Image() string { return e.opts.Image }
+
 func (e *Executor) emit(ev Event) {
 	if e.opts.OnEvent != nil {
 		e.opts.OnEvent(ev)

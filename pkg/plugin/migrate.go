@@ -49,6 +49,10 @@ var migrateExample = templates.Examples(i18n.T(`
 	kubectl crimig migrate node-1 --source repo=https://mirror.corp.example/cri-o --yes
 	kubectl crimig migrate node-1 --source bundle=cri-o.amd64.v1.29.1.tar.gz --yes
 
+	# Air-gapped without a registry: also copy the pause, DaemonSet and static
+	# pod images (see 'kubectl crimig plan node-1') from docker into CRI-O's store
+	kubectl crimig migrate node-1 --source bundle=cri-o.amd64.v1.29.1.tar.gz --carry-images --yes
+
 	# Every docker node in waves of two, node-1 first, with an evidence bundle
 	kubectl crimig migrate --all --max-unavailable 2 --canary node-1 --report ./crimig-report --yes
 
@@ -64,6 +68,7 @@ type MigrateOptions struct {
 	NoReboot bool
 	// NoPodman skips podman, which the seed installs next to CRI-O.
 	NoPodman    bool
+	CarryImages bool
 	SwapTimeout time.Duration
 	Output      string
 	DryRun      bool
@@ -125,6 +130,7 @@ func NewCmdMigrate(f cmdutil.Factory, streams genericiooptions.IOStreams) *cobra
 	fs.BoolVar(&o.Drain.IgnoreDaemonSets, "ignore-daemonsets", o.Drain.IgnoreDaemonSets, "Leave DaemonSet pods in place (as kubectl drain).")
 	fs.BoolVar(&o.NoReboot, "no-reboot", false, "Do not reboot the node after the swap. By default it reboots, as the seed procedure does, and crimig waits for a new boot ID and Ready.")
 	fs.BoolVar(&o.NoPodman, "no-podman", false, "Do not install podman next to CRI-O.")
+	fs.BoolVar(&o.CarryImages, "carry-images", false, "Copy the images the node needs after the swap (pause, DaemonSet and static pods, crimig's own) from docker into the new runtime's store, for nodes that cannot pull. CRI-O's store is loaded with podman.")
 	fs.DurationVar(&o.SwapTimeout, "swap-timeout", o.SwapTimeout, "How long to wait for the node to come back on the new runtime.")
 	fs.StringVarP(&o.Output, "output", "o", "", "Output: empty for progress lines on stderr, json for events as JSON lines on stdout.")
 	fs.BoolVar(&o.Fleet.All, "all", false, "Migrate every docker node (and resume unfinished ones), in waves.")
@@ -168,6 +174,9 @@ func (o *MigrateOptions) Validate() error {
 	}
 	if o.SwapTimeout < time.Minute {
 		return fmt.Errorf("--swap-timeout must be at least 1m, got %s", o.SwapTimeout)
+	}
+	if o.CarryImages && o.NoPodman && o.Plan.Target == string(hostconf.TargetCRIO) {
+		return errors.New("--carry-images loads images with podman; drop --no-podman")
 	}
 	if o.SmokeImage != "" && strings.TrimSpace(o.SmokeImage) == "" {
 		return errors.New("--smoke-image must name an image with sh and echo, such as " + nodeexec.DefaultImage)
@@ -284,6 +293,7 @@ func (o *MigrateOptions) engine(ex *nodeexec.Executor) *migrate.Engine {
 			Target: hostconf.Target(o.Plan.Target), Source: o.Plan.Source, Accept: accept,
 			Drain: o.Drain, Reboot: !o.NoReboot, Podman: !o.NoPodman, SwapTimeout: o.SwapTimeout,
 			AllowControlPlane: o.Fleet.AllowControlPlane,
+			CarryImages:       o.CarryImages,
 			SmokeImage:        o.smokeImage(), SmokePullSecrets: o.Plan.Exec.PullSecrets,
 		},
 	}
