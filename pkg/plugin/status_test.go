@@ -81,7 +81,7 @@ func TestStatusJSON(t *testing.T) {
 		t.Fatalf("unexpected document:\n%s", out)
 	}
 	n3 := got.Nodes[2]
-	if n3.Name != "node-3" || n3.State == nil || n3.State.Phase != migrate.StateFailed || n3.StepsDone != 7 || n3.StepsTotal != len(tui.StepNames()) ||
+	if n3.Name != "node-3" || n3.State == nil || n3.State.Phase != migrate.StateFailed || n3.StepsDone != 8 || n3.StepsTotal != len(tui.StepNames()) ||
 		n3.Lock == nil || n3.Lock.Holder != "bob@ci/r2" || n3.State.LastError != "swap: crio did not start" {
 		t.Errorf("node-3 = %+v", n3)
 	}
@@ -117,7 +117,7 @@ func TestStatusTableAndNodeArgs(t *testing.T) {
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	if len(lines) != 2 || !strings.HasPrefix(lines[0], "NAME") || !strings.Contains(lines[1], "swap: crio did not start") ||
-		!strings.Contains(lines[1], "bob@ci/r2") || !strings.Contains(lines[1], fmt.Sprintf("7/%d", len(tui.StepNames()))) {
+		!strings.Contains(lines[1], "bob@ci/r2") || !strings.Contains(lines[1], fmt.Sprintf("8/%d", len(tui.StepNames()))) {
 		t.Errorf("unexpected table:\n%s", out)
 	}
 	if !strings.Contains(errOut, "bob@ci/fleet") {
