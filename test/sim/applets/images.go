@@ -211,7 +211,8 @@ func valueFlags(args []string, names ...string) (map[string]string, []string) {
 // dockerImageCmd handles docker's image subcommands (docker is running).
 func dockerImageCmd(e *Env, args []string) (int, bool) {
 	sub, rest := first(args), afterFirst(args)
-	if sub == "image" {
+	switch sub {
+	case "image":
 		sub, rest = first(rest), afterFirst(rest)
 		switch sub {
 		case "ls", "list":
@@ -219,9 +220,8 @@ func dockerImageCmd(e *Env, args []string) (int, bool) {
 		case "rm":
 			sub = "rmi"
 		}
-	} else if sub == "inspect" {
-		flags, _ := valueFlags(rest, "type", "format", "f")
-		if flags["type"] != "image" {
+	case "inspect":
+		if flags, _ := valueFlags(rest, "type", "format", "f"); flags["type"] != "image" {
 			return 0, false
 		}
 	}
