@@ -364,7 +364,11 @@ func SetUnschedulable(t testing.TB, name string, on bool) {
 // crimig's own state directory.
 func SnapshotFiles(t testing.TB, n *SimNode) map[string][]byte {
 	t.Helper()
-	skip := []string{"/proc", "/dev", "/sys", "/run", "/var/run", "/var/lib/sim", "/var/lib/crimig", "/usr", "/bin", "/sbin", "/lib", "/lib64", "/var/log"}
+	// Runtime state is not configuration: container logs (/var/log/pods,
+	// and docker's json-file logs under its data-root's containers/) come
+	// and go with every pod, crimig's node pods included.
+	skip := []string{"/proc", "/dev", "/sys", "/run", "/var/run", "/var/lib/sim", "/var/lib/crimig", "/usr", "/bin", "/sbin", "/lib", "/lib64", "/var/log",
+		"/var/lib/docker/containers", "/data/docker/containers"}
 	out := map[string][]byte{}
 	root := n.Root()
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
