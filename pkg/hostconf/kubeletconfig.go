@@ -55,6 +55,20 @@ func EditKubeletConfig(doc []byte, e ConfigEdits) ([]byte, error) {
 	return out, nil
 }
 
+// KubeletCgroupDriver is the cgroup driver a KubeletConfiguration document
+// sets, with the kubelet's default (cgroupfs) when it sets none, or "" when
+// the document does not decode.
+func KubeletCgroupDriver(doc string) string {
+	kc, err := decodeKubeletConfig([]byte(doc))
+	switch {
+	case err != nil:
+		return ""
+	case kc.CgroupDriver == "":
+		return "cgroupfs"
+	}
+	return kc.CgroupDriver
+}
+
 // decodeKubeletConfig is the kubelet's own acceptance test for the file.
 func decodeKubeletConfig(doc []byte) (*kubeletv1beta1.KubeletConfiguration, error) {
 	var kc kubeletv1beta1.KubeletConfiguration

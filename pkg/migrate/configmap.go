@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
@@ -16,8 +15,9 @@ import (
 
 // kubeletConfigMap applies the node's non-runtime kubelet edits to
 // kube-system's kubelet-config, which kubeadm copies onto joining and
-// upgraded nodes. cgroupDriver changes there only when no docker node is
-// left that the new driver would break.
+// upgraded nodes. cgroupDriver changes there only when it would break no
+// node (see cgroupDriverSafe); the other edits apply at the first node.
+// They come from the state, so a run resumed after the swap makes them too.
 func (r *run) kubeletConfigMap(ctx context.Context) error {
 	cms, err := r.e.Client.CoreV1().ConfigMaps("kube-system").List(ctx, metav1.ListOptions{})
 	if err != nil {
@@ -28,14 +28,14 @@ func (r *run) kubeletConfigMap(ctx context.Context) error {
 		r.e.emit(r.node, inspect.StepKubeletConfig, PhaseSkipped, "no kubelet-config ConfigMap")
 		return nil
 	}
-	edits := hostconf.ConfigMapEdits{RuntimeRequestTimeout: true}
-	if r.plan != nil && r.plan.Changes != nil {
-		edits.LogMax = r.plan.Changes.KubeletLogMax
-		edits.CgroupDriver = r.plan.Changes.CgroupDriver
-	}
+	edits := hostconf.ConfigMapEdits{RuntimeRequestTimeout: true, LogMax: r.state.KubeletLogMax, CgroupDriver: r.state.CgroupDriver}
 	if edits.CgroupDriver != "" {
-		if edits.CgroupDriverSafe, err = r.e.noDockerNodeLeft(ctx, r.node); err != nil {
+		var why string
+		if edits.CgroupDriverSafe, why, err = r.e.cgroupDriverSafe(ctx, r.node, edits.CgroupDriver); err != nil {
 			return err
+		}
+		if !edits.CgroupDriverSafe && hostconf.KubeletCgroupDriver(cm.Data["kubelet"]) != edits.CgroupDriver {
+			r.e.emit(r.node, inspect.StepKubeletConfig, PhaseInfo, "cgroupDriver in ConfigMap kube-system/"+cm.Name+" left as it is: "+why)
 		}
 	}
 	edit, err := hostconf.EditKubeletConfigMap(cm.Name, cm.Data["kubelet"], edits)
@@ -57,21 +57,49 @@ func (r *run) kubeletConfigMap(ctx context.Context) error {
 	return nil
 }
 
-// noDockerNodeLeft tells whether every node but this one left docker.
-func (e *Engine) noDockerNodeLeft(ctx context.Context, except string) (bool, error) {
+// cgroupDriverSafe tells whether the kubelet-config ConfigMap may take
+// driver: kubeadm join and upgrade copy its cgroupDriver onto nodes, so it
+// must match every node's runtime. That holds only once no node but this one
+// runs docker and every other node recorded driver when crimig migrated it;
+// a node crimig did not migrate took its driver from the ConfigMap as it is.
+// When it is not safe, why names the nodes in the way.
+func (e *Engine) cgroupDriverSafe(ctx context.Context, self, driver string) (safe bool, why string, err error) {
 	nodes, err := e.Client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
 	if err != nil {
-		return false, fmt.Errorf("listing nodes: %w", err)
+		return false, "", fmt.Errorf("listing nodes: %w", err)
 	}
-	return !anyDocker(nodes.Items, except), nil
-}
-
-func anyDocker(nodes []corev1.Node, except string) bool {
-	for i := range nodes {
-		rt, _ := inspect.SplitRuntime(nodes[i].Status.NodeInfo.ContainerRuntimeVersion)
-		if nodes[i].Name != except && rt == "docker" {
-			return true
+	var docker, other, unknown []string
+	for i := range nodes.Items {
+		n := &nodes.Items[i]
+		if n.Name == self {
+			continue
+		}
+		if rt, _ := inspect.SplitRuntime(n.Status.NodeInfo.ContainerRuntimeVersion); rt == "docker" {
+			docker = append(docker, n.Name)
+			continue
+		}
+		switch st, _ := ReadState(n); {
+		case st == nil || st.Phase != StateSucceeded || st.CgroupDriver == "":
+			unknown = append(unknown, n.Name)
+		case st.CgroupDriver != driver:
+			other = append(other, n.Name+" ("+st.CgroupDriver+")")
 		}
 	}
-	return false
+	switch {
+	case len(docker) > 0:
+		return false, fmt.Sprintf("it changes to %s once the last docker node is migrated; %s still on docker", driver, listNodes(docker)), nil
+	case len(other) > 0:
+		return false, fmt.Sprintf("this node uses %s but %s use another driver; set it by hand once the nodes agree", driver, listNodes(other)), nil
+	case len(unknown) > 0:
+		return false, fmt.Sprintf("this node uses %s, and crimig did not migrate %s, which took their driver from this ConfigMap", driver, listNodes(unknown)), nil
+	}
+	return true, "", nil
+}
+
+// listNodes names up to 5 nodes and counts the rest.
+func listNodes(names []string) string {
+	if len(names) <= 5 {
+		return strings.Join(names, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(names[:5], ", "), len(names)-5)
 }

@@ -2,6 +2,7 @@ package migrate
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"os"
@@ -286,36 +287,109 @@ func TestPreflightBlockers(t *testing.T) {
 	}
 }
 
-func TestKubeletConfigMapEditedWithoutCgroupDriverWhileDockerNodesRemain(t *testing.T) {
-	e, _, _ := newTestEngine(t)
-	ctx := context.Background()
-	other := testNode()
-	other.Name = "node-2"
-	if _, err := e.Client.CoreV1().Nodes().Create(ctx, other, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
+// The kubelet-config ConfigMap takes the node's non-runtime edits at once,
+// and its cgroupDriver only when no other node would be broken by it.
+func TestKubeletConfigMapCgroupDriverOnlyWhenEveryNodeAgrees(t *testing.T) {
+	succeeded := func(driver string) string {
+		b, _ := json.Marshal(State{RunID: "run-0", From: "docker", To: "cri-o", Phase: StateSucceeded, CgroupDriver: driver})
+		return string(b)
 	}
-	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "kube-system", Name: "kubelet-config-1.23"},
+	for _, tc := range []struct {
+		name, runtime, state string
+		want, why            string // the ConfigMap's cgroupDriver after the run; the event saying why it was kept
+	}{
+		{"docker node left", "docker://20.10.24", "", "cgroupfs", "once the last docker node is migrated; node-2 still on docker"},
+		{"every node on systemd", "cri-o://1.23.0", succeeded("systemd"), "systemd", ""},
+		{"another node on cgroupfs", "cri-o://1.23.0", succeeded("cgroupfs"), "cgroupfs", "node-2 (cgroupfs) use another driver"},
+		{"a node crimig did not migrate", "containerd://1.7.0", "", "cgroupfs", "crimig did not migrate node-2"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e, _, events := newTestEngine(t)
+			ctx := context.Background()
+			other := testNode()
+			other.Name = "node-2"
+			other.Status.NodeInfo.ContainerRuntimeVersion = tc.runtime
+			if tc.state != "" {
+				other.Annotations[AnnotationState] = tc.state
+			}
+			if _, err := e.Client.CoreV1().Nodes().Create(ctx, other, metav1.CreateOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "kube-system", Name: "kubelet-config-1.23"},
+				Data: map[string]string{"kubelet": "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\ncgroupDriver: cgroupfs\n"}}
+			if _, err := e.Client.CoreV1().ConfigMaps("kube-system").Create(ctx, cm, metav1.CreateOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			base := e.Preflight
+			e.Preflight = func(ctx context.Context, node string) (*inspect.Plan, error) {
+				p, err := base(ctx, node)
+				p.Nodes[0].Changes = &hostconf.Output{CgroupDriver: "systemd", KubeletLogMax: &hostconf.LogMax{MaxSize: "100Mi", MaxFiles: 3}}
+				return p, err
+			}
+			if err := e.Migrate(ctx, "node-1"); err != nil {
+				t.Fatal(err)
+			}
+			got, err := e.Client.CoreV1().ConfigMaps("kube-system").Get(ctx, "kubelet-config-1.23", metav1.GetOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			k := got.Data["kubelet"]
+			for _, want := range []string{"runtimeRequestTimeout: 5m", "containerLogMaxSize: 100Mi", "containerLogMaxFiles: 3", "cgroupDriver: " + tc.want} {
+				if !strings.Contains(k, want) {
+					t.Errorf("ConfigMap lacks %q:\n%s", want, k)
+				}
+			}
+			var said string
+			for _, ev := range *events {
+				if ev.Step == inspect.StepKubeletConfig && strings.Contains(ev.Message, "left as it is") {
+					said = ev.Message
+				}
+			}
+			if tc.why == "" && said != "" || !strings.Contains(said, tc.why) {
+				t.Errorf("event %q, want one saying %q", said, tc.why)
+			}
+			if _, st := nodeState(t, e); st.CgroupDriver != "systemd" || st.KubeletLogMax == nil || st.KubeletLogMax.MaxSize != "100Mi" {
+				t.Errorf("state records cgroupDriver %q, log max %+v", st.CgroupDriver, st.KubeletLogMax)
+			}
+		})
+	}
+}
+
+// A run resumed after the swap cannot plan the node any more (it left
+// docker), so the ConfigMap edits come from what the state recorded.
+func TestKubeletConfigMapEditsSurviveAResumeAfterTheSwap(t *testing.T) {
+	e, host, _ := newTestEngine(t)
+	ctx := context.Background()
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "kube-system", Name: "kubelet-config"},
 		Data: map[string]string{"kubelet": "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\ncgroupDriver: cgroupfs\n"}}
 	if _, err := e.Client.CoreV1().ConfigMaps("kube-system").Create(ctx, cm, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	base := e.Preflight
-	e.Preflight = func(ctx context.Context, node string) (*inspect.Plan, error) {
-		p, err := base(ctx, node)
-		p.Nodes[0].Changes = &hostconf.Output{CgroupDriver: "systemd", KubeletLogMax: &hostconf.LogMax{MaxSize: "100Mi", MaxFiles: 3}}
-		return p, err
-	}
-	if err := e.Migrate(ctx, "node-1"); err != nil {
-		t.Fatal(err)
-	}
-	got, err := e.Client.CoreV1().ConfigMaps("kube-system").Get(ctx, "kubelet-config-1.23", metav1.GetOptions{})
+	n, err := e.Client.CoreV1().Nodes().Get(ctx, "node-1", metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	k := got.Data["kubelet"]
-	for _, want := range []string{"runtimeRequestTimeout: 5m", "containerLogMaxSize: 100Mi", "containerLogMaxFiles: 3", "cgroupDriver: cgroupfs"} {
-		if !strings.Contains(k, want) {
-			t.Errorf("ConfigMap lacks %q:\n%s", want, k)
+	b, _ := json.Marshal(State{RunID: "run-1", From: "docker", To: "cri-o", Phase: StateRunning, Step: inspect.StepAnnotate,
+		CordonedByCrimig: true, CgroupDriver: "systemd", KubeletLogMax: &hostconf.LogMax{MaxSize: "50Mi", MaxFiles: 4}})
+	n.Annotations[AnnotationState] = string(b)
+	n.Spec.Unschedulable = true
+	n.Status.NodeInfo.ContainerRuntimeVersion = "cri-o://1.23.0"
+	if _, err := e.Client.CoreV1().Nodes().Update(ctx, n, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	e.Preflight = func(context.Context, string) (*inspect.Plan, error) {
+		return nil, errors.New("the node left docker: no plan")
+	}
+	if err := e.Migrate(ctx, "node-1"); err != nil {
+		t.Fatalf("resume: %v (host calls %v)", err, host.calls)
+	}
+	got, err := e.Client.CoreV1().ConfigMaps("kube-system").Get(ctx, "kubelet-config", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"runtimeRequestTimeout: 5m", "containerLogMaxSize: 50Mi", "containerLogMaxFiles: 4", "cgroupDriver: systemd"} {
+		if !strings.Contains(got.Data["kubelet"], want) {
+			t.Errorf("ConfigMap lacks %q:\n%s", want, got.Data["kubelet"])
 		}
 	}
 }

@@ -9,6 +9,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/crimig/kubectl-crimig/pkg/hostconf"
 )
 
 // AnnotationState holds the migration state on the Node. It never holds
@@ -50,6 +52,13 @@ type State struct {
 	SwapAttempt int `json:"swapAttempt,omitempty"`
 	// Verification is what the smoke test proved.
 	Verification *Verification `json:"verification,omitempty"`
+	// CgroupDriver and KubeletLogMax are the cluster-wide kubelet settings
+	// this node brings, taken from its plan at preflight: a run resumed
+	// after the swap can no longer compute them from docker, and the
+	// kubelet-config ConfigMap may take CgroupDriver only once every node
+	// recorded the same one.
+	CgroupDriver  string           `json:"cgroupDriver,omitempty"`
+	KubeletLogMax *hostconf.LogMax `json:"kubeletLogMax,omitempty"`
 }
 
 // SwapJob is the name of the current swap attempt's host job.

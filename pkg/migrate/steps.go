@@ -52,6 +52,9 @@ func (r *run) preflight(ctx context.Context) error {
 	if np.Role == "control-plane" && !r.e.Options.AllowControlPlane {
 		return fmt.Errorf("node %s is a control-plane node: its API server restarts with the kubelet; migrate it last and alone, with --allow-control-plane", r.node)
 	}
+	if np.Changes != nil {
+		r.state.CgroupDriver, r.state.KubeletLogMax = np.Changes.CgroupDriver, np.Changes.KubeletLogMax
+	}
 	blockers := r.full.BlockersFor(r.node, r.e.Options.Accept)
 	if len(blockers) == 0 {
 		r.e.emit(r.node, inspect.StepPreflight, PhaseInfo, fmt.Sprintf("%d warning(s), no unaccepted blocker", np.Summary.Warnings))

@@ -281,6 +281,7 @@ func TestFleet(t *testing.T) {
 	f := startFleetSandbox(t)
 	cs := ClientsetAs(t, f.direct)
 	fleetWorkloads(t, cs)
+	fleetKubeletConfigMap(t, cs)
 	tl := watchTimeline(t, cs)
 	workers := []string{"node-1", "node-2", "node-3", "node-4", "node-5"}
 	all := append(append([]string{}, workers...), "node-6")
@@ -331,6 +332,18 @@ func TestFleet(t *testing.T) {
 		if err := os.Remove(node4.Path("/etc/crio/crio.conf.d/10-local.conf")); err != nil {
 			t.Fatal(err)
 		}
+		// The ConfigMap took the other edits at the canary, but kept its
+		// cgroupDriver: node-2 and node-3 use systemd while docker nodes
+		// on cgroupfs remain.
+		cm := kubeletConfigData(t, cs)
+		for _, want := range []string{"# kubeadm init, 2021", "cgroupDriver: cgroupfs", "runtimeRequestTimeout: 5m", "containerLogMaxSize: ", "containerLogMaxFiles: "} {
+			if !strings.Contains(cm, want) {
+				t.Errorf("kube-system/kubelet-config lacks %q:\n%s", want, cm)
+			}
+		}
+		if !saidOn(events, "node-2", "kubelet-config left as it is: it changes to systemd once the last docker node is migrated") {
+			t.Error("no event on node-2 says why the ConfigMap's cgroupDriver stays while docker nodes remain")
+		}
 	})
 
 	report2 := filepath.Join(t.TempDir(), "report-2")
@@ -369,6 +382,14 @@ func TestFleet(t *testing.T) {
 		if !sawAPIDown {
 			t.Error("no event shows the API server going away while node-6 swapped its runtime")
 		}
+		// No docker node is left, but node-1 and node-5 run cgroupfs and the
+		// last node systemd: the ConfigMap keeps a driver they can all use.
+		if cm := kubeletConfigData(t, cs); !strings.Contains(cm, "cgroupDriver: cgroupfs") {
+			t.Errorf("kube-system/kubelet-config changed its cgroupDriver although node-1 and node-5 use cgroupfs:\n%s", cm)
+		}
+		if !saidOn(events, "node-6", "node-1 (cgroupfs), node-5 (cgroupfs) use another driver") {
+			t.Error("no event on node-6 says which nodes keep the ConfigMap's cgroupDriver")
+		}
 		d := StepDurations(events)
 		t.Logf("TIMING fleet re-run of 3 nodes (node-4 resumed, node-5, control-plane node-6) in %s: %.2f nodes/min; waves %q; drain %s, swap %s",
 			elapsed.Round(100*time.Millisecond), 3/elapsed.Minutes(), w, d["drain"].Round(10*time.Millisecond), d["swap"].Round(10*time.Millisecond))
@@ -395,6 +416,38 @@ func TestFleet(t *testing.T) {
 			t.Errorf("node-6 files.diff lacks the CRI-O drop-in:\n%s", diff)
 		}
 	})
+}
+
+// fleetKubeletConfigMap creates the kubelet-config ConfigMap kubeadm keeps
+// in kube-system, as an old cluster has it: cgroupfs, the kubelet's default
+// runtime request timeout and no log rotation.
+func fleetKubeletConfigMap(t *testing.T, cs kubernetes.Interface) {
+	t.Helper()
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "kube-system", Name: "kubelet-config"},
+		Data: map[string]string{"kubelet": "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n" +
+			"# kubeadm init, 2021\ncgroupDriver: cgroupfs\nclusterDNS:\n- 10.96.0.10\nclusterDomain: cluster.local\n"}}
+	if _, err := cs.CoreV1().ConfigMaps("kube-system").Create(context.Background(), cm, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func kubeletConfigData(t *testing.T, cs kubernetes.Interface) string {
+	t.Helper()
+	cm, err := cs.CoreV1().ConfigMaps("kube-system").Get(context.Background(), "kubelet-config", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cm.Data["kubelet"]
+}
+
+// saidOn tells whether an event on node says text.
+func saidOn(events []StampedEvent, node, text string) bool {
+	for _, ev := range events {
+		if ev.Node == node && strings.Contains(ev.Message, text) {
+			return true
+		}
+	}
+	return false
 }
 
 // checkReport checks that dir holds summary.md, summary.json and, for each
