@@ -39,6 +39,6 @@ func kubeletConfigMapFindings(cf *ClusterFacts) []Finding {
 			Remedy:  "make sure whatever provisions new nodes configures the new runtime too"}}
 	}
 	return []Finding{{ID: IDKubeletConfigMap, Severity: Info, Subject: "ConfigMap kube-system/" + cm.Name,
-		Message: "joining nodes read it: migrate sets runtimeRequestTimeout and container log rotation there; cgroupDriver changes only once no docker node would break",
+		Message: "joining nodes read it: migrate sets runtimeRequestTimeout and container log rotation there; cgroupDriver changes only once no node runs docker and all use one driver",
 		Remedy:  "nothing to do; review the diff when the first node migrates"}}
 }
