@@ -123,7 +123,7 @@ func (e *Engine) Migrate(ctx context.Context, node string) error {
 // resumeOrStart continues an unfinished run with its run id, or starts anew.
 func (e *Engine) resumeOrStart(n *corev1.Node, st *State) *State {
 	resumable := st != nil && st.To == string(e.Options.Target) &&
-		(st.Phase == StateRunning || st.Phase == StateSwapping || st.Phase == StateFailed)
+		(st.Phase == StateRunning || st.Phase == StateSwapping || st.Phase == StateFailed || st.Phase == StateStopped)
 	if resumable {
 		e.emit(n.Name, "", PhaseInfo, fmt.Sprintf("resuming run %s after step %q", st.RunID, st.Step))
 		return st
@@ -170,6 +170,9 @@ func (r *run) execute(ctx context.Context) error {
 			r.e.emit(r.node, s.name, PhaseSkipped, "done in an earlier attempt")
 			continue
 		}
+		if i > skip+1 && stopRequested(ctx) {
+			return r.stop(ctx, steps[i-1].name)
+		}
 		if err := r.runStep(ctx, s); err != nil {
 			return err
 		}
@@ -180,6 +183,17 @@ func (r *run) execute(ctx context.Context) error {
 	}
 	r.e.emitProgress(r.node, "", PhaseDone, fmt.Sprintf("node %s runs %s (run %s)", r.node, r.state.To, r.state.RunID), 1)
 	return nil
+}
+
+// stop ends the run between two steps, as the user asked: the state says
+// where it stopped, and the same command resumes it.
+func (r *run) stop(ctx context.Context, after string) error {
+	r.state.Phase, r.state.LastError = StateStopped, "stopped as asked after step "+after
+	if err := r.e.saveState(context.WithoutCancel(ctx), r.node, r.state); err != nil {
+		return err
+	}
+	r.e.emit(r.node, "", PhaseInfo, fmt.Sprintf("stopped as asked after step %s; run the same command again to go on", after))
+	return fmt.Errorf("node %s: %w after step %s", r.node, ErrStopped, after)
 }
 
 func (r *run) runStep(ctx context.Context, s step) error {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -154,14 +155,31 @@ func (e *Engine) MigrateFleet(ctx context.Context, waves []Wave, o FleetOptions)
 	track := newFleetTracker(e, waves)
 	var errs []error
 	for i, w := range waves {
+		if stopRequested(ctx) {
+			e.emit("", StepFleet, PhaseInfo, fmt.Sprintf("stopped as asked before wave %d; the remaining nodes are untouched; run the same command again to go on", i+1))
+			if len(errs) > 0 {
+				return utilerrors.NewAggregate(errs)
+			}
+			return fmt.Errorf("%w before wave %d of %d", ErrStopped, i+1, len(waves))
+		}
 		e.emit("", StepFleet, PhaseInfo, fleetWaveMessage(i+1, len(waves), w))
 		track.startWave(ctx, i+1, w)
 		if err := e.checkControlPlanes(ctx, w); err != nil {
 			return err
 		}
 		werrs := e.runWave(ctx, w, func(node string, err error) { track.nodeEnded(ctx, node, err) })
-		errs = append(errs, werrs...)
-		if len(werrs) > 0 && (!o.ContinueOnError || w.Why == "canary") {
+		if len(werrs) > 0 && allStopped(werrs) {
+			e.emit("", StepFleet, PhaseInfo, fmt.Sprintf("stopped as asked in wave %d; the remaining nodes are untouched; run the same command again to go on", i+1))
+			if len(errs) > 0 { // failures of earlier waves (--continue-on-error) matter more
+				return utilerrors.NewAggregate(errs)
+			}
+			return fmt.Errorf("%w in wave %d of %d", ErrStopped, i+1, len(waves))
+		}
+		// A node that stopped as asked beside one that failed: the
+		// failure is what to report.
+		failures := slices.DeleteFunc(werrs, func(err error) bool { return errors.Is(err, ErrStopped) })
+		errs = append(errs, failures...)
+		if len(failures) > 0 && (!o.ContinueOnError || w.Why == "canary") {
 			e.emit("", StepFleet, PhaseFailed, fmt.Sprintf("stopped after wave %d; the remaining nodes are untouched", i+1))
 			return utilerrors.NewAggregate(errs)
 		}
@@ -173,11 +191,22 @@ func (e *Engine) MigrateFleet(ctx context.Context, waves []Wave, o FleetOptions)
 			select {
 			case <-ctx.Done():
 				return ctx.Err()
+			case <-stopChan(ctx): // the next iteration says so
 			case <-time.After(o.PauseBetween):
 			}
 		}
 	}
 	return utilerrors.NewAggregate(errs)
+}
+
+// allStopped tells whether every error is a node stopping as asked.
+func allStopped(errs []error) bool {
+	for _, err := range errs {
+		if !errors.Is(err, ErrStopped) {
+			return false
+		}
+	}
+	return true
 }
 
 // runWave migrates the wave's nodes at once; ended is called as each one

@@ -182,10 +182,14 @@ func (t *fleetTracker) nodeEnded(ctx context.Context, node string, err error) {
 	defer t.mu.Unlock()
 	t.p.InFlight = slices.DeleteFunc(t.p.InFlight, func(n string) bool { return n == node })
 	outcome := "done"
-	if err != nil {
+	switch {
+	case errors.Is(err, ErrStopped):
+		outcome = "stopped"
+		t.p.Pending = append(t.p.Pending, node)
+	case err != nil:
 		outcome = "failed"
 		t.p.Failed = append(t.p.Failed, node)
-	} else {
+	default:
 		t.p.Done = append(t.p.Done, node)
 	}
 	done, total := len(t.p.Done), t.p.Total()

@@ -23,6 +23,7 @@ const (
 	StateSwapping    = "Swapping"
 	StateSucceeded   = "Succeeded"
 	StateFailed      = "Failed"
+	StateStopped     = "Stopped" // between two steps, as the user asked
 	StateRollingBack = "RollingBack"
 	StateRolledBack  = "RolledBack"
 )

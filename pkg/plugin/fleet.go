@@ -2,6 +2,7 @@ package plugin
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -122,6 +123,9 @@ func (o *MigrateOptions) runFleet(ctx context.Context, engine *migrate.Engine) e
 		err = o.runFleetWithProgressView(ctx, engine, nodes, run)
 	} else {
 		err = run(ctx)
+	}
+	if err != nil && errors.Is(err, migrate.ErrStopped) {
+		return fmt.Errorf("stopped as asked; the state is saved: run the same command again to resume the fleet")
 	}
 	if err != nil && ctx.Err() != nil {
 		return fmt.Errorf("interrupted; the state is saved: run the same command again to resume the fleet")

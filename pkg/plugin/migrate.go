@@ -36,6 +36,12 @@ var migrateLong = templates.LongDesc(i18n.T(`
 	when the same command runs again. Docker is stopped, disabled and masked but
 	not removed: 'kubectl crimig rollback NODE' restores it.
 
+	On a terminal a progress view follows each node. Its ctrl+c asks to stop
+	after the current step: the steps in flight (a drain, the swap job) end
+	normally, no further step or node starts, and the node's state says
+	Stopped. A second ctrl+c interrupts at once. Either way the same command
+	resumes. Without a terminal, Ctrl-C interrupts at once.
+
 	The preflight stops on blockers (see 'kubectl crimig plan NODE'); accept a
 	specific finding with --accept CRIMIGxxx. --accept all accepts every finding
 	and is dangerous.`))
@@ -314,6 +320,9 @@ func (o *MigrateOptions) explain(ctx context.Context, node string, err error) er
 	}
 	if !o.changed(node) {
 		return err
+	}
+	if errors.Is(err, migrate.ErrStopped) {
+		return fmt.Errorf("%w; the state is saved: resume with 'kubectl crimig migrate %s' or undo with 'kubectl crimig rollback %s'", err, node, node)
 	}
 	if ctx.Err() != nil {
 		return fmt.Errorf("interrupted during the migration of %s; the state is saved: resume with 'kubectl crimig migrate %s' or undo with 'kubectl crimig rollback %s'", node, node, node)

@@ -2,6 +2,7 @@ package plugin
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -147,19 +148,19 @@ func (pv progressView) runOnce(ctx context.Context, nodes []string, fn func(ctx 
 func (pv progressView) show(ctx context.Context, nodes []string, work func(ctx context.Context, feed *eventFeed) error) error {
 	engineCtx, abort := context.WithCancel(ctx)
 	defer abort()
-	feed := newEventFeed(abort)
+	feed := newEventFeed()
 	errc := make(chan error, 1)
 	go func() {
-		err := work(engineCtx, feed)
+		err := work(migrate.WithStopAfterStep(engineCtx, feed.stop), feed)
 		close(feed.events)
 		errc <- err
 	}()
 	m := tui.NewProgress(tui.ProgressConfig{Events: feed.events, Nodes: nodes, Target: pv.target, Cancel: feed.stopAfterStep, Abort: abort})
 	opts := append([]tea.ProgramOption{tea.WithInput(pv.streams.In), tea.WithOutput(pv.streams.ErrOut)}, pv.options...)
 	if _, err := tea.NewProgram(m, opts...).Run(); err != nil {
-		// The view is gone but the engine is not: stop it and keep
-		// reporting as lines.
-		abort()
+		// The view is gone but the engine is not: stop it at the next
+		// step boundary and keep reporting as lines.
+		feed.stopAfterStep()
 		fmt.Fprintf(pv.streams.ErrOut, "the progress view failed (%v); stopping after the current step\n", err)
 	}
 	print := newEventPrinter(pv.streams, "")
@@ -170,44 +171,38 @@ func (pv progressView) show(ctx context.Context, nodes []string, work func(ctx c
 }
 
 // eventFeed is the sink side of the view: it forwards events, remembers
-// which nodes reported a failure, and turns "stop after the current step"
-// into a cancel at the next step boundary.
+// which nodes reported a failure, and carries "stop after the current step"
+// to the engine, which ends the steps in flight and starts no other (see
+// migrate.WithStopAfterStep).
 type eventFeed struct {
 	events   chan migrate.Event
-	abort    context.CancelFunc
+	stop     chan struct{}
 	mu       sync.Mutex
 	stopping bool
-	stopped  bool
 	failed   map[string]bool
 }
 
-func newEventFeed(abort context.CancelFunc) *eventFeed {
+func newEventFeed() *eventFeed {
 	// Buffered so that the engine does not wait on rendering.
-	return &eventFeed{events: make(chan migrate.Event, 1024), abort: abort, failed: map[string]bool{}}
+	return &eventFeed{events: make(chan migrate.Event, 1024), stop: make(chan struct{}), failed: map[string]bool{}}
 }
 
 func (f *eventFeed) stopAfterStep() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.stopping = true
+	if !f.stopping {
+		f.stopping = true
+		close(f.stop)
+	}
 }
 
 func (f *eventFeed) sink(ev migrate.Event) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.stopped {
-		// The engine unwinds after the cancel; what it reports then is
-		// noise, not a failure.
-		return
-	}
 	if ev.Phase == migrate.PhaseFailed {
 		f.failed[ev.Node] = true
 	}
 	f.events <- ev
-	if f.stopping && ev.Step != "" && (ev.Phase == migrate.PhaseDone || ev.Phase == migrate.PhaseSkipped) {
-		f.stopped = true
-		f.abort()
-	}
 }
 
 func (f *eventFeed) runNodes(ctx context.Context, nodes []string, fn func(context.Context, string, migrate.Sink) error) error {
@@ -231,8 +226,8 @@ func (f *eventFeed) runNodes(ctx context.Context, nodes []string, fn func(contex
 func (f *eventFeed) reportFailure(node string, err error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.failed[node] || f.stopped {
-		return
+	if f.failed[node] || errors.Is(err, migrate.ErrStopped) {
+		return // shown already, or not a failure
 	}
 	f.events <- migrate.Event{Time: time.Now(), Node: node, Phase: migrate.PhaseFailed, Err: err.Error(), Progress: -1}
 }

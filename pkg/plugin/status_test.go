@@ -251,29 +251,38 @@ func TestProgressViewRun(t *testing.T) {
 	}
 }
 
-// TestEventFeedStopsAfterStep: after "stop", the next finished step cancels
-// the engine, and what the engine reports while unwinding is dropped.
+// TestEventFeedStopsAfterStep: "stop" closes the channel the engine watches
+// at step boundaries (once, however often it is asked), every event still
+// reaches the view, a node that stopped is not reported as failed, and no
+// further node starts.
 func TestEventFeedStopsAfterStep(t *testing.T) {
-	aborted := 0
-	f := newEventFeed(func() { aborted++ })
+	f := newEventFeed()
 	f.sink(migrate.Event{Node: "n", Step: "drain", Phase: migrate.PhaseStarted})
+	select {
+	case <-f.stop:
+		t.Fatal("the stop channel is closed before anyone asked")
+	default:
+	}
 	f.stopAfterStep()
-	f.sink(migrate.Event{Node: "n", Step: "drain", Phase: migrate.PhaseProgress, Progress: 0.5})
-	if aborted != 0 {
-		t.Fatal("aborted in the middle of a step")
+	f.stopAfterStep()
+	select {
+	case <-f.stop:
+	default:
+		t.Fatal("the stop channel is still open after stop")
 	}
 	f.sink(migrate.Event{Node: "n", Step: "drain", Phase: migrate.PhaseDone})
-	f.sink(migrate.Event{Node: "n", Step: "backup", Phase: migrate.PhaseStarted})
-	f.reportFailure("n", context.Canceled)
+	f.sink(migrate.Event{Node: "n", Phase: migrate.PhaseInfo, Message: "stopped as asked after step drain"})
+	f.reportFailure("n", fmt.Errorf("node n: %w after step drain", migrate.ErrStopped))
+	f.reportFailure("m", errors.New("node m is locked"))
 	close(f.events)
 	var got []string
 	for ev := range f.events {
-		got = append(got, ev.Step+"/"+string(ev.Phase))
+		got = append(got, ev.Node+"/"+ev.Step+"/"+string(ev.Phase))
 	}
-	if aborted != 1 || strings.Join(got, " ") != "drain/started drain/progress drain/done" {
-		t.Errorf("aborted %d times, events %v", aborted, got)
+	if want := "n/drain/started n/drain/done n//info m//failed"; strings.Join(got, " ") != want {
+		t.Errorf("events %v, want %s", got, want)
 	}
-	if err := f.runNodes(context.Background(), []string{"m"}, nil); err == nil || !strings.Contains(err.Error(), "stopped before m") {
+	if err := f.runNodes(context.Background(), []string{"o"}, nil); err == nil || !strings.Contains(err.Error(), "stopped before o") {
 		t.Errorf("runNodes after stop = %v", err)
 	}
 }
