@@ -169,11 +169,11 @@ func leaseStatus(l *coordinationv1.Lease) *LeaseStatus {
 	return ls
 }
 
-// counts lists runtimes by node count (largest first), then migrating and
-// failed.
+// counts lists runtimes by node count (largest first), then migrating,
+// failed and, when there are any, stopped.
 func counts(nodes []NodeStatus) []Count {
 	byRuntime := map[string]int{}
-	migrating, failed := 0, 0
+	migrating, failed, stopped := 0, 0, 0
 	for _, n := range nodes {
 		rt := n.Runtime
 		if rt == "" {
@@ -185,6 +185,8 @@ func counts(nodes []NodeStatus) []Count {
 			migrating++
 		case n.Failed():
 			failed++
+		case n.State != nil && n.State.Phase == migrate.StateStopped:
+			stopped++
 		}
 	}
 	out := make([]Count, 0, len(byRuntime)+2)
@@ -197,7 +199,11 @@ func counts(nodes []NodeStatus) []Count {
 		}
 		return out[i].Name < out[j].Name
 	})
-	return append(out, Count{Name: "migrating", Count: migrating}, Count{Name: "failed", Count: failed})
+	out = append(out, Count{Name: "migrating", Count: migrating}, Count{Name: "failed", Count: failed})
+	if stopped > 0 { // stopped as asked, to be resumed
+		out = append(out, Count{Name: "stopped", Count: stopped})
+	}
+	return out
 }
 
 // FormatCounts renders counts as "docker 37 · cri-o 12 · migrating 2 · failed 1".

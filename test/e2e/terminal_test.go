@@ -118,8 +118,8 @@ func TestMigrateInATerminal(t *testing.T) {
 		status.waitFor("/"+n.Name, 10*time.Second)
 		status.keys("Enter")
 		row := status.waitFor("filter: "+n.Name, 10*time.Second)
-		if !strings.Contains(row, "Stopped") || !strings.Contains(row, "swap") {
-			t.Errorf("the status view does not show %s stopped after swap:\n%s", n.Name, row)
+		if !strings.Contains(row, "Stopped") || !strings.Contains(row, "swap") || !strings.Contains(row, "· stopped 1") {
+			t.Errorf("the status view does not show %s stopped after swap, nor count it:\n%s", n.Name, row)
 		}
 		status.keys("q")
 		status.waitFor("crimig exited 0", 10*time.Second)
