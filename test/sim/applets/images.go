@@ -393,8 +393,11 @@ func removeImages(e *Env, store string, args []string, removed, missing string) 
 }
 
 // podmanImageCmd handles podman's image subcommands. Podman works on
-// containers-storage directly, without a daemon.
+// containers-storage directly, without a daemon: at its default root, or
+// at --root.
 func podmanImageCmd(e *Env, args []string) (int, bool) {
+	root, args := podmanRoot(args)
+	store := host.ContainersStore(root)
 	sub, rest := first(args), afterFirst(args)
 	if sub == "image" {
 		sub, rest = first(rest), afterFirst(rest)
@@ -407,17 +410,17 @@ func podmanImageCmd(e *Env, args []string) (int, bool) {
 	}
 	switch sub {
 	case "images":
-		return listImages(e, host.StoreContainers, rest, false), true
+		return listImages(e, store, rest, false), true
 	case "exists":
 		_, refs := valueFlags(rest)
-		if len(refs) == 1 && e.Host.HasImage(host.StoreContainers, refs[0]) {
+		if len(refs) == 1 && e.Host.HasImage(store, refs[0]) {
 			return 0, true
 		}
 		return 1, true
 	case "inspect":
-		return inspectImages(e, host.StoreContainers, rest, "Error: %s: image not known"), true
+		return inspectImages(e, store, rest, "Error: %s: image not known"), true
 	case "load":
-		return loadArchive(e, host.StoreContainers, rest, "Loaded image: %s", false), true
+		return loadArchive(e, store, rest, "Loaded image: %s", false), true
 	case "pull":
 		if err := e.Host.CheckRegistries(); err != nil {
 			e.errf("Error: %s", err)
@@ -425,9 +428,28 @@ func podmanImageCmd(e *Env, args []string) (int, bool) {
 		}
 		return pull(e, "crio", rest), true
 	case "rmi":
-		return removeImages(e, host.StoreContainers, rest, "Untagged: %s", "Error: %s: image not known"), true
+		return removeImages(e, store, rest, "Untagged: %s", "Error: %s: image not known"), true
 	}
 	return 0, false
+}
+
+// podmanRoot takes podman's global --root flag off args.
+func podmanRoot(args []string) (root string, rest []string) {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case !strings.HasPrefix(a, "-"):
+			return root, append(rest, args[i:]...)
+		case a == "--root" && i+1 < len(args):
+			root = args[i+1]
+			i++
+		case strings.HasPrefix(a, "--root="):
+			root = strings.TrimPrefix(a, "--root=")
+		default:
+			rest = append(rest, a)
+		}
+	}
+	return root, rest
 }
 
 // ctrImageCmd handles `ctr [-n NS] images import|ls|pull|rm` (containerd
@@ -521,7 +543,7 @@ func ctrImageCmd(e *Env, args []string) (int, bool) {
 // crictlImages lists or pulls images of the runtime crictl talks to
 // (docker, crio or containerd).
 func crictlImages(e *Env, runtime string, args []string) int {
-	store := host.RuntimeStore(runtime)
+	store := e.Host.RuntimeStore(runtime)
 	flags, rest := valueFlags(args, "creds", "auth", "pod-config", "r", "runtime-endpoint", "i", "image-endpoint", "o", "output", "t", "timeout", "c", "config")
 	if len(rest) > 0 && rest[0] == "pull" {
 		refs := rest[1:]

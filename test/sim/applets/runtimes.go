@@ -216,6 +216,7 @@ func podman(e *Env, args []string) int {
 	if code, ok := podmanImageCmd(e, args); ok {
 		return code
 	}
+	_, args = podmanRoot(args)
 	v := e.Host.PkgVersion("podman")
 	switch first(args) {
 	case "":

@@ -45,12 +45,26 @@ func ContainerdStore(namespace string) string {
 	return StoreContainerd + "." + namespace
 }
 
+// DefaultContainersRoot is containers-storage's default graph root.
+const DefaultContainersRoot = "/var/lib/containers/storage"
+
+// ContainersStore is the store of containers-storage at root: CRI-O's
+// `root` and podman's --root. The default root is StoreContainers; another
+// one is a store of its own, so that images loaded into one root are not
+// seen by a runtime reading another.
+func ContainersStore(root string) string {
+	if root == "" || path.Clean(root) == DefaultContainersRoot {
+		return StoreContainers
+	}
+	return StoreContainers + "@" + strings.ReplaceAll(strings.Trim(path.Clean(root), "/"), "/", "_")
+}
+
 // RuntimeStore is the store a kubelet runtime (docker, crio, containerd)
-// pulls into and starts containers from.
-func RuntimeStore(runtime string) string {
+// pulls into and starts containers from. CRI-O's follows its `root`.
+func (h *Host) RuntimeStore(runtime string) string {
 	switch runtime {
 	case "crio":
-		return StoreContainers
+		return ContainersStore(h.CrioRoot())
 	case "containerd":
 		return StoreContainerd
 	}
@@ -220,7 +234,7 @@ func (h *Host) lockImages() (func(), error) {
 // image is there (unless always, imagePullPolicy: Always), an error like
 // the runtime's own when the host is air-gapped.
 func (h *Host) Pull(runtime, ref string, always bool) error {
-	store := RuntimeStore(runtime)
+	store := h.RuntimeStore(runtime)
 	if !always && h.HasImage(store, ref) {
 		return nil
 	}

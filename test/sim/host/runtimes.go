@@ -96,6 +96,22 @@ func (h *Host) CrioFiles() []string {
 	return append(files, h.Glob("/etc/crio/crio.conf.d/*")...)
 }
 
+// CrioRoot is CRI-O's storage root as its configuration sets it, "" for
+// the default (or a configuration that does not decode: CRI-O would not
+// start then).
+func (h *Host) CrioRoot() string {
+	var cfg crioConfig
+	for _, f := range h.CrioFiles() {
+		if st, err := os.Stat(h.P(f)); err != nil || st.IsDir() {
+			continue
+		}
+		if _, err := toml.DecodeFile(h.P(f), &cfg); err != nil {
+			return ""
+		}
+	}
+	return cfg.Crio.Root
+}
+
 // CheckCrio validates the CRI-O and containers-registries configuration.
 func (h *Host) CheckCrio() error {
 	var cfg crioConfig
