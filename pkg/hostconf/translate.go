@@ -29,6 +29,7 @@ type Options struct {
 	PauseImage      string // wins over --pod-infra-container-image and the default
 	CrunTooOld      bool   // CRI-O: write default_runtime = "runc" (design 7b)
 	DataRootCheckOK bool   // the new runtime's storage may follow daemon.json data-root
+	DataRootWhy     string // why it may not, for the plan; when DataRootCheckOK is false
 	CgroupV2        bool   // host runs the unified hierarchy; picks docker's default driver
 	CgroupDriver    string // force "systemd" or "cgroupfs"; "" keeps docker's driver
 	ConmonPath      string // CRI-O: explicit conmon path for old packages (seed step 5)
@@ -65,8 +66,11 @@ type Output struct {
 	NodeLocalCRISocket bool     `json:"nodeLocalCRISocket"`
 	CgroupDriver       string   `json:"cgroupDriver"`
 	PauseImage         string   `json:"pauseImage"`
-	EndpointFlagsFile  string   `json:"endpointFlagsFile,omitempty"`
-	RemovedFlags       []string `json:"removedFlags,omitempty"`
+	// ImageStoreRoot is CRI-O's storage root when it is not the default
+	// (docker's data-root was moved): podman must load carried images there.
+	ImageStoreRoot    string   `json:"imageStoreRoot,omitempty"`
+	EndpointFlagsFile string   `json:"endpointFlagsFile,omitempty"`
+	RemovedFlags      []string `json:"removedFlags,omitempty"`
 }
 
 // Translate computes every file change for one node. It performs no I/O.
@@ -99,6 +103,9 @@ func Translate(in Input) (Output, error) {
 	}
 	losses = append(losses, pruned...)
 	out.CgroupDriver, out.PauseImage, out.Losses = s.CgroupDriver, s.PauseImage, losses
+	if in.Target == TargetCRIO {
+		out.ImageStoreRoot = crioRoot(s)
+	}
 	out.addRuntimeFiles(in, dc, s)
 	out.Files = append(out.Files, flags.Files...)
 	if err := out.addKubeletFiles(in, dc, s, minor); err != nil {

@@ -1,13 +1,28 @@
 package hostconf
 
-import "fmt"
+import (
+	"fmt"
+	"path"
+)
+
+// DefaultDockerRoot is docker's data-root when daemon.json sets none.
+const DefaultDockerRoot = "/var/lib/docker"
+
+// movedDataRoot is daemon.json's data-root when it moves docker's data
+// away from the default, else "": the default needs nothing followed.
+func movedDataRoot(root string) string {
+	if root == "" || path.Clean(root) == DefaultDockerRoot {
+		return ""
+	}
+	return root
+}
 
 // resolveSettings decides the values both runtimes need and reports the
 // daemon.json settings no translator consumes.
 func resolveSettings(in Input, dc *DaemonConfig, flags FlagsResult, configDriver string) (runtimeSettings, []Loss, error) {
 	s := runtimeSettings{
 		CgroupDriver: cgroupDriver(in.Options, dc, flags.CgroupDriver, configDriver),
-		DataRoot:     dc.EffectiveDataRoot(),
+		DataRoot:     movedDataRoot(dc.EffectiveDataRoot()),
 		DataRootOK:   in.Options.DataRootCheckOK,
 		CrunTooOld:   in.Options.CrunTooOld,
 		ConmonPath:   in.Options.ConmonPath,
@@ -33,9 +48,12 @@ func resolveSettings(in Input, dc *DaemonConfig, flags FlagsResult, configDriver
 	losses = append(losses, storageLosses(dc)...)
 	losses = append(losses, execOptLosses(dc)...)
 	if s.DataRoot != "" && !s.DataRootOK {
-		losses = append(losses, newLoss(LossWarning, "data-root", s.DataRoot,
-			"the new runtime keeps images under its default root on /var/lib, not next to docker's data-root",
-			"check free space under /var/lib, or make the data-root check pass to follow it"))
+		msg := "the new runtime keeps images under its default root on /var/lib, not next to docker's data-root"
+		if in.Options.DataRootWhy != "" {
+			msg += ": " + in.Options.DataRootWhy
+		}
+		losses = append(losses, newLoss(LossWarning, "data-root", s.DataRoot, msg,
+			"check free space under /var/lib, where the images will be pulled again"))
 	}
 	return s, losses, nil
 }

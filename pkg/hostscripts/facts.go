@@ -47,6 +47,14 @@ type DockerFacts struct {
 	// CertDirs are the directories of /etc/docker/certs.d with their file
 	// names; the files' content is never collected.
 	CertDirs []hostconf.CertDir `json:"certDirs"`
+	// RootDir is the running docker's DockerRootDir (its data-root), and
+	// RootDirExists whether that directory exists.
+	RootDir       string `json:"rootDir,omitempty"`
+	RootDirExists bool   `json:"rootDirExists"`
+	// SiblingStorage is what <parent of RootDir>/containers/storage, where
+	// CRI-O's storage follows a moved data-root, holds: absent, empty,
+	// containers-storage or other.
+	SiblingStorage string `json:"siblingStorage,omitempty"`
 }
 
 // KubeletFacts describes how the kubelet is started and configured.

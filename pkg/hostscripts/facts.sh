@@ -126,21 +126,48 @@ package_manager() {
 
 systemd_running() { [ -d "$P/run/systemd/system" ]; }
 
+# storage_dir_state tells what a directory that CRI-O would take as its
+# storage root holds: absent, empty, containers-storage (an earlier CRI-O or
+# podman store, which CRI-O can use) or other (data CRI-O must not touch).
+storage_dir_state() {
+  d=$P$1
+  if [ ! -e "$d" ]; then
+    echo absent
+  elif [ ! -d "$d" ]; then
+    echo other
+  elif [ -z "$(ls -A "$d" 2>/dev/null)" ]; then
+    echo empty
+  elif [ -e "$d/storage.lock" ] || [ -d "$d/overlay-images" ]; then
+    echo containers-storage
+  else
+    echo other
+  fi
+}
+
 docker_facts() {
   docker=$(have docker) || docker=""
-  version="" driver="" active=""
+  version="" driver="" active="" root_dir="" root_exists=false sibling_state=""
   if [ -n "$docker" ]; then
     version=$(run "$docker" version --format '{{.Server.Version}}' </dev/null | head -n 1)
     [ -n "$version" ] || version=$(version_of "$docker")
     driver=$(run "$docker" info --format '{{.CgroupDriver}}' </dev/null | head -n 1)
+    root_dir=$(run "$docker" info --format '{{.DockerRootDir}}' </dev/null | head -n 1)
   fi
+  case $root_dir in
+    /?*)
+      [ -d "$P$root_dir" ] && root_exists=true
+      sibling_state=$(storage_dir_state "$(dirname "$root_dir")/containers/storage")
+      ;;
+    *) root_dir="" ;;
+  esac
   if systemctl=$(have systemctl); then
     active=$(run "$systemctl" is-active docker </dev/null | head -n 1)
   fi
-  printf '{"installed":%s,"version":%s,"active":%s,"cgroupDriver":%s,"daemonJson":%s,"registries":%s,"dataRootSeparateMount":%s,"missingRuntimePaths":%s,"certDirs":%s}' \
+  printf '{"installed":%s,"version":%s,"active":%s,"cgroupDriver":%s,"daemonJson":%s,"registries":%s,"dataRootSeparateMount":%s,"missingRuntimePaths":%s,"certDirs":%s,"rootDir":%s,"rootDirExists":%s,"siblingStorage":%s}' \
     "$(json_bool test -n "$docker")" "$(json_opt "$version")" "$(json_opt "$active")" \
     "$(json_opt "$driver")" "$(json_file "$P/etc/docker/daemon.json")" "$(registry_names)" \
-    "$(json_bool is_mountpoint /var/lib/docker)" "$(missing_runtime_paths)" "$(cert_dirs)"
+    "$(json_bool is_mountpoint /var/lib/docker)" "$(missing_runtime_paths)" "$(cert_dirs)" \
+    "$(json_opt "$root_dir")" "$root_exists" "$(json_opt "$sibling_state")"
 }
 
 # cert_dirs lists docker's per-registry certificate directories and the

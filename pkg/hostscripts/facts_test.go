@@ -48,11 +48,13 @@ func factsRoot(t *testing.T) string {
 		"etc/docker/certs.d/harbor.corp.example:5443/client.key":  "secret key material",
 		"etc/docker/certs.d/empty.example/.keep":                  "",
 		"var/lib/.keep":                                           "",
+		"data/docker/image/overlay2/repositories.json":            "{}",
 	}
 	exes := map[string]string{
 		"usr/bin/dnf": stub("4.14.0"),
 		"usr/bin/yum": stub("4.14.0"),
-		"usr/bin/docker": "#!/bin/sh\ncase \"$1\" in\nversion) echo 24.0.7 ;;\ninfo) echo systemd ;;\n" +
+		"usr/bin/docker": "#!/bin/sh\ncase \"$1\" in\nversion) echo 24.0.7 ;;\n" +
+			"info) case \"$3\" in *DockerRootDir*) echo /data/docker ;; *) echo systemd ;; esac ;;\n" +
 			"*) echo 'Docker version 24.0.7, build afdd53b' ;;\nesac\n",
 		"usr/bin/systemctl":   stub("active"),
 		"usr/bin/cri-dockerd": stub("cri-dockerd 0.3.9 (a1b2c3d)"),
@@ -117,6 +119,7 @@ func checkFacts(t *testing.T, root string, f *HostFacts) {
 			MissingRuntimePaths:   []string{"/usr/bin/nvidia-container-runtime"},
 			CertDirs: []hostconf.CertDir{{Host: "empty.example", Files: []string{}},
 				{Host: "harbor.corp.example:5443", Files: []string{"ca.crt", "client.cert", "client.key"}}},
+			RootDir: "/data/docker", RootDirExists: true, SiblingStorage: "absent",
 		},
 		Kubelet: KubeletFacts{
 			Cmdline: []string{"/usr/bin/kubelet", "--config=/var/lib/kubelet/config.yaml",
@@ -151,6 +154,53 @@ func checkFacts(t *testing.T, root string, f *HostFacts) {
 	f.Disk.VarLibFreeBytes = nil
 	if diff := cmp.Diff(want, *f); diff != "" {
 		t.Errorf("facts mismatch (-want +got):\n%s", diff)
+	}
+}
+
+// TestFactsSiblingStorage: what <parent of data-root>/containers/storage
+// holds decides whether CRI-O's storage may go there.
+func TestFactsSiblingStorage(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		files map[string]string // under data/containers/storage; nil: no directory
+		want  string
+	}{
+		{"absent", nil, "absent"},
+		{"empty", map[string]string{}, "empty"},
+		{"an earlier CRI-O store", map[string]string{"storage.lock": "", "overlay-images/images.json": "[]"}, "containers-storage"},
+		{"someone's data", map[string]string{"backup.tar": "x"}, "other"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			root := factsRoot(t)
+			if tc.files != nil {
+				dir := filepath.Join(root, "data/containers/storage")
+				if err := os.MkdirAll(dir, 0o755); err != nil {
+					t.Fatal(err)
+				}
+				for name, content := range tc.files {
+					p := filepath.Join(dir, name)
+					if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+						t.Fatal(err)
+					}
+					if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			for name, sh := range shells(t) {
+				out, err := withEnv(sh("-c", Get(Facts)), "CRIMIG_HOST_PREFIX="+root).Output()
+				if err != nil {
+					t.Fatalf("%s: facts.sh failed: %v\n%s", name, err, out)
+				}
+				f, err := ParseFacts(out)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if f.Docker.SiblingStorage != tc.want || f.Docker.RootDir != "/data/docker" {
+					t.Errorf("%s: rootDir %q, siblingStorage %q; want /data/docker, %q", name, f.Docker.RootDir, f.Docker.SiblingStorage, tc.want)
+				}
+			}
+		})
 	}
 }
 

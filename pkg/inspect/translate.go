@@ -2,10 +2,49 @@ package inspect
 
 import (
 	"fmt"
+	"path"
 	"strings"
 
 	"github.com/crimig/kubectl-crimig/pkg/hostconf"
+	"github.com/crimig/kubectl-crimig/pkg/hostscripts"
 )
+
+// dataRootCheck tells whether the new runtime's storage may follow a
+// data-root that moved docker's data off /var/lib (to the disk sized for
+// images): CRI-O's root becomes <parent>/containers/storage. It may when
+// the running docker uses that data-root (daemon.json was not changed
+// since docker started), the directory exists, its parent is not /, and
+// the storage directory is absent, empty or already containers-storage.
+// containerd keeps its root: docker's own containerd already uses it, and
+// the images crimig carries are imported through that daemon. When it may
+// not, why says so for the plan.
+func dataRootCheck(d hostscripts.DockerFacts, daemonJSON []byte, target hostconf.Target) (ok bool, why string) {
+	dc, err := hostconf.ParseDaemonJSON(daemonJSON)
+	if err != nil || dc.EffectiveDataRoot() == "" || path.Clean(dc.EffectiveDataRoot()) == hostconf.DefaultDockerRoot {
+		return false, "" // nothing moved, or the translation reports the error
+	}
+	root := path.Clean(dc.EffectiveDataRoot())
+	switch {
+	case target != hostconf.TargetCRIO:
+		return false, "containerd keeps /var/lib/containerd, which docker's own containerd already uses"
+	case d.RootDir == "":
+		return false, "docker did not report its root directory (is it running?)"
+	case path.Clean(d.RootDir) != root:
+		return false, "the running docker uses " + d.RootDir + ", not daemon.json's " + root + " (restart docker or fix daemon.json)"
+	case !d.RootDirExists:
+		return false, root + " does not exist"
+	case path.Dir(root) == "/":
+		return false, "its parent is /, where crimig does not create containers/storage"
+	}
+	storage := path.Join(path.Dir(root), "containers", "storage")
+	switch d.SiblingStorage {
+	case "absent", "empty", "containers-storage":
+		return true, ""
+	case "other":
+		return false, storage + " holds other data"
+	}
+	return false, "what " + storage + " holds is unknown"
+}
 
 // addTranslation computes the files the node would get from its host facts.
 func (np *NodePlan) addTranslation(r HostResult, target hostconf.Target) {
@@ -28,6 +67,7 @@ func (np *NodePlan) addTranslation(r HostResult, target hostconf.Target) {
 	if f.Docker.DaemonJSON != nil {
 		in.DaemonJSON = []byte(*f.Docker.DaemonJSON)
 	}
+	in.Options.DataRootCheckOK, in.Options.DataRootWhy = dataRootCheck(f.Docker, in.DaemonJSON, target)
 	for path, content := range f.Kubelet.FlagsFiles {
 		in.FlagsFiles[path] = []byte(content)
 	}
