@@ -3,7 +3,8 @@
 # for nodes that cannot pull them once docker is gone (air-gapped): the
 # pause image, the DaemonSet and static pods' images, crimig's own pod image.
 # It saves the images docker has into one archive, then loads it with podman
-# (CRI-O: podman and CRI-O share /var/lib/containers/storage) or imports it
+# (CRI-O: podman and CRI-O share /var/lib/containers/storage, or the root
+# CRI-O is configured with, given as CRIMIG_STORAGE_ROOT) or imports it
 # into containerd's k8s.io namespace (the kubelet's). Images already in the
 # new runtime's store are left alone, so a second run does nothing.
 #
@@ -11,6 +12,7 @@
 #   CRIMIG_RUN_ID     the run; the archive is /var/lib/crimig/<run-id>/images.tar
 #   CRIMIG_TARGET     cri-o or containerd
 #   CRIMIG_IMAGES     newline separated image references
+#   CRIMIG_STORAGE_ROOT  CRI-O's storage root when not the default (podman --root)
 #   CRIMIG_STATE_DIR  instead of /var/lib/crimig (tests)
 #
 # Last line on stdout: {"carried":[...],"present":[...],"missing":[...]}:
@@ -33,6 +35,11 @@ die() {
 
 case $CRIMIG_RUN_ID in
   *[!A-Za-z0-9._-]* | .*) die 2 "bad run id: $CRIMIG_RUN_ID" ;;
+esac
+root=${CRIMIG_STORAGE_ROOT:-}
+case $root in
+  '') ;;
+  /*[!A-Za-z0-9._/-]* | *..* | [!/]*) die 2 "bad storage root: $root" ;;
 esac
 case $CRIMIG_TARGET in
   cri-o) tool=podman ;;
@@ -75,10 +82,19 @@ norm() {
   echo "$r"
 }
 
+# pm runs podman on CRI-O's store.
+pm() {
+  if [ -n "$root" ]; then
+    podman --root "$root" "$@"
+  else
+    podman "$@"
+  fi
+}
+
 # in_store tells whether the new runtime's store holds the image.
 in_store() {
   if [ "$tool" = podman ]; then
-    podman image exists "$1" 2>/dev/null
+    pm image exists "$1" 2>/dev/null
   else
     ctr -n k8s.io images ls -q 2>/dev/null | grep -qxF "$(norm "$1")"
   fi
@@ -116,7 +132,7 @@ if [ -n "$save" ]; then
   # shellcheck disable=SC2086
   docker save -o "$archive" $save >&2 || die 1 "docker save failed; the images are still in docker's store"
   if [ "$tool" = podman ]; then
-    podman load -i "$archive" >&2 || die 1 "podman load -i $archive failed: the images are not in CRI-O's store"
+    pm load -i "$archive" >&2 || die 1 "podman load -i $archive failed: the images are not in CRI-O's store${root:+ at $root}"
   else
     ctr -n k8s.io images import "$archive" >&2 || die 1 "ctr -n k8s.io images import $archive failed: the images are not in containerd's store"
   fi

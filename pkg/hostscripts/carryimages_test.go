@@ -76,6 +76,41 @@ func TestCarryImagesToCRIO(t *testing.T) {
 	}
 }
 
+// CRI-O's storage followed docker's data-root: podman loads into that root,
+// which CRI-O reads, and not into its default store.
+func TestCarryImagesToAMovedCRIORoot(t *testing.T) {
+	s := newSimHost(t, "rocky9")
+	s.mustSh("dnf install -y podman >/dev/null")
+	env := []string{"CRIMIG_RUN_ID=r1", "CRIMIG_TARGET=cri-o", "CRIMIG_IMAGES=registry.k8s.io/pause:3.9", "CRIMIG_STORAGE_ROOT=/data/containers/storage"}
+	out, err := s.sh(Get(CarryImages), env...)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	r, err := ParseCarryResult([]byte(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(&CarryResult{Carried: []string{"registry.k8s.io/pause:3.9"}}, r, emptyIsNil); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	if got := s.H.Images(host.ContainersStore("/data/containers/storage")); !cmp.Equal(got, []string{"registry.k8s.io/pause:3.9"}) {
+		t.Errorf("the store at /data/containers/storage holds %v", got)
+	}
+	if got := s.H.Images(host.StoreContainers); len(got) != 0 {
+		t.Errorf("podman's default store got %v", got)
+	}
+	// Again: already there.
+	if out, err = s.sh(Get(CarryImages), env...); err != nil || !strings.Contains(out, `"present":["registry.k8s.io/pause:3.9"]`) {
+		t.Errorf("second run: %v\n%s", err, out)
+	}
+	for _, bad := range []string{"data/containers", "/data/../etc", "/data/$(reboot)", "/data/a b"} {
+		env := []string{"CRIMIG_RUN_ID=r1", "CRIMIG_TARGET=cri-o", "CRIMIG_IMAGES=registry.k8s.io/pause:3.9", "CRIMIG_STORAGE_ROOT=" + bad}
+		if out, err := s.sh(Get(CarryImages), env...); exitCode(err) != 2 || !strings.Contains(out, "bad storage root") {
+			t.Errorf("root %q: %v\n%s", bad, err, out)
+		}
+	}
+}
+
 func TestCarryImagesToContainerd(t *testing.T) {
 	s := newSimHost(t, "ubuntu22")
 	// docker's containerd serves ctr even with its CRI plugin disabled.

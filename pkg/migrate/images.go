@@ -59,6 +59,9 @@ func (r *run) carryImages(ctx context.Context) error {
 		return nil
 	}
 	env := map[string]string{"CRIMIG_RUN_ID": r.state.RunID, "CRIMIG_TARGET": r.state.To, "CRIMIG_IMAGES": strings.Join(images, "\n")}
+	if np.Changes != nil && np.Changes.ImageStoreRoot != "" {
+		env["CRIMIG_STORAGE_ROOT"] = np.Changes.ImageStoreRoot
+	}
 	res, err := r.e.Host.Run(ctx, r.node, hostscripts.Get(hostscripts.CarryImages), env)
 	if err != nil {
 		return err

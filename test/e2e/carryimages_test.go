@@ -82,6 +82,45 @@ func TestCarryImages(t *testing.T) {
 			return true, nil
 		})
 	})
+	// ubuntu22's docker keeps its data in /data/docker, so CRI-O's root is
+	// /data/containers/storage: podman must load the images there, not
+	// into its default store, which CRI-O does not read.
+	t.Run("carried-to-a-moved-root", func(t *testing.T) {
+		t.Parallel()
+		bundle133 := filepath.Join(t.TempDir(), "cri-o.amd64.v1.33.2.tar.gz")
+		if out, err := exec.Command(sim, "make-bundle", "--version", "1.33.2", "--out", bundle133).CombinedOutput(); err != nil {
+			t.Fatalf("crimig-sim make-bundle: %v\n%s", err, out)
+		}
+		n, ns, before := airGappedNodeOf(t, "ubuntu22", "apt-get")
+		_, stderr, code, _ := RunMigration(t, migrateArgs(n.Name, "--to", "cri-o", "--source", "bundle="+bundle133, "--carry-images")...)
+		if code != 0 {
+			t.Fatalf("migrate exited %d\nstderr:\n%s", code, stderr)
+		}
+		WaitNodeOn(t, n.Name, "cri-o://", 10*time.Second)
+		if conf := n.ReadHostFile(t, "/etc/crio/crio.conf.d/90-crimig.conf"); !strings.Contains(conf, `root = "/data/containers/storage"`) {
+			t.Fatalf("the CRI-O drop-in does not move the root:\n%s", conf)
+		}
+		store := n.ReadHostFile(t, "/var/lib/sim/images/containers-storage@data_containers_storage")
+		for _, want := range []string{"registry.k8s.io/pause:3.10", agentImage, "docker.io/library/busybox:1.36"} {
+			if !strings.Contains(store, want+"\n") {
+				t.Errorf("the store at /data/containers/storage lacks %s:\n%s", want, store)
+			}
+		}
+		if def, err := os.ReadFile(n.Path("/var/lib/sim/images/containers-storage")); err == nil && strings.Contains(string(def), agentImage) {
+			t.Errorf("the images went to podman's default store, which CRI-O does not read:\n%s", def)
+		}
+		cs := Clientset(t)
+		WaitFor(t, 60*time.Second, func() (bool, error) {
+			p, err := agentPod(cs, ns, n.Name)
+			if err != nil {
+				return false, err
+			}
+			if string(p.UID) == before || !PodReady(p) {
+				return false, fmt.Errorf("agent pod %s (uid %s): %s", p.Name, p.UID, podWaiting(p))
+			}
+			return true, nil
+		})
+	})
 	t.Run("not-carried", func(t *testing.T) {
 		t.Parallel()
 		n, ns, before := airGappedNode(t)
@@ -138,8 +177,15 @@ func TestCarryImages(t *testing.T) {
 // node, the DaemonSet's namespace and its pod's UID.
 func airGappedNode(t *testing.T) (*SimNode, string, string) {
 	t.Helper()
-	n := AddSimNode(t, "rocky9", "carry")
-	simConsole(t, n, "dnf install -y podman >/dev/null")
+	return airGappedNodeOf(t, "rocky9", "dnf")
+}
+
+// airGappedNodeOf is airGappedNode on another fixture, whose package
+// manager is pm.
+func airGappedNodeOf(t *testing.T, fixture, pm string) (*SimNode, string, string) {
+	t.Helper()
+	n := AddSimNode(t, fixture, "carry")
+	simConsole(t, n, pm+" install -y podman >/dev/null")
 	n.WriteHostFile(t, "/var/lib/sim/offline", "")
 	ns := NewNamespace(t, "carry")
 	cs := Clientset(t)
