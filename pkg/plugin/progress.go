@@ -72,15 +72,11 @@ func (o *MigrateOptions) runWithProgressView(ctx context.Context, engine *migrat
 			}
 		}
 	}
-	logs, restore, err := redirectKlog(o.LogFile)
+	restore, err := o.quietForView()
 	if err != nil {
 		return err
 	}
 	defer restore()
-	// The preflight re-plans and reports on stderr; the view owns it now.
-	planErrOut := o.Plan.ErrOut
-	o.Plan.ErrOut = logs
-	defer func() { o.Plan.ErrOut = planErrOut }()
 	pv := progressView{streams: o.IOStreams, target: o.Plan.Target}
 	return pv.run(ctx, o.Plan.Nodes, func(ctx context.Context, node string, sink migrate.Sink) error {
 		engine.Sink = o.wrapSink(sink)
@@ -94,19 +90,32 @@ func (o *MigrateOptions) runWithProgressView(ctx context.Context, engine *migrat
 // runFleetWithProgressView is runFleet's MigrateFleet under the view: one
 // row per node of the waves and the fleet line above them.
 func (o *MigrateOptions) runFleetWithProgressView(ctx context.Context, engine *migrate.Engine, nodes []string, run func(context.Context) error) error {
-	logs, restore, err := redirectKlog(o.LogFile)
+	restore, err := o.quietForView()
 	if err != nil {
 		return err
 	}
 	defer restore()
-	planErrOut := o.Plan.ErrOut
-	o.Plan.ErrOut = logs
-	defer func() { o.Plan.ErrOut = planErrOut }()
 	pv := progressView{streams: o.IOStreams, target: o.Plan.Target}
 	return pv.runOnce(ctx, nodes, func(ctx context.Context, sink migrate.Sink) error {
 		engine.Sink = o.wrapSink(sink)
 		return run(ctx)
 	})
+}
+
+// quietForView keeps klog and the preflight's re-planning (which reports
+// on stderr) off the terminal the view owns, sending them to --log-file or
+// nowhere; restore undoes it.
+func (o *MigrateOptions) quietForView() (restore func(), err error) {
+	logs, restoreKlog, err := redirectKlog(o.LogFile)
+	if err != nil {
+		return nil, err
+	}
+	planErrOut := o.Plan.ErrOut
+	o.Plan.ErrOut = logs
+	return func() {
+		o.Plan.ErrOut = planErrOut
+		restoreKlog()
+	}, nil
 }
 
 // wrapSink adds what the command records besides the display (the
@@ -177,8 +186,8 @@ func (pv progressView) show(ctx context.Context, nodes []string, work func(ctx c
 type eventFeed struct {
 	events   chan migrate.Event
 	stop     chan struct{}
+	stopOnce sync.Once
 	mu       sync.Mutex
-	stopping bool
 	failed   map[string]bool
 }
 
@@ -188,11 +197,16 @@ func newEventFeed() *eventFeed {
 }
 
 func (f *eventFeed) stopAfterStep() {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if !f.stopping {
-		f.stopping = true
-		close(f.stop)
+	f.stopOnce.Do(func() { close(f.stop) })
+}
+
+// stopping tells whether a stop was asked.
+func (f *eventFeed) stopping() bool {
+	select {
+	case <-f.stop:
+		return true
+	default:
+		return false
 	}
 }
 
@@ -207,10 +221,7 @@ func (f *eventFeed) sink(ev migrate.Event) {
 
 func (f *eventFeed) runNodes(ctx context.Context, nodes []string, fn func(context.Context, string, migrate.Sink) error) error {
 	for _, node := range nodes {
-		f.mu.Lock()
-		stop := f.stopping
-		f.mu.Unlock()
-		if stop {
+		if f.stopping() {
 			return fmt.Errorf("stopped before %s as asked; run the same command again to go on", node)
 		}
 		if err := fn(ctx, node, f.sink); err != nil {
