@@ -156,11 +156,7 @@ func (e *Engine) MigrateFleet(ctx context.Context, waves []Wave, o FleetOptions)
 	var errs []error
 	for i, w := range waves {
 		if stopRequested(ctx) {
-			e.emit("", StepFleet, PhaseInfo, fmt.Sprintf("stopped as asked before wave %d; the remaining nodes are untouched; run the same command again to go on", i+1))
-			if len(errs) > 0 {
-				return utilerrors.NewAggregate(errs)
-			}
-			return fmt.Errorf("%w before wave %d of %d", ErrStopped, i+1, len(waves))
+			return e.fleetStopped(fmt.Sprintf("before wave %d of %d", i+1, len(waves)), errs)
 		}
 		e.emit("", StepFleet, PhaseInfo, fleetWaveMessage(i+1, len(waves), w))
 		track.startWave(ctx, i+1, w)
@@ -168,16 +164,13 @@ func (e *Engine) MigrateFleet(ctx context.Context, waves []Wave, o FleetOptions)
 			return err
 		}
 		werrs := e.runWave(ctx, w, func(node string, err error) { track.nodeEnded(ctx, node, err) })
-		if len(werrs) > 0 && allStopped(werrs) {
-			e.emit("", StepFleet, PhaseInfo, fmt.Sprintf("stopped as asked in wave %d; the remaining nodes are untouched; run the same command again to go on", i+1))
-			if len(errs) > 0 { // failures of earlier waves (--continue-on-error) matter more
-				return utilerrors.NewAggregate(errs)
-			}
-			return fmt.Errorf("%w in wave %d of %d", ErrStopped, i+1, len(waves))
-		}
+		nerrs := len(werrs)
 		// A node that stopped as asked beside one that failed: the
 		// failure is what to report.
 		failures := slices.DeleteFunc(werrs, func(err error) bool { return errors.Is(err, ErrStopped) })
+		if nerrs > 0 && len(failures) == 0 {
+			return e.fleetStopped(fmt.Sprintf("in wave %d of %d", i+1, len(waves)), errs)
+		}
 		errs = append(errs, failures...)
 		if len(failures) > 0 && (!o.ContinueOnError || w.Why == "canary") {
 			e.emit("", StepFleet, PhaseFailed, fmt.Sprintf("stopped after wave %d; the remaining nodes are untouched", i+1))
@@ -199,14 +192,15 @@ func (e *Engine) MigrateFleet(ctx context.Context, waves []Wave, o FleetOptions)
 	return utilerrors.NewAggregate(errs)
 }
 
-// allStopped tells whether every error is a node stopping as asked.
-func allStopped(errs []error) bool {
-	for _, err := range errs {
-		if !errors.Is(err, ErrStopped) {
-			return false
-		}
+// fleetStopped ends a fleet run that stopped as asked (where: "in wave 2
+// of 3"). Failures of earlier waves (--continue-on-error) matter more and
+// are what it returns, if any.
+func (e *Engine) fleetStopped(where string, errs []error) error {
+	e.emit("", StepFleet, PhaseInfo, "stopped as asked "+where+"; the remaining nodes are untouched; run the same command again to go on")
+	if len(errs) > 0 {
+		return utilerrors.NewAggregate(errs)
 	}
-	return true
+	return fmt.Errorf("%w %s", ErrStopped, where)
 }
 
 // runWave migrates the wave's nodes at once; ended is called as each one
