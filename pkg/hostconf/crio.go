@@ -66,7 +66,13 @@ func crioRoot(s runtimeSettings) string {
 	if s.DataRoot == "" || !s.DataRootOK {
 		return ""
 	}
-	return path.Join(path.Dir(path.Clean(s.DataRoot)), "containers", "storage")
+	return CRIORootBeside(s.DataRoot)
+}
+
+// CRIORootBeside is where CRI-O's storage goes when it follows docker's
+// data-root: <parent>/containers/storage.
+func CRIORootBeside(dataRoot string) string {
+	return path.Join(path.Dir(path.Clean(dataRoot)), "containers", "storage")
 }
 
 // crioDefaultRuntime: a docker default-runtime (nvidia) wins; otherwise runc

@@ -5,13 +5,13 @@ import (
 	"path"
 )
 
-// DefaultDockerRoot is docker's data-root when daemon.json sets none.
-const DefaultDockerRoot = "/var/lib/docker"
+// defaultDockerRoot is docker's data-root when daemon.json sets none.
+const defaultDockerRoot = "/var/lib/docker"
 
-// movedDataRoot is daemon.json's data-root when it moves docker's data
+// MovedDataRoot is daemon.json's data-root when it moves docker's data
 // away from the default, else "": the default needs nothing followed.
-func movedDataRoot(root string) string {
-	if root == "" || path.Clean(root) == DefaultDockerRoot {
+func MovedDataRoot(root string) string {
+	if root == "" || path.Clean(root) == defaultDockerRoot {
 		return ""
 	}
 	return root
@@ -22,7 +22,7 @@ func movedDataRoot(root string) string {
 func resolveSettings(in Input, dc *DaemonConfig, flags FlagsResult, configDriver string) (runtimeSettings, []Loss, error) {
 	s := runtimeSettings{
 		CgroupDriver: cgroupDriver(in.Options, dc, flags.CgroupDriver, configDriver),
-		DataRoot:     movedDataRoot(dc.EffectiveDataRoot()),
+		DataRoot:     MovedDataRoot(dc.EffectiveDataRoot()),
 		DataRootOK:   in.Options.DataRootCheckOK,
 		CrunTooOld:   in.Options.CrunTooOld,
 		ConmonPath:   in.Options.ConmonPath,

@@ -20,7 +20,7 @@ import (
 // not, why says so for the plan.
 func dataRootCheck(d hostscripts.DockerFacts, daemonJSON []byte, target hostconf.Target) (ok bool, why string) {
 	dc, err := hostconf.ParseDaemonJSON(daemonJSON)
-	if err != nil || dc.EffectiveDataRoot() == "" || path.Clean(dc.EffectiveDataRoot()) == hostconf.DefaultDockerRoot {
+	if err != nil || hostconf.MovedDataRoot(dc.EffectiveDataRoot()) == "" {
 		return false, "" // nothing moved, or the translation reports the error
 	}
 	root := path.Clean(dc.EffectiveDataRoot())
@@ -36,7 +36,7 @@ func dataRootCheck(d hostscripts.DockerFacts, daemonJSON []byte, target hostconf
 	case path.Dir(root) == "/":
 		return false, "its parent is /, where crimig does not create containers/storage"
 	}
-	storage := path.Join(path.Dir(root), "containers", "storage")
+	storage := hostconf.CRIORootBeside(root)
 	switch d.SiblingStorage {
 	case "absent", "empty", "containers-storage":
 		return true, ""
