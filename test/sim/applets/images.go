@@ -210,17 +210,9 @@ func valueFlags(args []string, names ...string) (map[string]string, []string) {
 
 // dockerImageCmd handles docker's image subcommands (docker is running).
 func dockerImageCmd(e *Env, args []string) (int, bool) {
-	sub, rest := first(args), afterFirst(args)
-	switch sub {
-	case "image":
-		sub, rest = first(rest), afterFirst(rest)
-		switch sub {
-		case "ls", "list":
-			sub = "images"
-		case "rm":
-			sub = "rmi"
-		}
-	case "inspect":
+	sub, rest, underImage := imageSubcommand(args)
+	if sub == "inspect" && !underImage {
+		// docker inspect of any object: only --type image is ours.
 		if flags, _ := valueFlags(rest, "type", "format", "f"); flags["type"] != "image" {
 			return 0, false
 		}
@@ -240,6 +232,24 @@ func dockerImageCmd(e *Env, args []string) (int, bool) {
 		return removeImages(e, host.StoreDocker, rest, "Untagged: %s", "Error: No such image: %s"), true
 	}
 	return 0, false
+}
+
+// imageSubcommand is the subcommand of a docker or podman command line and
+// its other arguments. Under "image" (underImage), "ls"/"list" and "rm" read
+// as "images" and "rmi".
+func imageSubcommand(args []string) (sub string, rest []string, underImage bool) {
+	sub, rest = first(args), afterFirst(args)
+	if sub != "image" {
+		return sub, rest, false
+	}
+	sub, rest = first(rest), afterFirst(rest)
+	switch sub {
+	case "ls", "list":
+		sub = "images"
+	case "rm":
+		sub = "rmi"
+	}
+	return sub, rest, true
 }
 
 func afterFirst(args []string) []string {
@@ -395,19 +405,9 @@ func removeImages(e *Env, store string, args []string, removed, missing string) 
 // podmanImageCmd handles podman's image subcommands. Podman works on
 // containers-storage directly, without a daemon: at its default root, or
 // at --root.
-func podmanImageCmd(e *Env, args []string) (int, bool) {
-	root, args := podmanRoot(args)
+func podmanImageCmd(e *Env, root string, args []string) (int, bool) {
 	store := host.ContainersStore(root)
-	sub, rest := first(args), afterFirst(args)
-	if sub == "image" {
-		sub, rest = first(rest), afterFirst(rest)
-		switch sub {
-		case "ls", "list":
-			sub = "images"
-		case "rm":
-			sub = "rmi"
-		}
-	}
+	sub, rest, _ := imageSubcommand(args)
 	switch sub {
 	case "images":
 		return listImages(e, store, rest, false), true

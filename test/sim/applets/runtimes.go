@@ -213,10 +213,10 @@ func first(args []string) string {
 }
 
 func podman(e *Env, args []string) int {
-	if code, ok := podmanImageCmd(e, args); ok {
+	root, args := podmanRoot(args)
+	if code, ok := podmanImageCmd(e, root, args); ok {
 		return code
 	}
-	_, args = podmanRoot(args)
 	v := e.Host.PkgVersion("podman")
 	switch first(args) {
 	case "":

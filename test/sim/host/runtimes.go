@@ -100,28 +100,32 @@ func (h *Host) CrioFiles() []string {
 // the default (or a configuration that does not decode: CRI-O would not
 // start then).
 func (h *Host) CrioRoot() string {
-	var cfg crioConfig
-	for _, f := range h.CrioFiles() {
-		if st, err := os.Stat(h.P(f)); err != nil || st.IsDir() {
-			continue
-		}
-		if _, err := toml.DecodeFile(h.P(f), &cfg); err != nil {
-			return ""
-		}
+	cfg, err := h.crioConfig()
+	if err != nil {
+		return ""
 	}
 	return cfg.Crio.Root
 }
 
-// CheckCrio validates the CRI-O and containers-registries configuration.
-func (h *Host) CheckCrio() error {
+// crioConfig reads CRI-O's config files in order, later ones overriding.
+func (h *Host) crioConfig() (crioConfig, error) {
 	var cfg crioConfig
 	for _, f := range h.CrioFiles() {
 		if st, err := os.Stat(h.P(f)); err != nil || st.IsDir() {
 			continue
 		}
 		if _, err := toml.DecodeFile(h.P(f), &cfg); err != nil {
-			return fmt.Errorf("validating configuration: decode %s: %w", f, err)
+			return cfg, fmt.Errorf("validating configuration: decode %s: %w", f, err)
 		}
+	}
+	return cfg, nil
+}
+
+// CheckCrio validates the CRI-O and containers-registries configuration.
+func (h *Host) CheckCrio() error {
+	cfg, err := h.crioConfig()
+	if err != nil {
+		return err
 	}
 	rt := cfg.Crio.Runtime
 	switch rt.CgroupManager {
