@@ -70,17 +70,7 @@ func TestCarryImages(t *testing.T) {
 			t.Error("the image archive is left on the host")
 		}
 		// The DaemonSet's pod came back on CRI-O, from the carried image.
-		cs := Clientset(t)
-		WaitFor(t, 60*time.Second, func() (bool, error) {
-			p, err := agentPod(cs, ns, n.Name)
-			if err != nil {
-				return false, err
-			}
-			if string(p.UID) == before || !PodReady(p) {
-				return false, fmt.Errorf("agent pod %s (uid %s): %s", p.Name, p.UID, podWaiting(p))
-			}
-			return true, nil
-		})
+		waitAgentBack(t, ns, n.Name, before)
 	})
 	// ubuntu22's docker keeps its data in /data/docker, so CRI-O's root is
 	// /data/containers/storage: podman must load the images there, not
@@ -109,17 +99,7 @@ func TestCarryImages(t *testing.T) {
 		if def, err := os.ReadFile(n.Path("/var/lib/sim/images/containers-storage")); err == nil && strings.Contains(string(def), agentImage) {
 			t.Errorf("the images went to podman's default store, which CRI-O does not read:\n%s", def)
 		}
-		cs := Clientset(t)
-		WaitFor(t, 60*time.Second, func() (bool, error) {
-			p, err := agentPod(cs, ns, n.Name)
-			if err != nil {
-				return false, err
-			}
-			if string(p.UID) == before || !PodReady(p) {
-				return false, fmt.Errorf("agent pod %s (uid %s): %s", p.Name, p.UID, podWaiting(p))
-			}
-			return true, nil
-		})
+		waitAgentBack(t, ns, n.Name, before)
 	})
 	t.Run("not-carried", func(t *testing.T) {
 		t.Parallel()
@@ -219,6 +199,23 @@ func airGappedNodeOf(t *testing.T, fixture, pm string) (*SimNode, string, string
 		return true, nil
 	})
 	return n, ns, uid
+}
+
+// waitAgentBack waits until the DaemonSet's pod on node is a new one (not
+// the pod with UID before) and Ready.
+func waitAgentBack(t *testing.T, ns, node, before string) {
+	t.Helper()
+	cs := Clientset(t)
+	WaitFor(t, 60*time.Second, func() (bool, error) {
+		p, err := agentPod(cs, ns, node)
+		if err != nil {
+			return false, err
+		}
+		if string(p.UID) == before || !PodReady(p) {
+			return false, fmt.Errorf("agent pod %s (uid %s): %s", p.Name, p.UID, podWaiting(p))
+		}
+		return true, nil
+	})
 }
 
 // agentPod returns the DaemonSet's live pod on node.

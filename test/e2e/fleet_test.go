@@ -375,11 +375,7 @@ func TestFleet(t *testing.T) {
 		if len(w) == 0 || w[len(w)-1] != "node-6" {
 			t.Errorf("waves %q: the control-plane node must come last, alone", w)
 		}
-		sawAPIDown := false
-		for _, ev := range events {
-			sawAPIDown = sawAPIDown || (ev.Node == "node-6" && strings.Contains(ev.Message, "the API server does not answer"))
-		}
-		if !sawAPIDown {
+		if !saidOn(events, "node-6", "the API server does not answer") {
 			t.Error("no event shows the API server going away while node-6 swapped its runtime")
 		}
 		// No docker node is left, but node-1 and node-5 run cgroupfs and the
