@@ -87,19 +87,11 @@ func (e *Engine) cgroupDriverSafe(ctx context.Context, self, driver string) (saf
 	}
 	switch {
 	case len(docker) > 0:
-		return false, fmt.Sprintf("it changes to %s once the last docker node is migrated; %s still on docker", driver, listNodes(docker)), nil
+		return false, fmt.Sprintf("it changes to %s once the last docker node is migrated; %s still on docker", driver, nameList(docker, 5)), nil
 	case len(other) > 0:
-		return false, fmt.Sprintf("this node uses %s but %s use another driver; set it by hand once the nodes agree", driver, listNodes(other)), nil
+		return false, fmt.Sprintf("this node uses %s but %s use another driver; set it by hand once the nodes agree", driver, nameList(other, 5)), nil
 	case len(unknown) > 0:
-		return false, fmt.Sprintf("this node uses %s, and crimig did not migrate %s, which took their driver from this ConfigMap", driver, listNodes(unknown)), nil
+		return false, fmt.Sprintf("this node uses %s, and crimig did not migrate %s, which took their driver from this ConfigMap", driver, nameList(unknown, 5)), nil
 	}
 	return true, "", nil
-}
-
-// listNodes names up to 5 nodes and counts the rest.
-func listNodes(names []string) string {
-	if len(names) <= 5 {
-		return strings.Join(names, ", ")
-	}
-	return fmt.Sprintf("%s and %d more", strings.Join(names[:5], ", "), len(names)-5)
 }
