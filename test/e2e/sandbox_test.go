@@ -44,12 +44,17 @@ func TestSandboxNodesReady(t *testing.T) {
 // TestSandboxDrainHonoursPDB drains a node holding all three web replicas
 // with kubectl: evictions must respect minAvailable=2, and the replicas must
 // come back Ready elsewhere.
+//
+// The refusal is made certain rather than left to timing: while node-2 and
+// node-3 are cordoned the first evicted replica cannot be replaced, so the
+// budget stays at zero and the API server must refuse the other two. (With
+// every node open, kwok readies a replacement within milliseconds and the
+// budget may allow the next eviction before kubectl asks for it.)
 func TestSandboxDrainHonoursPDB(t *testing.T) {
 	cs := Clientset(t)
 	t.Cleanup(func() { _, _ = TryKubectl(t, "uncordon", "node-1", "node-2", "node-3") })
 	Kubectl(t, "cordon", "node-2", "node-3")
 	ApplyWorkloads(t)
-	Kubectl(t, "uncordon", "node-2", "node-3")
 
 	initial, stop := watchReadyWeb(t)
 	if initial != 3 {
@@ -69,17 +74,31 @@ func TestSandboxDrainHonoursPDB(t *testing.T) {
 		}
 		return true, nil
 	})
-	start := time.Now()
+
+	// Nowhere to go: one replica leaves, the budget refuses the others and
+	// the drain gives up at its timeout.
 	out, err := kubectlCommand(context.Background(), "drain", "node-1",
+		"--ignore-daemonsets", "--delete-emptydir-data", "--force", "--timeout=7s").CombinedOutput()
+	if err == nil {
+		t.Fatalf("kubectl drain node-1 succeeded with nowhere for the web replicas to go, want a refusal:\n%s", out)
+	}
+	if !strings.Contains(string(out), "disruption budget") {
+		t.Errorf("drain failed without an eviction refused by the PDB:\n%s", out)
+	}
+	if left := webOnNode(t, cs, "node-1"); left != 2 {
+		t.Errorf("%d web replicas left on node-1 after the refused drain, want 2 (exactly one eviction allowed)", left)
+	}
+
+	// Room again: the replacement becomes Ready, the budget allows the next
+	// eviction, and the drain completes.
+	Kubectl(t, "uncordon", "node-2", "node-3")
+	start := time.Now()
+	out, err = kubectlCommand(context.Background(), "drain", "node-1",
 		"--ignore-daemonsets", "--delete-emptydir-data", "--force", "--timeout=120s").CombinedOutput()
-	elapsed := time.Since(start)
 	if err != nil {
 		t.Fatalf("kubectl drain node-1: %v\n%s", err, out)
 	}
-	t.Logf("drain of node-1 took %s", elapsed.Round(100*time.Millisecond))
-	if !strings.Contains(string(out), "disruption budget") {
-		t.Errorf("expected at least one eviction refused by the PDB, drain output:\n%s", out)
-	}
+	t.Logf("second drain of node-1 took %s", time.Since(start).Round(100*time.Millisecond))
 	WaitFor(t, workloadsTimeout, func() (bool, error) {
 		return webReadyOffNode(cs, "node-1")
 	})
@@ -87,6 +106,22 @@ func TestSandboxDrainHonoursPDB(t *testing.T) {
 		t.Errorf("ready web replicas dropped to %d during the drain, PDB requires 2", got)
 	}
 	Kubectl(t, "uncordon", "node-1")
+}
+
+// webOnNode counts the web pods bound to node and not being deleted.
+func webOnNode(t testing.TB, cs kubernetes.Interface, node string) int {
+	t.Helper()
+	pods, err := cs.CoreV1().Pods(WorkloadsNamespace).List(context.Background(), metav1.ListOptions{LabelSelector: "app=web"})
+	if err != nil {
+		t.Fatalf("listing web pods: %v", err)
+	}
+	n := 0
+	for i := range pods.Items {
+		if pods.Items[i].Spec.NodeName == node && pods.Items[i].DeletionTimestamp == nil {
+			n++
+		}
+	}
+	return n
 }
 
 // webReadyOffNode reports whether three web pods are Ready and none of them
