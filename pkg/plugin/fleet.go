@@ -124,7 +124,7 @@ func (o *MigrateOptions) runFleet(ctx context.Context, engine *migrate.Engine) e
 	} else {
 		err = run(ctx)
 	}
-	if err != nil && errors.Is(err, migrate.ErrStopped) {
+	if errors.Is(err, migrate.ErrStopped) {
 		return fmt.Errorf("stopped as asked; the state is saved: run the same command again to resume the fleet")
 	}
 	if err != nil && ctx.Err() != nil {
