@@ -2,7 +2,8 @@
 # shellcheck source-path=SCRIPTDIR
 # Builds the sandbox's binaries from source into a per-user cache:
 #   kube-apiserver, kube-controller-manager, kube-scheduler, kubectl (hack/tools)
-#   etcd (hack/tools/etcd) and kwok (hack/tools/kwok).
+#   etcd (hack/tools/etcd) and kwok (hack/tools/kwok);
+#   kubelet (hack/tools) only when named: the real-node tier's node runs it.
 # A binary that is already in the cache is skipped, so a warm run is instant.
 #
 # Usage: hack/build-sandbox-tools.sh [--paths] [BINARY...]
@@ -19,9 +20,9 @@ binary_path() {
   case "$1" in
     etcd) echo "${ETCD_BIN}" ;;
     kwok) echo "${KWOK_BIN}" ;;
-    kube-apiserver | kube-controller-manager | kube-scheduler | kubectl)
+    kube-apiserver | kube-controller-manager | kube-scheduler | kubectl | kubelet)
       echo "${K8S_BIN_DIR}/$1" ;;
-    *) die "unknown binary $1; choose from: ${ALL_BINARIES[*]}" ;;
+    *) die "unknown binary $1; choose from: ${ALL_BINARIES[*]} kubelet" ;;
   esac
 }
 

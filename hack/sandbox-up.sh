@@ -9,7 +9,8 @@
 #   SANDBOX_ETCD_PORT (12379), SANDBOX_ETCD_PEER_PORT (12380),
 #   SANDBOX_KWOK_PORT (10247), SANDBOX_KCM_PORT (10257),
 #   SANDBOX_SCHEDULER_PORT (10259), SANDBOX_DIR (<repo>/.sandbox),
-#   SANDBOX_NODES (default 3): either a number N of nodes, named node-1..N,
+#   SANDBOX_NODES (default 3): either a number N of nodes (0: none, a control
+#     plane for real kubelets to join, as hack/realnode does), named node-1..N,
 #     whose fixtures cycle through centos7, rocky9, ubuntu22; or a list of
 #     NAME:FIXTURE[:control-plane] separated by blanks, e.g.
 #     "node-1:centos7 node-2:rocky9 node-3:ubuntu22:control-plane", where
@@ -124,7 +125,7 @@ EOF
 parse_nodes() {
   local i entry name fixture role extra entries
   if [[ "${SANDBOX_NODES}" =~ ^[0-9]+$ ]]; then
-    ((SANDBOX_NODES >= 1)) || die "SANDBOX_NODES=${SANDBOX_NODES}: want 1 node or more"
+    # 0: a control plane alone, for real kubelets to join (hack/realnode).
     for ((i = 1; i <= SANDBOX_NODES; i++)); do
       NODE_NAMES+=("node-${i}")
       NODE_FIXTURES+=("${FIXTURES[$(((i - 1) % ${#FIXTURES[@]}))]}")
@@ -397,6 +398,7 @@ add_nodes() {
 }
 
 wait_nodes_ready() {
+  ((${#NODE_NAMES[@]} > 0)) || return 0
   kubectl wait --for=condition=Ready --timeout=60s node --all >/dev/null ||
     die "nodes did not become Ready within 60s; see ${LOGS_DIR}/crimig-sim.log and kwok.log"
   log "all nodes Ready"
@@ -449,6 +451,7 @@ write_stock_stages() {
 # SANDBOX_SIM=0 (control-plane ones get the role label and taint only).
 add_plain_nodes() {
   local i role taints
+  ((${#NODE_NAMES[@]} > 0)) || return 0
   for i in "${!NODE_NAMES[@]}"; do
     role="" taints=""
     if ((NODE_CP[i])); then
