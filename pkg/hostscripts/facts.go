@@ -95,13 +95,16 @@ type FileLine struct {
 	Line int    `json:"line"`
 }
 
-// RuntimeFacts tells which container runtimes are already installed.
+// RuntimeFacts tells which container runtimes are already installed. Crun,
+// Runc and Conmon are where an installed CRI-O finds them: its own in
+// /usr/libexec/crio first, else on $PATH.
 type RuntimeFacts struct {
 	Crio       Binary `json:"crio"`
 	Containerd Binary `json:"containerd"`
 	Podman     Binary `json:"podman"`
 	Crun       Binary `json:"crun"`
 	Runc       Binary `json:"runc"`
+	Conmon     Binary `json:"conmon"`
 	CriDockerd Binary `json:"criDockerd"`
 }
 

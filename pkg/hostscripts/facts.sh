@@ -366,12 +366,27 @@ is_custom_unit() {
   return 0
 }
 
+# runtime NAME [LOOKUP] prints whether NAME is installed, where, and its
+# version; LOOKUP (default have) is the function that finds it.
 runtime() {
-  if p=$(have "$1"); then
+  if p=$("${2:-have}" "$1"); then
     printf '{"installed":true,"path":%s,"version":%s}' "$(json_str "${p#"$P"}")" "$(json_opt "$(version_of "$p")")"
   else
     printf '{"installed":false}'
   fi
+}
+
+# crio_helper NAME prints where an installed CRI-O finds its helper NAME
+# (conmon, crun, runc): CRI-O's packages and its bundle keep their own in
+# /usr/libexec/crio, which is not on $PATH; older packages used $PATH.
+crio_helper() {
+  for d in /usr/libexec/crio /usr/local/libexec/crio; do
+    if [ -x "$P$d/$1" ] && [ ! -d "$P$d/$1" ]; then
+      printf '%s' "$P$d/$1"
+      return 0
+    fi
+  done
+  have "$1"
 }
 
 printf '{"os":%s' "$(os_release)"
@@ -383,6 +398,7 @@ printf ',"cgroup":%s' "$(cgroup_facts)"
 printf ',"kernel":%s' "$(kernel_facts)"
 printf ',"disk":%s' "$(disk_facts)"
 printf ',"dockerCallers":%s' "$(docker_callers)"
-printf ',"runtimes":{"crio":%s,"containerd":%s,"podman":%s,"crun":%s,"runc":%s,"criDockerd":%s}' \
-  "$(runtime crio)" "$(runtime containerd)" "$(runtime podman)" "$(runtime crun)" "$(runtime runc)" "$(runtime cri-dockerd)"
+printf ',"runtimes":{"crio":%s,"containerd":%s,"podman":%s,"crun":%s,"runc":%s,"conmon":%s,"criDockerd":%s}' \
+  "$(runtime crio)" "$(runtime containerd)" "$(runtime podman)" "$(runtime crun crio_helper)" \
+  "$(runtime runc crio_helper)" "$(runtime conmon crio_helper)" "$(runtime cri-dockerd)"
 printf '}\n'

@@ -224,3 +224,37 @@ func TestFactsOnAnEmptyHost(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// CRI-O's packages and bundle keep conmon, crun and runc in
+// /usr/libexec/crio; an installed CRI-O uses those before $PATH's.
+func TestFactsCrioHelpersInLibexec(t *testing.T) {
+	root := factsRoot(t)
+	for name, out := range map[string]string{"conmon": "conmon version 2.2.1", "crun": "crun version 1.26", "runc": "runc version 1.4.2"} {
+		p := filepath.Join(root, "usr/libexec/crio", name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte("#!/bin/sh\necho '"+out+"'\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for name, sh := range shells(t) {
+		out, err := withEnv(sh("-c", Get(Facts)), "CRIMIG_HOST_PREFIX="+root).Output()
+		if err != nil {
+			t.Fatalf("%s: facts.sh failed: %v\n%s", name, err, out)
+		}
+		f, err := ParseFacts(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := RuntimeFacts{
+			Crun:       Binary{Installed: true, Path: "/usr/libexec/crio/crun", Version: "1.26"},
+			Runc:       Binary{Installed: true, Path: "/usr/libexec/crio/runc", Version: "1.4.2"},
+			Conmon:     Binary{Installed: true, Path: "/usr/libexec/crio/conmon", Version: "2.2.1"},
+			CriDockerd: Binary{Installed: true, Path: "/usr/bin/cri-dockerd", Version: "0.3.9"},
+		}
+		if diff := cmp.Diff(want, f.Runtimes); diff != "" {
+			t.Errorf("%s: runtimes (-want +got):\n%s", name, diff)
+		}
+	}
+}

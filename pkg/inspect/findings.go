@@ -65,7 +65,7 @@ const (
 	IDDockerCallers       = "CRIMIG052" // scripts, cron jobs and units that call docker
 	IDCgroupDriver        = "CRIMIG053" // cgroup driver
 	IDDiskSpace           = "CRIMIG054" // free space under /var/lib
-	IDCrunTooOld          = "CRIMIG055" // distro crun too old for CRI-O
+	IDCrunTooOld          = "CRIMIG055" // crun too old or not verifiable for CRI-O: runc is made the default
 	IDDockerDataMountFS   = "CRIMIG056" // /var/lib/docker is a separate mount
 	IDTargetInstalled     = "CRIMIG057" // target runtime already installed
 	IDNoSystemd           = "CRIMIG058" // no systemd

@@ -52,13 +52,15 @@ func (np *NodePlan) addTranslation(r HostResult, target hostconf.Target) {
 		return
 	}
 	f := r.Facts
+	crio := crioRuntimeOf(f)
 	in := hostconf.Input{
 		FlagsFiles:     map[string][]byte{},
 		KubeletVersion: np.KubeletVersion,
 		Target:         target,
 		TargetVersion:  np.TargetVersion,
 		Options: hostconf.Options{
-			CrunTooOld:          f.Runtimes.Crun.Installed && versionLess(f.Runtimes.Crun.Version, minCrun),
+			KeepCrun:            crio.keepCrun,
+			CRIO:                crio.paths,
 			CgroupV2:            f.Cgroup.Version == 2,
 			MissingRuntimePaths: f.Docker.MissingRuntimePaths,
 		},

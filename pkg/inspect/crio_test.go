@@ -1,0 +1,39 @@
+package inspect
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/crimig/kubectl-crimig/pkg/hostconf"
+	"github.com/crimig/kubectl-crimig/pkg/hostscripts"
+)
+
+// The bundle's 10-crio.conf makes crun the default, and the facts are read
+// before the bundle installs it: crun stays the default only when the CRI-O
+// that will run is already there with a crun verified new enough (issue 15).
+func TestCrioRuntimeOf(t *testing.T) {
+	bin := func(p, v string) hostscripts.Binary { return hostscripts.Binary{Installed: true, Path: p, Version: v} }
+	for _, tc := range []struct {
+		name  string
+		rt    hostscripts.RuntimeFacts
+		keep  bool
+		paths hostconf.CRIOPaths
+		why   string
+	}{
+		{"crimig installs CRI-O; a distro crun is on the host", hostscripts.RuntimeFacts{Crun: bin("/usr/bin/crun", "1.8.1")},
+			false, hostconf.CRIOPaths{}, "cannot be checked before CRI-O is installed"},
+		{"CRI-O present with its own crun", hostscripts.RuntimeFacts{Crio: bin("/usr/local/bin/crio", "1.36.3"),
+			Crun: bin("/usr/libexec/crio/crun", "1.26"), Runc: bin("/usr/libexec/crio/runc", "1.4.2"), Conmon: bin("/usr/libexec/crio/conmon", "2.2.1")},
+			true, hostconf.CRIOPaths{Conmon: "/usr/libexec/crio/conmon", Runc: "/usr/libexec/crio/runc"}, ""},
+		{"CRI-O present with an old crun", hostscripts.RuntimeFacts{Crio: bin("/usr/bin/crio", "1.36.0"),
+			Crun: bin("/usr/bin/crun", "1.8.1"), Runc: bin("/usr/bin/runc", "1.1.5"), Conmon: bin("/usr/bin/conmon", "2.1.6")},
+			false, hostconf.CRIOPaths{Conmon: "/usr/bin/conmon", Runc: "/usr/bin/runc"}, "older than 1.9"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := crioRuntimeOf(&hostscripts.HostFacts{Runtimes: tc.rt})
+			if c.keepCrun != tc.keep || c.paths != tc.paths || !strings.Contains(c.why, tc.why) || (tc.why == "") != (c.why == "") {
+				t.Errorf("got %+v; want keepCrun %v, paths %+v, why %q", c, tc.keep, tc.paths, tc.why)
+			}
+		})
+	}
+}
