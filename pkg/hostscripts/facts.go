@@ -55,6 +55,10 @@ type DockerFacts struct {
 	// CRI-O's storage follows a moved data-root, holds: absent, empty,
 	// containers-storage or other.
 	SiblingStorage string `json:"siblingStorage,omitempty"`
+	// CriDockerdPauseImage is the --pod-infra-container-image that
+	// cri-docker.service (its ExecStart, drop-ins and environment) gives
+	// cri-dockerd: the pause image pods run with on a cri-dockerd node.
+	CriDockerdPauseImage string `json:"criDockerdPauseImage,omitempty"`
 }
 
 // KubeletFacts describes how the kubelet is started and configured.

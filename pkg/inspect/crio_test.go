@@ -1,6 +1,7 @@
 package inspect
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -35,5 +36,39 @@ func TestCrioRuntimeOf(t *testing.T) {
 				t.Errorf("got %+v; want keepCrun %v, paths %+v, why %q", c, tc.keep, tc.paths, tc.why)
 			}
 		})
+	}
+}
+
+// A kubelet 1.37 has no --pod-infra-container-image: on a cri-dockerd node
+// the pause image is cri-dockerd's, the only one an air-gapped node has. The
+// runtime must get it, the plan show it, --carry-images carry it (issue 15).
+func TestPauseImageFromCriDockerd(t *testing.T) {
+	const pause = "registry.lab.example:5000/pause:3.10"
+	h := fixtureHost()
+	h.Facts.Docker.CriDockerdPauseImage = pause
+	h.Facts.Kubelet.FlagsFiles = map[string]string{"/var/lib/kubelet/kubeadm-flags.env": "KUBELET_KUBEADM_ARGS=\"--container-runtime-endpoint=unix:///var/run/cri-dockerd.sock\"\n"}
+	for _, target := range []hostconf.Target{hostconf.TargetCRIO, hostconf.TargetContainerd} {
+		cf := fixtureCluster()
+		for i := range cf.Nodes {
+			cf.Nodes[i].Status.NodeInfo.KubeletVersion = "v1.37.2"
+		}
+		p, err := BuildPlan(cf, map[string]HostResult{"node-1": h}, Options{Target: target, Nodes: []string{"node-1"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		np := p.Nodes[0]
+		if np.Changes == nil || np.Changes.PauseImage != pause {
+			t.Fatalf("%s: pause image %v; want %s", target, np.Changes, pause)
+		}
+		found := false
+		for _, f := range np.Files {
+			found = found || strings.Contains(f.Content, `"`+pause+`"`)
+		}
+		if !found || !slices.Contains(np.Images, pause) {
+			t.Errorf("%s: the runtime's config or the images to carry lack %s: images %v", target, pause, np.Images)
+		}
+		if _, ok := ids(np.Findings)[IDPauseImage+" pause image "+pause]; !ok {
+			t.Errorf("%s: no %s finding in %v", target, IDPauseImage, ids(np.Findings))
+		}
 	}
 }

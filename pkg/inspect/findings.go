@@ -74,6 +74,7 @@ const (
 	IDTranslateFailed     = "CRIMIG061" // host config could not be translated
 	IDKubeletFlagsRemoved = "CRIMIG062" // kubelet flags that will be removed
 	IDSourceUnreachable   = "CRIMIG063" // the package source cannot be reached
+	IDPauseImage          = "CRIMIG064" // the pause image comes from cri-dockerd's unit
 	IDFloatingImage       = "CRIMIG070" // exec pod image is a floating tag
 )
 
