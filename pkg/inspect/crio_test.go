@@ -72,3 +72,37 @@ func TestPauseImageFromCriDockerd(t *testing.T) {
 		}
 	}
 }
+
+// With --source bundle=FILE the runtime version is the bundle's, not the
+// one the kubelet's minor would pick (issue 15).
+func TestBundleVersionIsTheTarget(t *testing.T) {
+	for _, tc := range []struct {
+		target      hostconf.Target
+		file, want  string
+		wantInStep  string
+		kubeletVers string
+	}{
+		{hostconf.TargetCRIO, "/home/op/cri-o.amd64.v1.36.3.tar.gz", "1.36.3", "install cri-o 1.36.3 from bundle=", "v1.37.2"},
+		{hostconf.TargetContainerd, "containerd-2.1.4-linux-amd64.tar.gz", "2.1.4", "install containerd 2.1.4 from bundle=", "v1.37.2"},
+		{hostconf.TargetCRIO, "crio-offline.tar.gz", "1.37", "install cri-o 1.37 from bundle=", "v1.37.2"},
+	} {
+		cf := fixtureCluster()
+		for i := range cf.Nodes {
+			cf.Nodes[i].Status.NodeInfo.KubeletVersion = tc.kubeletVers
+		}
+		p, err := BuildPlan(cf, nil, Options{Target: tc.target, Nodes: []string{"node-1"}, Source: "bundle=" + tc.file})
+		if err != nil {
+			t.Fatal(err)
+		}
+		np := p.Nodes[0]
+		var install string
+		for _, s := range np.Steps {
+			if s.Name == StepInstall {
+				install = s.Description
+			}
+		}
+		if np.TargetVersion != tc.want || !strings.Contains(install, tc.wantInStep) {
+			t.Errorf("%s: target version %q, install step %q; want %s, %q", tc.file, np.TargetVersion, install, tc.want, tc.wantInStep)
+		}
+	}
+}
