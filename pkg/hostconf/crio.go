@@ -12,7 +12,30 @@ const (
 	CrioDropIn        = "/etc/crio/crio.conf.d/90-crimig.conf"
 	CrioServiceDropIn = "/etc/systemd/system/crio.service.d/90-crimig.conf"
 	CrioEndpoint      = "unix:///var/run/crio/crio.sock"
+	// CrioLibexecDir is where CRI-O's packages (pkgs.k8s.io, since 1.28)
+	// and its static release bundle install conmon, crun and runc: not on
+	// $PATH, where CRI-O looks for conmon when a handler has no monitor_path.
+	CrioLibexecDir = "/usr/libexec/crio"
 )
+
+// CRIOPaths are the helper binaries of the CRI-O that will run. Every
+// runtime handler crimig writes names them: a handler in a drop-in replaces
+// the package's table of that name whole, so nothing is inherited.
+type CRIOPaths struct {
+	Conmon string // monitor_path
+	Runc   string // runtime_path of the runc handler
+}
+
+// withDefaults fills what the caller left empty with CRI-O's own layout.
+func (p CRIOPaths) withDefaults() CRIOPaths {
+	if p.Conmon == "" {
+		p.Conmon = path.Join(CrioLibexecDir, "conmon")
+	}
+	if p.Runc == "" {
+		p.Runc = path.Join(CrioLibexecDir, "runc")
+	}
+	return p
+}
 
 // runtimeSettings is what both runtime writers need, resolved once from
 // daemon.json, the kubelet flags and the options.
@@ -22,8 +45,9 @@ type runtimeSettings struct {
 	DataRoot       string // docker's data-root, "" when unset
 	DataRootOK     bool
 	DefaultRuntime string // "" keeps the runtime's own default
-	CrunTooOld     bool
+	KeepCrun       bool
 	ConmonPath     string
+	Paths          CRIOPaths // with defaults filled in
 }
 
 // crioConf renders /etc/crio/crio.conf.d/90-crimig.conf and the losses that
@@ -54,7 +78,10 @@ func crioConf(c *DaemonConfig, s runtimeSettings) ([]byte, []Loss) {
 		w.comment("daemon.json default-ulimits, as name=soft:hard.")
 		w.strs("default_ulimits", ul)
 	}
-	losses = append(losses, crioRuntimes(&w, c)...)
+	losses = append(losses, crioRuntimes(&w, c, s.Paths)...)
+	if crioDefaultRuntime(s) == "runc" && !hasKey(c.Runtimes, "runc") {
+		crioRuncHandler(&w, s.Paths)
+	}
 	w.table("crio.image")
 	w.str("pause_image", s.PauseImage)
 	return w.bytes(), losses
@@ -76,20 +103,32 @@ func CRIORootBeside(dataRoot string) string {
 }
 
 // crioDefaultRuntime: a docker default-runtime (nvidia) wins; otherwise runc
-// only when crun is too old for the CRI-O version (design 7b).
+// unless crun was verified new enough for the CRI-O version (design 7b).
 func crioDefaultRuntime(s runtimeSettings) string {
 	if s.DefaultRuntime != "" {
 		return s.DefaultRuntime
 	}
-	if s.CrunTooOld {
+	if !s.KeepCrun {
 		return "runc"
 	}
 	return ""
 }
 
+// crioRuncHandler defines the runc handler that default_runtime names in
+// full, so that the drop-in does not depend on which handlers the
+// package's own configuration defines.
+func crioRuncHandler(w *tomlw, p CRIOPaths) {
+	w.table("crio.runtime.runtimes.runc")
+	w.comment("The default runtime: crun's version could not be verified, runc is what docker ran.")
+	w.str("runtime_path", p.Runc)
+	w.str("runtime_type", "oci")
+	w.str("runtime_root", "/run/runc")
+	w.str("monitor_path", p.Conmon)
+}
+
 // crioRuntimes writes one handler per docker "runtimes" entry. The handler
 // keeps docker's name so a RuntimeClass naming it finds it.
-func crioRuntimes(w *tomlw, c *DaemonConfig) []Loss {
+func crioRuntimes(w *tomlw, c *DaemonConfig, paths CRIOPaths) []Loss {
 	var losses []Loss
 	for _, name := range sortedKeys(c.Runtimes) {
 		rt := c.Runtimes[name]
@@ -99,6 +138,7 @@ func crioRuntimes(w *tomlw, c *DaemonConfig) []Loss {
 		w.comment("daemon.json runtimes.%s", name)
 		w.str("runtime_path", p)
 		w.str("runtime_type", "oci")
+		w.str("monitor_path", paths.Conmon)
 		// runtime_root stays at CRI-O's default: wrappers such as
 		// nvidia-container-runtime drive runc, and /run/nvidia belongs to
 		// the GPU driver container.

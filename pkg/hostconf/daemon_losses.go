@@ -21,7 +21,8 @@ var networkKeys = map[string]bool{
 	"ip-masq": true, "ip-forward": true, "ip": true, "mtu": true,
 	"default-gateway": true, "default-gateway-v6": true, "icc": true,
 	"userland-proxy": true, "userland-proxy-path": true, "dns": true,
-	"dns-opts": true, "dns-search": true,
+	"dns-opts": true, "dns-search": true, "bip6": true, "default-network-opts": true,
+	"host-gateway-ip": true, "ip-forward-no-drop": true, "firewall-backend": true,
 }
 
 // daemonOnlyKeys tune the docker daemon itself and have no CRI counterpart
@@ -35,6 +36,9 @@ var daemonOnlyKeys = map[string]bool{
 	"containerd-namespace": true, "containerd-plugins-namespace": true,
 	"exec-root": true, "shutdown-timeout": true, "swarm-default-advertise-addr": true,
 	"cluster-store": true, "cluster-advertise": true, "raw-logs": true,
+	"cluster-store-opts": true, "api-cors-header": true, "log-format": true,
+	"min-api-version": true, "node-generic-resources": true, "allow-nondistributable-artifacts": true,
+	"init-path": true,
 }
 
 type lossRule struct {
@@ -58,7 +62,18 @@ var specialKeys = map[string]lossRule{
 	"cgroup-parent":    {LossInfo, "the kubelet chooses the cgroup parent for pods", ""},
 	"no-new-privileges": {LossWarning, "no-new-privileges is not forced on every container by the new runtime",
 		"set allowPrivilegeEscalation: false in pod security contexts or enforce it with Pod Security"},
-	"registry-auths": {LossWarning, "registry credentials are not copied", "use imagePullSecrets or the kubelet credential provider"},
+	"oom-score-adjust": {LossInfo, "dockerd's own OOM score adjustment; CRI-O and containerd take theirs from their systemd unit " +
+		"(OOMScoreAdjust=, -999 in the packages' units), and the kubelet sets each container's by QoS class",
+		"to choose another, set OOMScoreAdjust= in a drop-in of the runtime's service"},
+	"init": {LossWarning, "docker ran an init process (docker-init) as PID 1 of every container; the CRI runtimes do not",
+		"use an image with its own init (tini), or shareProcessNamespace: true, for pods that need zombies reaped"},
+	"cdi-spec-dirs": {LossWarning, "docker's CDI spec directories are not carried over",
+		"set cdi_spec_dirs in a crio.conf.d drop-in (CRI-O) or cdi_spec_dirs in config.toml (containerd)"},
+	"default-cgroupns-mode": {LossInfo, "the runtime chooses the cgroup namespace: private on cgroup v2, as docker's default there", ""},
+	"default-ipc-mode":      {LossInfo, "pods get a private IPC namespace, or the host's with hostIPC: true", ""},
+	"cpu-rt-period":         {LossWarning, "no realtime CPU budget is given to containers", "set cpu.rt_* for the pods' cgroups by other means"},
+	"cpu-rt-runtime":        {LossWarning, "no realtime CPU budget is given to containers", "set cpu.rt_* for the pods' cgroups by other means"},
+	"registry-auths":        {LossWarning, "registry credentials are not copied", "use imagePullSecrets or the kubelet credential provider"},
 }
 
 // daemonKeyLosses reports every daemon.json key that no translator consumes.

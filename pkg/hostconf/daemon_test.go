@@ -1,6 +1,7 @@
 package hostconf
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 )
@@ -116,5 +117,39 @@ func TestLogMaxFromDaemon(t *testing.T) {
 	c, _ := ParseDaemonJSON([]byte(`{"log-opts": {"max-size": "10m", "max-file": "zero"}}`))
 	if _, _, err := logMaxFromDaemon(c); err == nil {
 		t.Error("bad max-file: want an error")
+	}
+}
+
+// dockerdKeys are the keys of dockerd's documented daemon.json (docs.docker.com
+// "dockerd" reference, Linux configuration file, plus keys of older releases
+// that 20.10 still read). None of them is "unknown" (issue 15: oom-score-adjust).
+var dockerdKeys = []string{
+	"allow-nondistributable-artifacts", "api-cors-header", "authorization-plugins", "bip", "bip6", "bridge", "builder",
+	"cdi-spec-dirs", "cgroup-parent", "cluster-advertise", "cluster-store", "cluster-store-opts", "containerd",
+	"containerd-namespace", "containerd-plugins-namespace", "cpu-rt-period", "cpu-rt-runtime", "data-root", "debug",
+	"default-address-pools", "default-cgroupns-mode", "default-gateway", "default-gateway-v6", "default-ipc-mode",
+	"default-network-opts", "default-runtime", "default-shm-size", "default-ulimits", "dns", "dns-opts", "dns-search",
+	"exec-opts", "exec-root", "experimental", "features", "firewall-backend", "fixed-cidr", "fixed-cidr-v6", "graph",
+	"group", "host-gateway-ip", "hosts", "icc", "init", "init-path", "insecure-registries", "ip", "ip-forward",
+	"ip-forward-no-drop", "ip-masq", "ip6tables", "iptables", "ipv6", "labels", "live-restore", "log-driver",
+	"log-format", "log-level", "log-opts", "max-concurrent-downloads", "max-concurrent-uploads", "max-download-attempts",
+	"min-api-version", "mtu", "no-new-privileges", "node-generic-resources", "oom-score-adjust", "pidfile", "proxies",
+	"raw-logs", "registry-mirrors", "runtimes", "seccomp-profile", "selinux-enabled", "shutdown-timeout",
+	"storage-driver", "storage-opts", "swarm-default-advertise-addr", "tls", "tlscacert", "tlscert", "tlskey",
+	"tlsverify", "userland-proxy", "userland-proxy-path", "userns-remap",
+}
+
+func TestDocumentedDaemonKeysAreNotUnknown(t *testing.T) {
+	for _, k := range dockerdKeys {
+		c := &DaemonConfig{Raw: map[string]json.RawMessage{k: json.RawMessage(`1`)}}
+		for _, l := range daemonKeyLosses(c) {
+			if strings.Contains(l.Reason, "unknown") {
+				t.Errorf("%s is documented dockerd configuration, reported as %q", k, l.Reason)
+			}
+		}
+	}
+	c := &DaemonConfig{Raw: map[string]json.RawMessage{"oom-score-adjust": json.RawMessage(`-500`)}}
+	if l := daemonKeyLosses(c); len(l) != 1 || l[0].Severity != LossInfo || !strings.Contains(l[0].Reason, "OOMScoreAdjust") {
+		t.Errorf("oom-score-adjust: %+v; want one info loss that names the runtime unit's OOMScoreAdjust", l)
 	}
 }

@@ -70,7 +70,7 @@ func TestCertCopies(t *testing.T) {
 
 func TestCrioConfOptions(t *testing.T) {
 	c, _ := ParseDaemonJSON([]byte(`{"runtimes": {"runsc": {"path": "/usr/local/bin/runsc", "runtimeArgs": ["--platform=kvm"]}}}`))
-	s := runtimeSettings{CgroupDriver: "systemd", PauseImage: "p:1", CrunTooOld: true, DataRoot: "/data/docker"}
+	s := runtimeSettings{CgroupDriver: "systemd", PauseImage: "p:1", DataRoot: "/data/docker"}
 	conf, losses := crioConf(c, s)
 	var v map[string]any
 	if _, err := toml.Decode(string(conf), &v); err != nil {

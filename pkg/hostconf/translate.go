@@ -26,8 +26,14 @@ func (t Target) Endpoint() (string, error) {
 
 // Options are facts and choices the caller established on the host.
 type Options struct {
-	PauseImage      string // wins over --pod-infra-container-image and the default
-	CrunTooOld      bool   // CRI-O: write default_runtime = "runc" (design 7b)
+	PauseImage string // wins over --pod-infra-container-image and the default
+	// KeepCrun: CRI-O's default runtime, crun, was verified new enough for
+	// the CRI-O that will run. Otherwise the drop-in makes runc, the runtime
+	// docker ran every container with, the default (design 7b).
+	KeepCrun bool
+	// CRIO is where the CRI-O that will run keeps conmon and runc; the zero
+	// value means where CRI-O's packages and its bundle install them.
+	CRIO            CRIOPaths
 	DataRootCheckOK bool   // the new runtime's storage may follow daemon.json data-root
 	DataRootWhy     string // why it may not, for the plan; when DataRootCheckOK is false
 	CgroupV2        bool   // host runs the unified hierarchy; picks docker's default driver

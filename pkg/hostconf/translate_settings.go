@@ -24,11 +24,15 @@ func resolveSettings(in Input, dc *DaemonConfig, flags FlagsResult, configDriver
 		CgroupDriver: cgroupDriver(in.Options, dc, flags.CgroupDriver, configDriver),
 		DataRoot:     MovedDataRoot(dc.EffectiveDataRoot()),
 		DataRootOK:   in.Options.DataRootCheckOK,
-		CrunTooOld:   in.Options.CrunTooOld,
+		KeepCrun:     in.Options.KeepCrun,
 		ConmonPath:   in.Options.ConmonPath,
+		Paths:        in.Options.CRIO.withDefaults(),
 	}
 	if s.CgroupDriver != "systemd" && s.CgroupDriver != "cgroupfs" {
 		return s, nil, fmt.Errorf("cgroup driver %q: want systemd or cgroupfs", s.CgroupDriver)
+	}
+	if s.ConmonPath != "" {
+		s.Paths.Conmon = s.ConmonPath // crio.conf's conmon overrides every handler's
 	}
 	if s.DataRoot == "/var/lib/docker" {
 		s.DataRoot = "" // docker's default: nothing to follow

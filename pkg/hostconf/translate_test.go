@@ -28,7 +28,7 @@ var translateCases = []translateCase{
 	{name: "seed-sysconfig-quoted", version: "v1.23.3", target: TargetCRIO, tversion: "1.22.3",
 		opts: Options{ConmonPath: "/usr/bin/conmon"}},
 	{name: "rocky9-1.29-nvidia", version: "v1.29.4", target: TargetCRIO, tversion: "1.29.1",
-		opts: Options{DataRootCheckOK: true, CrunTooOld: true, CgroupV2: true}},
+		opts: Options{DataRootCheckOK: true, CgroupV2: true}},
 	{name: "rocky9-1.29-nvidia-containerd2", dir: "rocky9-1.29-nvidia", version: "v1.29.4",
 		target: TargetContainerd, tversion: "2.0.5", opts: Options{DataRootCheckOK: true}},
 	{name: "ubuntu22-1.33-containerd1.7", version: "v1.33.1", target: TargetContainerd, tversion: "1.7.24",
@@ -39,6 +39,9 @@ var translateCases = []translateCase{
 	{name: "kubelet-1.25-containerd2", version: "1.25.16", target: TargetContainerd, tversion: "2.1.4",
 		opts: Options{PauseImage: "registry.example.com/pause:3.8"}},
 	{name: "kubelet-1.37-losses", version: "v1.37.2", target: TargetCRIO, tversion: "1.36.0"},
+	// The real node of issue 15: docker 20.10 with a wrapper runtime as its
+	// default, cri-dockerd, kubelet 1.37, CRI-O 1.36 from the bundle.
+	{name: "debian12-1.37-cri-dockerd", version: "v1.37.2", target: TargetCRIO, tversion: "1.36.3"},
 	{name: "kubelet-1.34-instance-config", version: "v1.34.0", target: TargetCRIO, tversion: "1.34.2",
 		opts: Options{CgroupV2: true}},
 }

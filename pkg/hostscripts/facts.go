@@ -55,6 +55,10 @@ type DockerFacts struct {
 	// CRI-O's storage follows a moved data-root, holds: absent, empty,
 	// containers-storage or other.
 	SiblingStorage string `json:"siblingStorage,omitempty"`
+	// CriDockerdPauseImage is the --pod-infra-container-image that
+	// cri-docker.service (its ExecStart, drop-ins and environment) gives
+	// cri-dockerd: the pause image pods run with on a cri-dockerd node.
+	CriDockerdPauseImage string `json:"criDockerdPauseImage,omitempty"`
 }
 
 // KubeletFacts describes how the kubelet is started and configured.
@@ -95,13 +99,16 @@ type FileLine struct {
 	Line int    `json:"line"`
 }
 
-// RuntimeFacts tells which container runtimes are already installed.
+// RuntimeFacts tells which container runtimes are already installed. Crun,
+// Runc and Conmon are where an installed CRI-O finds them: its own in
+// /usr/libexec/crio first, else on $PATH.
 type RuntimeFacts struct {
 	Crio       Binary `json:"crio"`
 	Containerd Binary `json:"containerd"`
 	Podman     Binary `json:"podman"`
 	Crun       Binary `json:"crun"`
 	Runc       Binary `json:"runc"`
+	Conmon     Binary `json:"conmon"`
 	CriDockerd Binary `json:"criDockerd"`
 }
 

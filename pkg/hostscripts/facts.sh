@@ -163,11 +163,86 @@ docker_facts() {
   if systemctl=$(have systemctl); then
     active=$(run "$systemctl" is-active docker </dev/null | head -n 1)
   fi
-  printf '{"installed":%s,"version":%s,"active":%s,"cgroupDriver":%s,"daemonJson":%s,"registries":%s,"dataRootSeparateMount":%s,"missingRuntimePaths":%s,"certDirs":%s,"rootDir":%s,"rootDirExists":%s,"siblingStorage":%s}' \
+  printf '{"installed":%s,"version":%s,"active":%s,"cgroupDriver":%s,"daemonJson":%s,"registries":%s,"dataRootSeparateMount":%s,"missingRuntimePaths":%s,"certDirs":%s,"rootDir":%s,"rootDirExists":%s,"siblingStorage":%s,"criDockerdPauseImage":%s}' \
     "$(json_bool test -n "$docker")" "$(json_opt "$version")" "$(json_opt "$active")" \
     "$(json_opt "$driver")" "$(json_file "$P/etc/docker/daemon.json")" "$(registry_names)" \
     "$(json_bool is_mountpoint /var/lib/docker)" "$(missing_runtime_paths)" "$(cert_dirs)" \
-    "$(json_opt "$root_dir")" "$root_exists" "$(json_opt "$sibling_state")"
+    "$(json_opt "$root_dir")" "$root_exists" "$(json_opt "$sibling_state")" "$(json_opt "$(cri_dockerd_pause_image)")"
+}
+
+# cri_dockerd_pause_image prints the --pod-infra-container-image that
+# cri-docker.service passes to cri-dockerd: on a cri-dockerd node that is the
+# pause image pods run with, and an air-gapped node has no other. It reads
+# the unit wherever it lives and its drop-ins in systemd's order, takes the
+# last ExecStart=, and expands $VAR and ${VAR} from Environment= lines and
+# the EnvironmentFile= files (later assignments win), as systemd would.
+cri_dockerd_pause_image() {
+  unit=cri-docker.service
+  files=
+  for d in /etc/systemd/system /run/systemd/system /usr/local/lib/systemd/system /usr/lib/systemd/system /lib/systemd/system; do
+    if [ -f "$P$d/$unit" ]; then
+      files=$P$d/$unit
+      break
+    fi
+  done
+  [ -n "$files" ] || return 0
+  # Drop-ins sort by file name across the directories; earlier directories
+  # shadow later ones of the same name.
+  dropins=$(for d in /lib/systemd/system /usr/lib/systemd/system /usr/local/lib/systemd/system /run/systemd/system /etc/systemd/system; do
+    for f in "$P$d/$unit.d"/*.conf; do
+      [ -f "$f" ] && printf '%s\t%s\n' "${f##*/}" "$f"
+    done
+  done | awk -F '\t' '{ last[$1] = $2 } END { for (n in last) print n "\t" last[n] }' | sort | cut -f 2)
+  # shellcheck disable=SC2086 # file names without blanks, one per word
+  printf '%s\n' $files $dropins | awk -v prefix="$P" '
+    function assign(s,   k) {
+      gsub(/^["\047]|["\047]$/, "", s)
+      k = index(s, "=")
+      if (k > 1) env[substr(s, 1, k - 1)] = substr(s, k + 1)
+    }
+    function envfile(path,   line) {
+      sub(/^-/, "", path)
+      while ((getline line < (prefix path)) > 0) {
+        if (line ~ /^[ \t]*(#|$)/) continue
+        sub(/^[ \t]*export[ \t]+/, "", line)
+        assign(line)
+      }
+      close(prefix path)
+    }
+    function expand(s,   out, name) {
+      out = ""
+      while (match(s, /\$(\{[A-Za-z_][A-Za-z0-9_]*\}|[A-Za-z_][A-Za-z0-9_]*)/)) {
+        name = substr(s, RSTART + 1, RLENGTH - 1)
+        gsub(/[{}]/, "", name)
+        out = out substr(s, 1, RSTART - 1) env[name]
+        s = substr(s, RSTART + RLENGTH)
+      }
+      return out s
+    }
+    {
+      file = $0
+      text = ""
+      while ((getline line < file) > 0) {
+        if (sub(/\\$/, "", line)) { text = text line " "; continue }
+        text = text line
+        if (text ~ /^ExecStart=/) { exec = substr(text, 11) }
+        else if (text ~ /^Environment=/) {
+          rest = substr(text, 13)
+          while (match(rest, /"[^"]*"|[^ \t]+/)) { assign(substr(rest, RSTART, RLENGTH)); rest = substr(rest, RSTART + RLENGTH) }
+        } else if (text ~ /^EnvironmentFile=/) envfile(substr(text, 17))
+        text = ""
+      }
+      close(file)
+    }
+    END {
+      n = split(expand(exec), w, /[ \t]+/)
+      for (i = 1; i <= n; i++) {
+        if (w[i] ~ /^--pod-infra-container-image=/) img = substr(w[i], 29)
+        else if (w[i] == "--pod-infra-container-image" && i < n) img = w[i + 1]
+      }
+      gsub(/["\047]/, "", img)
+      if (img != "") print img
+    }'
 }
 
 # cert_dirs lists docker's per-registry certificate directories and the
@@ -366,12 +441,27 @@ is_custom_unit() {
   return 0
 }
 
+# runtime NAME [LOOKUP] prints whether NAME is installed, where, and its
+# version; LOOKUP (default have) is the function that finds it.
 runtime() {
-  if p=$(have "$1"); then
+  if p=$("${2:-have}" "$1"); then
     printf '{"installed":true,"path":%s,"version":%s}' "$(json_str "${p#"$P"}")" "$(json_opt "$(version_of "$p")")"
   else
     printf '{"installed":false}'
   fi
+}
+
+# crio_helper NAME prints where an installed CRI-O finds its helper NAME
+# (conmon, crun, runc): CRI-O's packages and its bundle keep their own in
+# /usr/libexec/crio, which is not on $PATH; older packages used $PATH.
+crio_helper() {
+  for d in /usr/libexec/crio /usr/local/libexec/crio; do
+    if [ -x "$P$d/$1" ] && [ ! -d "$P$d/$1" ]; then
+      printf '%s' "$P$d/$1"
+      return 0
+    fi
+  done
+  have "$1"
 }
 
 printf '{"os":%s' "$(os_release)"
@@ -383,6 +473,7 @@ printf ',"cgroup":%s' "$(cgroup_facts)"
 printf ',"kernel":%s' "$(kernel_facts)"
 printf ',"disk":%s' "$(disk_facts)"
 printf ',"dockerCallers":%s' "$(docker_callers)"
-printf ',"runtimes":{"crio":%s,"containerd":%s,"podman":%s,"crun":%s,"runc":%s,"criDockerd":%s}' \
-  "$(runtime crio)" "$(runtime containerd)" "$(runtime podman)" "$(runtime crun)" "$(runtime runc)" "$(runtime cri-dockerd)"
+printf ',"runtimes":{"crio":%s,"containerd":%s,"podman":%s,"crun":%s,"runc":%s,"conmon":%s,"criDockerd":%s}' \
+  "$(runtime crio)" "$(runtime containerd)" "$(runtime podman)" "$(runtime crun crio_helper)" \
+  "$(runtime runc crio_helper)" "$(runtime conmon crio_helper)" "$(runtime cri-dockerd)"
 printf '}\n'

@@ -224,3 +224,88 @@ func TestFactsOnAnEmptyHost(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// CRI-O's packages and bundle keep conmon, crun and runc in
+// /usr/libexec/crio; an installed CRI-O uses those before $PATH's.
+func TestFactsCrioHelpersInLibexec(t *testing.T) {
+	root := factsRoot(t)
+	for name, out := range map[string]string{"conmon": "conmon version 2.2.1", "crun": "crun version 1.26", "runc": "runc version 1.4.2"} {
+		p := filepath.Join(root, "usr/libexec/crio", name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte("#!/bin/sh\necho '"+out+"'\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for name, sh := range shells(t) {
+		out, err := withEnv(sh("-c", Get(Facts)), "CRIMIG_HOST_PREFIX="+root).Output()
+		if err != nil {
+			t.Fatalf("%s: facts.sh failed: %v\n%s", name, err, out)
+		}
+		f, err := ParseFacts(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := RuntimeFacts{
+			Crun:       Binary{Installed: true, Path: "/usr/libexec/crio/crun", Version: "1.26"},
+			Runc:       Binary{Installed: true, Path: "/usr/libexec/crio/runc", Version: "1.4.2"},
+			Conmon:     Binary{Installed: true, Path: "/usr/libexec/crio/conmon", Version: "2.2.1"},
+			CriDockerd: Binary{Installed: true, Path: "/usr/bin/cri-dockerd", Version: "0.3.9"},
+		}
+		if diff := cmp.Diff(want, f.Runtimes); diff != "" {
+			t.Errorf("%s: runtimes (-want +got):\n%s", name, diff)
+		}
+	}
+}
+
+// On a cri-dockerd node the pause image is cri-dockerd's flag, in its unit
+// wherever cri-dockerd's instructions or a package put it (issue 15, item 5).
+func TestFactsCriDockerdPauseImage(t *testing.T) {
+	const unit = "[Unit]\nDescription=CRI Interface for Docker Application Container Engine\nRequires=cri-docker.socket\n\n[Service]\nType=notify\n"
+	for _, tc := range []struct {
+		name  string
+		files map[string]string
+		want  string
+	}{
+		{"ExecStart in /etc/systemd/system", map[string]string{"etc/systemd/system/cri-docker.service": unit +
+			"ExecStart=/usr/local/bin/cri-dockerd --container-runtime-endpoint fd:// --pod-infra-container-image=registry.lab.example:5000/pause:3.10\n"},
+			"registry.lab.example:5000/pause:3.10"},
+		{"a drop-in replaces ExecStart, the value from an EnvironmentFile", map[string]string{
+			"lib/systemd/system/cri-docker.service": unit + "ExecStart=/usr/bin/cri-dockerd --container-runtime-endpoint fd://\n",
+			"etc/systemd/system/cri-docker.service.d/10-pause.conf": "[Service]\nEnvironmentFile=-/etc/default/cri-dockerd\n" +
+				"ExecStart=\nExecStart=/usr/bin/cri-dockerd --container-runtime-endpoint fd:// \\\n  --pod-infra-container-image ${PAUSE_IMAGE}\n",
+			"etc/default/cri-dockerd": "# pause image of the local registry\nPAUSE_IMAGE=\"harbor.corp.example/k8s/pause:3.9\"\n"},
+			"harbor.corp.example/k8s/pause:3.9"},
+		{"flags in an Environment= variable", map[string]string{"usr/lib/systemd/system/cri-docker.service": unit +
+			"Environment=\"CRI_DOCKERD_OPTS=--pod-infra-container-image=mirror.corp.example/pause:3.8\"\nExecStart=/usr/bin/cri-dockerd $CRI_DOCKERD_OPTS\n"},
+			"mirror.corp.example/pause:3.8"},
+		{"no flag", map[string]string{"etc/systemd/system/cri-docker.service": unit + "ExecStart=/usr/bin/cri-dockerd --container-runtime-endpoint fd://\n"}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			root := factsRoot(t)
+			for name, content := range tc.files {
+				p := filepath.Join(root, name)
+				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for name, sh := range shells(t) {
+				out, err := withEnv(sh("-c", Get(Facts)), "CRIMIG_HOST_PREFIX="+root).Output()
+				if err != nil {
+					t.Fatalf("%s: facts.sh failed: %v\n%s", name, err, out)
+				}
+				f, err := ParseFacts(out)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if f.Docker.CriDockerdPauseImage != tc.want {
+					t.Errorf("%s: criDockerdPauseImage %q, want %q", name, f.Docker.CriDockerdPauseImage, tc.want)
+				}
+			}
+		})
+	}
+}

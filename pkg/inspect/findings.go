@@ -65,7 +65,7 @@ const (
 	IDDockerCallers       = "CRIMIG052" // scripts, cron jobs and units that call docker
 	IDCgroupDriver        = "CRIMIG053" // cgroup driver
 	IDDiskSpace           = "CRIMIG054" // free space under /var/lib
-	IDCrunTooOld          = "CRIMIG055" // distro crun too old for CRI-O
+	IDCrunTooOld          = "CRIMIG055" // crun too old or not verifiable for CRI-O: runc is made the default
 	IDDockerDataMountFS   = "CRIMIG056" // /var/lib/docker is a separate mount
 	IDTargetInstalled     = "CRIMIG057" // target runtime already installed
 	IDNoSystemd           = "CRIMIG058" // no systemd
@@ -74,6 +74,7 @@ const (
 	IDTranslateFailed     = "CRIMIG061" // host config could not be translated
 	IDKubeletFlagsRemoved = "CRIMIG062" // kubelet flags that will be removed
 	IDSourceUnreachable   = "CRIMIG063" // the package source cannot be reached
+	IDPauseImage          = "CRIMIG064" // the pause image comes from cri-dockerd's unit
 	IDFloatingImage       = "CRIMIG070" // exec pod image is a floating tag
 )
 

@@ -32,9 +32,6 @@ const (
 	warnFreeBytes = 10 << 30
 )
 
-// minCrun is the oldest crun CRI-O 1.36 accepts ("unknown version specified").
-const minCrun = "1.9"
-
 type hostCheck struct {
 	node   string
 	target hostconf.Target
@@ -105,9 +102,9 @@ func (h *hostCheck) disk() {
 
 func (h *hostCheck) runtimes() {
 	rt := h.facts.Runtimes
-	if h.target == hostconf.TargetCRIO && rt.Crun.Installed && versionLess(rt.Crun.Version, minCrun) {
-		h.add(IDCrunTooOld, Info, "crun "+rt.Crun.Version, "crun is older than "+minCrun+" and fails under CRI-O 1.36",
-			"nothing to do: the drop-in sets runc as the default runtime")
+	if c := crioRuntimeOf(h.facts); h.target == hostconf.TargetCRIO && !c.keepCrun {
+		h.add(IDCrunTooOld, Info, c.crun, c.why+"; the drop-in makes runc, the runtime docker used, CRI-O's default",
+			"nothing to do; to use crun, verify it with CRI-O and set default_runtime in a later /etc/crio/crio.conf.d file")
 	}
 	installed := (h.target == hostconf.TargetCRIO && rt.Crio.Installed) || (h.target == hostconf.TargetContainerd && rt.Containerd.Installed)
 	if installed {

@@ -119,7 +119,7 @@ func buildNodePlan(n *corev1.Node, pc *planContext, hosts map[string]HostResult,
 		return np
 	}
 	np.Eligible = true
-	np.TargetVersion = o.TargetVersion
+	np.TargetVersion = firstNonEmpty(o.TargetVersion, BundleVersion(o.Target, o.Source))
 	if np.TargetVersion == "" {
 		np.TargetVersion = DefaultTargetVersion(o.Target, np.KubeletVersion)
 	}

@@ -2,6 +2,8 @@ package inspect
 
 import (
 	"fmt"
+	"path"
+	"regexp"
 	"strings"
 
 	"github.com/crimig/kubectl-crimig/pkg/hostconf"
@@ -105,4 +107,34 @@ func DefaultTargetVersion(t hostconf.Target, kubeletVersion string) string {
 		return "1.7"
 	}
 	return fmt.Sprintf("1.%d", minor)
+}
+
+// Release file names: CRI-O's static bundle cri-o.<arch>.v<version>.tar.gz,
+// containerd's [cri-]containerd[-cni]-<version>-linux-<arch>.tar.gz.
+var bundleNameRE = map[hostconf.Target]*regexp.Regexp{
+	hostconf.TargetCRIO:       regexp.MustCompile(`^cri-o\.[a-z0-9_]+\.v(\d+\.\d+\.\d+)\.tar\.gz$`),
+	hostconf.TargetContainerd: regexp.MustCompile(`^(?:cri-)?containerd(?:-cni)?-(\d+\.\d+\.\d+)-linux-[a-z0-9_]+\.tar\.gz$`),
+}
+
+// BundleVersion is the runtime version a --source bundle=FILE installs, read
+// from the release's file name; "" for another source or a renamed file.
+func BundleVersion(t hostconf.Target, source string) string {
+	kind, file, _ := strings.Cut(source, "=")
+	re := bundleNameRE[t]
+	if kind != "bundle" || re == nil {
+		return ""
+	}
+	if m := re.FindStringSubmatch(path.Base(file)); m != nil {
+		return m[1]
+	}
+	return ""
+}
+
+func firstNonEmpty(vs ...string) string {
+	for _, v := range vs {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
 }

@@ -52,13 +52,16 @@ func (np *NodePlan) addTranslation(r HostResult, target hostconf.Target) {
 		return
 	}
 	f := r.Facts
+	crio := crioRuntimeOf(f)
 	in := hostconf.Input{
 		FlagsFiles:     map[string][]byte{},
 		KubeletVersion: np.KubeletVersion,
 		Target:         target,
 		TargetVersion:  np.TargetVersion,
 		Options: hostconf.Options{
-			CrunTooOld:          f.Runtimes.Crun.Installed && versionLess(f.Runtimes.Crun.Version, minCrun),
+			PauseImage:          f.Docker.CriDockerdPauseImage,
+			KeepCrun:            crio.keepCrun,
+			CRIO:                crio.paths,
 			CgroupV2:            f.Cgroup.Version == 2,
 			MissingRuntimePaths: f.Docker.MissingRuntimePaths,
 		},
@@ -92,6 +95,11 @@ func (np *NodePlan) addTranslation(r HostResult, target hostconf.Target) {
 			Changed: f.Changed(), Content: string(f.Content), Diff: f.Diff})
 	}
 	np.Copies = out.Copies
+	if p := f.Docker.CriDockerdPauseImage; p != "" {
+		np.Findings = append(np.Findings, Finding{ID: IDPauseImage, Severity: Info, Node: np.Name, Subject: "pause image " + p,
+			Message: "cri-docker.service runs pods with --pod-infra-container-image=" + p + "; the new runtime gets the same pause image",
+			Remedy:  "nothing to do; on a node that cannot pull, --carry-images copies it from docker"})
+	}
 	for _, l := range out.Losses {
 		sev := Info
 		if l.Severity == hostconf.LossWarning {

@@ -77,7 +77,7 @@ func TestPlanFollowsAMovedDataRoot(t *testing.T) {
 				dropIn = f.Content
 			}
 		}
-		if got := strings.Contains(dropIn, "root = "); got != (tc.wantRoot != "") || !strings.Contains(dropIn, tc.wantRoot) {
+		if got := strings.Contains(dropIn, "\nroot = "); got != (tc.wantRoot != "") || !strings.Contains(dropIn, tc.wantRoot) {
 			t.Errorf("%s: drop-in:\n%s", tc.sibling, dropIn)
 		}
 		if np.Changes.ImageStoreRoot != strings.TrimSuffix(strings.TrimPrefix(tc.wantRoot, `root = "`), `"`) {

@@ -32,6 +32,8 @@ type fakeHost struct {
 	jobs     map[string]nodeexec.JobState
 	failSwap bool
 	failStep string
+	// journals overrides the entries a failed job reports, by node/job.
+	journals map[string][]nodeexec.JournalEntry
 }
 
 func (h *fakeHost) record(s string) {
@@ -98,7 +100,9 @@ func (h *fakeHost) JobStatus(_ context.Context, node, _, job string) (nodeexec.J
 		return nodeexec.JobStatus{Job: job, State: nodeexec.JobNotStarted}, nil
 	}
 	js := nodeexec.JobStatus{Job: job, State: st}
-	if st == nodeexec.JobFailed {
+	if en, ok := h.journals[node+"/"+job]; ok {
+		js.Entries = en
+	} else if st == nodeexec.JobFailed {
 		js.Entries = []nodeexec.JournalEntry{{Step: "start-runtime", Phase: "failed", Message: "crio did not start"}, {Step: "swap", Phase: "rolled-back"}}
 	}
 	return js, nil

@@ -3,6 +3,7 @@ package migrate
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -54,5 +55,60 @@ func TestResumeAfterTheSwapRebooted(t *testing.T) {
 		if c == "detach swap mode=swap" {
 			t.Error("the swap job was started again")
 		}
+	}
+}
+
+// A resumed run finds the swap job it started failed. It starts a new
+// attempt when the host is as it was before the swap, however the job got
+// there, and refuses, saying what to do, when the host is half swapped
+// (issue 15, item 6).
+func TestResumeAfterAFailedSwapJob(t *testing.T) {
+	started := func(step string) nodeexec.JournalEntry { return nodeexec.JournalEntry{Step: step, Phase: "started"} }
+	exited := func(code int) nodeexec.JournalEntry { return nodeexec.JournalEntry{Phase: "exited", ExitCode: &code} }
+	for _, tc := range []struct {
+		name    string
+		journal []nodeexec.JournalEntry
+		retry   bool
+	}{
+		{"exited before any step", []nodeexec.JournalEntry{started(""), exited(2)}, true},
+		{"preflight failed, nothing changed", []nodeexec.JournalEntry{started(""), started("preflight"),
+			{Step: "preflight", Phase: "failed", Message: "crio.service is not installed"},
+			{Step: "swap", Phase: "failed", Message: "preflight failed: crio.service is not installed; nothing was changed"}, exited(1)}, true},
+		{"rolled back", []nodeexec.JournalEntry{started(""), started("preflight"), started("stop-kubelet"), started("start-runtime"),
+			{Step: "start-runtime", Phase: "failed", Message: "crio did not start"}, {Step: "swap", Phase: "rolled-back"}, exited(1)}, true},
+		{"the rollback did not complete", []nodeexec.JournalEntry{started(""), started("preflight"), started("stop-docker"),
+			{Step: "stop-docker", Phase: "failed", Message: "mask failed"},
+			{Step: "swap", Phase: "failed", Message: "stop-docker failed: mask failed; the rollback did not complete"}, exited(1)}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e, host, _ := newTestEngine(t)
+			e.Options.SwapTimeout = 5 * time.Second
+			ctx := context.Background()
+			n, err := e.Client.CoreV1().Nodes().Get(ctx, "node-1", metav1.GetOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			st := State{RunID: "run-1", From: "docker", To: "cri-o", Phase: StateSwapping, Step: inspect.StepConfigure,
+				CordonedByCrimig: true, SwapBootID: "b1"}
+			b, _ := json.Marshal(st)
+			n.Annotations[AnnotationState] = string(b)
+			n.Spec.Unschedulable = true
+			if _, err := e.Client.CoreV1().Nodes().Update(ctx, n, metav1.UpdateOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			host.jobs["node-1/"+jobSwap] = nodeexec.JobFailed
+			host.journals = map[string][]nodeexec.JournalEntry{"node-1/" + jobSwap: tc.journal}
+			err = e.Migrate(ctx, "node-1")
+			retried := false
+			for _, c := range host.calls {
+				retried = retried || c == "detach swap-2 mode=swap"
+			}
+			if tc.retry && (err != nil || !retried) {
+				t.Fatalf("want a new swap attempt that succeeds: err %v, calls %v", err, host.calls)
+			}
+			if !tc.retry && (err == nil || retried || !strings.Contains(err.Error(), "kubectl crimig rollback node-1")) {
+				t.Fatalf("want a refusal that names the rollback: err %v, calls %v", err, host.calls)
+			}
+		})
 	}
 }

@@ -24,6 +24,10 @@ const (
 	jobRollback = "rollback"
 )
 
+// swapPreflight is swap.sh's first step: it only reads, and records under
+// the run's state directory.
+const swapPreflight = "preflight"
+
 // DefaultSwapTimeout bounds the wait for the node to come back.
 const DefaultSwapTimeout = 10 * time.Minute
 
@@ -40,12 +44,16 @@ func (r *run) swap(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("checking for an earlier swap job: %w", err)
 	}
-	if js.State == nodeexec.JobFailed && rolledBack(js) {
-		// The last attempt failed and the host put docker back: once the
-		// cause is fixed, re-running the command tries again, as a new
-		// job (a failed unit's name stays taken until reset).
-		r.e.emit(r.node, inspect.StepSwap, PhaseInfo, fmt.Sprintf("the earlier swap job %s failed and the host runs docker again; trying again",
-			r.state.SwapJob()))
+	if js.State == nodeexec.JobFailed {
+		// Once the cause is fixed, re-running the command tries again, as
+		// a new job (a failed unit's name stays taken until reset), but
+		// only from the host as it was before the swap.
+		how, ok := preSwapState(js)
+		if !ok {
+			return fmt.Errorf("%w; the host may be half swapped, so no new attempt is started: run 'kubectl crimig rollback %s' "+
+				"to restore the backups and docker, fix the cause, then migrate again", jobFailure(r.state.RunID, r.state.SwapJob(), js), r.node)
+		}
+		r.e.emit(r.node, inspect.StepSwap, PhaseInfo, fmt.Sprintf("the earlier swap job %s failed and %s; trying again", r.state.SwapJob(), how))
 		r.state.SwapAttempt++
 		js.State = nodeexec.JobNotStarted
 	}
@@ -65,6 +73,21 @@ func (r *run) swap(ctx context.Context) error {
 	want := runtimeWanted{prefix: runtimePrefix(hostconf.Target(r.state.To)),
 		newBoot: r.state.SwapReboot && r.state.SwapBootID != "", oldBootID: r.state.SwapBootID}
 	return r.e.waitJob(ctx, r.node, r.state.RunID, r.state.SwapJob(), want)
+}
+
+// preSwapState tells whether a failed swap job left the host as it was
+// before the swap, and how: it changed nothing (it ended before any step
+// past the read-only preflight started), or it rolled back.
+func preSwapState(js nodeexec.JobStatus) (how string, ok bool) {
+	if rolledBack(js) {
+		return "the host restored its backups and runs docker again", true
+	}
+	for _, en := range js.Entries {
+		if en.Phase == "started" && en.Step != "" && en.Step != swapPreflight {
+			return "", false
+		}
+	}
+	return "changed nothing on the host", true
 }
 
 // rolledBack tells whether a failed job put the host back as it was.

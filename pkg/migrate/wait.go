@@ -104,13 +104,7 @@ func jobFailure(runID, job string, js nodeexec.JobStatus) error {
 			break
 		}
 	}
-	rolledBack := false
-	for _, en := range js.Entries {
-		if en.Phase == "rolled-back" {
-			rolledBack = true
-		}
-	}
-	if rolledBack {
+	if rolledBack(js) {
 		msg += "; the host restored its backups and runs docker again"
 	}
 	return fmt.Errorf("%s (journal: %s on the host)", msg, nodeexec.JournalPath(runID))

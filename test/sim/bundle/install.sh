@@ -8,6 +8,8 @@ set -eu
 DESTDIR=${DESTDIR:-}
 PREFIX=${PREFIX:-/usr/local}
 BINDIR=${BINDIR:-$PREFIX/bin}
+LIBEXECDIR=${LIBEXECDIR:-/usr/libexec}
+LIBEXEC_CRIO_DIR=${LIBEXEC_CRIO_DIR:-$LIBEXECDIR/crio}
 ETCDIR=${ETCDIR:-/etc}
 CONTAINERS_DIR=${CONTAINERS_DIR:-$ETCDIR/containers}
 CNIDIR=${CNIDIR:-$ETCDIR/cni/net.d}
@@ -29,8 +31,13 @@ copy_if_missing() { # copy_if_missing SRC DST
 	fi
 }
 
+# As upstream: conmon and the OCI runtimes go off $PATH, where the bundle's
+# 10-crio.conf points its handlers.
 for f in bin/*; do
-	copy 755 "$f" "$DESTDIR$BINDIR"
+	case ${f#bin/} in
+	conmon | conmonrs | crun | runc) copy 755 "$f" "$DESTDIR$LIBEXEC_CRIO_DIR" ;;
+	*) copy 755 "$f" "$DESTDIR$BINDIR" ;;
+	esac
 done
 for f in cni-plugins/*; do
 	copy 755 "$f" "$DESTDIR$OPT_CNI_BIN_DIR"

@@ -64,6 +64,7 @@ const crioDefaultConf = `# The CRI-O configuration file specifies all of the ava
 default_runtime = "crun"
 
 [crio.runtime.runtimes.crun]
+runtime_path = "/usr/libexec/crio/crun"
 runtime_root = "/run/crun"
 monitor_path = "/usr/libexec/crio/conmon"
 allowed_annotations = [
@@ -71,6 +72,7 @@ allowed_annotations = [
 ]
 
 [crio.runtime.runtimes.runc]
+runtime_path = "/usr/libexec/crio/runc"
 runtime_root = "/run/runc"
 monitor_path = "/usr/libexec/crio/conmon"
 `

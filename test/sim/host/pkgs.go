@@ -12,14 +12,17 @@ import (
 // pkgDef is a package the simulated repositories know.
 type pkgDef struct {
 	deps    []string
-	bins    []string          // /usr/bin/<bin> -> the crimig-sim multi-call binary
+	bins    []string          // /usr/bin/<bin> (or the absolute path) -> the crimig-sim multi-call binary
 	units   map[string]string // unit file name -> content
 	configs map[string]string // written only when missing, like rpm's %config(noreplace)
 	crio    bool              // only a cri-o repository provides it
 }
 
 var catalog = map[string]pkgDef{
-	"cri-o": {deps: []string{"conmon", "containers-common", "cri-tools", "runc"}, bins: []string{"crio", "pinns"}, crio: true,
+	// pkgs.k8s.io's cri-o (since 1.28) brings its own conmon, crun and runc
+	// in /usr/libexec/crio, off $PATH, and depends on neither package.
+	"cri-o": {deps: []string{"containers-common", "cri-tools"}, crio: true,
+		bins:  []string{"crio", "pinns", "/usr/libexec/crio/conmon", "/usr/libexec/crio/crun", "/usr/libexec/crio/runc"},
 		units: map[string]string{"crio.service": crioUnit},
 		configs: map[string]string{
 			"/etc/crio/crio.conf.d/10-crio.conf":           crioDefaultConf,
@@ -198,8 +201,7 @@ func (h *Host) installVersion(pm, name, version string, done *[]string) error {
 		version = h.pkgVersion(pm, name)
 	}
 	for _, b := range def.bins {
-		_ = h.Remove("/usr/bin/" + b)
-		_ = os.Symlink(PersistLib, h.P("/usr/bin/"+b))
+		h.linkBin(b)
 	}
 	m, _ := h.Meta()
 	for u, content := range def.units {
@@ -280,7 +282,7 @@ func (h *Host) RemovePkg(name string, purge bool) error {
 		}
 	}
 	for _, b := range def.bins {
-		_ = h.Remove("/usr/bin/" + b)
+		_ = h.Remove(binPath(b))
 	}
 	if purge {
 		for p := range def.configs {
@@ -315,9 +317,26 @@ func (h *Host) SortedPackages() []string {
 func (h *Host) LinkPackageBins() {
 	for name := range h.Packages() {
 		for _, b := range catalog[name].bins {
-			if !h.Exists("/usr/bin/" + b) {
-				_ = os.Symlink(PersistLib, h.P("/usr/bin/"+b))
+			if !h.Exists(binPath(b)) {
+				h.linkBin(b)
 			}
 		}
 	}
+}
+
+// binPath is where a package's binary goes: a bare name in /usr/bin.
+func binPath(b string) string {
+	if strings.HasPrefix(b, "/") {
+		return b
+	}
+	return "/usr/bin/" + b
+}
+
+// linkBin installs a package's binary as a link to the multi-call binary,
+// which picks the applet by the link's base name.
+func (h *Host) linkBin(b string) {
+	p := binPath(b)
+	_ = h.Remove(p)
+	_ = os.MkdirAll(filepath.Dir(h.P(p)), 0o755)
+	_ = os.Symlink(PersistLib, h.P(p))
 }

@@ -66,25 +66,83 @@ func TOMLCheck(files ...string) error {
 // crioConfig holds the CRI-O settings that the simulator validates.
 type crioConfig struct {
 	Crio struct {
-		Root    string `toml:"root"`
-		Runtime struct {
-			CgroupManager  string                 `toml:"cgroup_manager"`
-			ConmonCgroup   string                 `toml:"conmon_cgroup"`
-			Conmon         string                 `toml:"conmon"`
-			DefaultRuntime string                 `toml:"default_runtime"`
-			DefaultUlimits []string               `toml:"default_ulimits"`
-			Runtimes       map[string]crioRuntime `toml:"runtimes"`
-		} `toml:"runtime"`
-		Image struct {
+		Root    string          `toml:"root"`
+		Runtime crioRuntimeConf `toml:"runtime"`
+		Image   struct {
 			PauseImage         string   `toml:"pause_image"`
 			InsecureRegistries []string `toml:"insecure_registries"`
 		} `toml:"image"`
 	} `toml:"crio"`
 }
 
+type crioRuntimeConf struct {
+	CgroupManager  string                 `toml:"cgroup_manager"`
+	ConmonCgroup   string                 `toml:"conmon_cgroup"`
+	Conmon         string                 `toml:"conmon"`
+	DefaultRuntime string                 `toml:"default_runtime"`
+	DefaultUlimits []string               `toml:"default_ulimits"`
+	Runtimes       map[string]crioRuntime `toml:"runtimes"`
+}
+
 type crioRuntime struct {
 	RuntimePath string `toml:"runtime_path"`
 	RuntimeType string `toml:"runtime_type"`
+	MonitorPath string `toml:"monitor_path"`
+}
+
+// servicePath is the $PATH systemd gives a service such as crio.service.
+var servicePath = []string{"/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"}
+
+// lookPath finds name in the services' $PATH, as exec.LookPath in crio does.
+func (h *Host) lookPath(name string) (string, bool) {
+	for _, d := range servicePath {
+		if p := d + "/" + name; h.Exists(p) {
+			return p, true
+		}
+	}
+	return "", false
+}
+
+// checkCrioMonitors is CRI-O's TranslateMonitorFields at start: every "oci"
+// handler, the built-in default included, needs conmon, from the global
+// conmon, its monitor_path, or else $PATH. A drop-in's handler table
+// replaces an earlier one whole (the decoder keeps nothing of it).
+func (h *Host) checkCrioMonitors(rt crioRuntimeConf) error {
+	handlers := map[string]crioRuntime{}
+	for name, r := range rt.Runtimes {
+		handlers[name] = r
+	}
+	def := rt.DefaultRuntime
+	if def == "" {
+		def = "crun"
+	}
+	if _, ok := handlers[def]; !ok {
+		handlers[def] = crioRuntime{} // CRI-O's built-in handler
+	}
+	names := make([]string, 0, len(handlers))
+	for name := range handlers {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		r := handlers[name]
+		if r.RuntimeType != "" && r.RuntimeType != "oci" {
+			continue
+		}
+		monitor := r.MonitorPath
+		if rt.Conmon != "" {
+			monitor = rt.Conmon
+		}
+		switch {
+		case monitor == "":
+			if _, ok := h.lookPath("conmon"); !ok {
+				return fmt.Errorf("failed to translate monitor fields for runtime %s: exec: \"conmon\": executable file not found in $PATH", name)
+			}
+		case !h.Exists(monitor):
+			return fmt.Errorf("failed to translate monitor fields for runtime %s: invalid conmon path: stat %s: no such file or directory", name, monitor)
+		}
+	}
+	return nil
 }
 
 // CrioFiles lists CRI-O's config files in the order CRI-O reads them.
@@ -149,6 +207,9 @@ func (h *Host) CheckCrio() error {
 	}
 	if rt.Conmon != "" && !h.Exists(rt.Conmon) {
 		return fmt.Errorf("validating runtime config: invalid conmon path: stat %s: no such file or directory", rt.Conmon)
+	}
+	if err := h.checkCrioMonitors(rt); err != nil {
+		return err
 	}
 	return h.CheckRegistries()
 }
