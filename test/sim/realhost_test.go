@@ -1,0 +1,39 @@
+package sim_test
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/crimig/kubectl-crimig/test/sim/internal/simtest"
+)
+
+// The rules in this file were learned on a real systemd node (realnode.md).
+// The simulator enforces them so that the fast tests catch what only a real
+// host showed.
+
+// systemd-run starts a service with systemd's environment, never the
+// caller's: a detached job gets only what --setenv (or -E) hands it.
+func TestSystemdRunGivesACleanEnvironment(t *testing.T) {
+	root := simtest.Root(t, "ubuntu22", "node-1")
+	out := filepath.Join(root, "tmp/env.out")
+	simtest.Sh(t, root, `export CRIMIG_RUN_ID=r1 FROM_CALLER=yes
+		systemd-run --unit crimig-r1-env --setenv=HANDED=over -E ALSO=this /bin/sh -c \
+			'echo "run=${CRIMIG_RUN_ID-unset} caller=${FROM_CALLER-unset} handed=$HANDED also=$ALSO path=$PATH" >/tmp/env.tmp && mv /tmp/env.tmp /tmp/env.out' 2>/dev/null`)
+	simtest.Eventually(t, 10*time.Second, "the job's output", func() bool {
+		_, err := os.Stat(out)
+		return err == nil
+	})
+	data, _ := os.ReadFile(out)
+	want := "run=unset caller=unset handed=over also=this path=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n"
+	if string(data) != want {
+		t.Errorf("the transient service saw\n%swant\n%s", data, want)
+	}
+	got := simtest.Sh(t, root, `export FROM_CALLER=yes
+		systemd-run --pipe --quiet -E HANDED=1 /bin/sh -c 'echo "pipe: ${FROM_CALLER-unset} $HANDED"'
+		systemd-run --scope --quiet /bin/sh -c 'echo "scope: ${FROM_CALLER-unset}"'`)
+	if want := "pipe: unset 1\nscope: yes\n"; got != want {
+		t.Errorf("--pipe (a service) and --scope (the caller's child) saw\n%swant\n%s", got, want)
+	}
+}
