@@ -3,6 +3,7 @@ package sim_test
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -35,5 +36,22 @@ func TestSystemdRunGivesACleanEnvironment(t *testing.T) {
 		systemd-run --scope --quiet /bin/sh -c 'echo "scope: ${FROM_CALLER-unset}"'`)
 	if want := "pipe: unset 1\nscope: yes\n"; got != want {
 		t.Errorf("--pipe (a service) and --scope (the caller's child) saw\n%swant\n%s", got, want)
+	}
+}
+
+// On Debian and Ubuntu /bin/sh is dash, which has no `source` and no `[[`;
+// bash is there too, as on every real host.
+func TestDebianShellIsDash(t *testing.T) {
+	for _, c := range []struct{ fixture, want string }{
+		{"ubuntu22", "dash: source: not found; bash: ok"},
+		{"rocky9", "sh: source ok; bash: ok"},
+	} {
+		root := simtest.Root(t, c.fixture, "node-1")
+		got := strings.TrimSpace(simtest.Sh(t, root, `echo 'x=1' >/tmp/lib.sh
+			if /bin/sh -c 'source /tmp/lib.sh' >/dev/null 2>&1; then printf 'sh: source ok; '; else printf 'dash: source: not found; '; fi
+			printf 'bash: %s\n' "$(bash -c 'source /tmp/lib.sh; [[ -n x ]] && echo "$BASH_VERSION" | sed "s/.*/ok/"')"`))
+		if got != c.want {
+			t.Errorf("%s: %q, want %q", c.fixture, got, c.want)
+		}
 	}
 }
