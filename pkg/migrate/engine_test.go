@@ -32,6 +32,7 @@ type fakeHost struct {
 	jobs     map[string]nodeexec.JobState
 	failSwap bool
 	failStep string
+	logTail  []string // the failed swap job's log
 }
 
 func (h *fakeHost) record(s string) {
@@ -100,6 +101,7 @@ func (h *fakeHost) JobStatus(_ context.Context, node, _, job string) (nodeexec.J
 	js := nodeexec.JobStatus{Job: job, State: st}
 	if st == nodeexec.JobFailed {
 		js.Entries = []nodeexec.JournalEntry{{Step: "start-runtime", Phase: "failed", Message: "crio did not start"}, {Step: "swap", Phase: "rolled-back"}}
+		js.LogTail = h.logTail
 	}
 	return js, nil
 }
@@ -211,6 +213,19 @@ func TestSwapFailureReportsTheHostRollback(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "failed at start-runtime: crio did not start") ||
 		!strings.Contains(err.Error(), "runs docker again") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// A job that fails says why in its log more often than in its journal (a
+// shell error, a missing parameter): the error quotes the log's end.
+func TestSwapFailureQuotesTheJobLog(t *testing.T) {
+	e, host, _ := newTestEngine(t)
+	host.failSwap = true
+	host.logTail = []string{"+ systemctl restart crio", "Job for crio.service failed."}
+	err := e.Migrate(context.Background(), "node-1")
+	want := "; the last lines of /var/lib/crimig/run-1/jobs/swap.log on the host:\n  + systemctl restart crio\n  Job for crio.service failed."
+	if err == nil || !strings.HasSuffix(err.Error(), want) {
+		t.Fatalf("err = %v\nwant it to end with %q", err, want)
 	}
 }
 

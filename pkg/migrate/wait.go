@@ -113,7 +113,17 @@ func jobFailure(runID, job string, js nodeexec.JobStatus) error {
 	if rolledBack {
 		msg += "; the host restored its backups and runs docker again"
 	}
-	return fmt.Errorf("%s (journal: %s on the host)", msg, nodeexec.JournalPath(runID))
+	return fmt.Errorf("%s (journal: %s on the host)%s", msg, nodeexec.JournalPath(runID), logTail(runID, job, js.LogTail))
+}
+
+// logTail quotes the end of a failed job's output, where a job that died
+// before it could journal a reason (a missing parameter, a shell error)
+// says why.
+func logTail(runID, job string, lines []string) string {
+	if len(lines) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("; the last lines of %s on the host:\n  %s", nodeexec.JobLogPath(runID, job), strings.Join(lines, "\n  "))
 }
 
 // watchNode pokes wake on every change of the Node, re-establishing the
