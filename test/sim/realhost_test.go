@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crimig/kubectl-crimig/test/sim/bundle"
 	"github.com/crimig/kubectl-crimig/test/sim/internal/simtest"
 )
 
@@ -52,6 +53,31 @@ func TestDebianShellIsDash(t *testing.T) {
 			printf 'bash: %s\n' "$(bash -c 'source /tmp/lib.sh; [[ -n x ]] && echo "$BASH_VERSION" | sed "s/.*/ok/"')"`))
 		if got != c.want {
 			t.Errorf("%s: %q, want %q", c.fixture, got, c.want)
+		}
+	}
+}
+
+// CRI-O's bundle install script is bash without a valid "#!" line: dash
+// (Debian's /bin/sh) fails on it however it is started, bash runs it.
+func TestBundleInstallNeedsBash(t *testing.T) {
+	root := simtest.Root(t, "ubuntu22", "node-1")
+	f, err := os.Create(filepath.Join(root, "tmp/cri-o.amd64.v1.29.1.tar.gz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := bundle.Write(f, "1.29.1"); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	out := simtest.Sh(t, root, `cd /tmp && tar xzf cri-o.amd64.v1.29.1.tar.gz && cd cri-o
+		./install 2>&1 || echo "./install rc=$?"
+		sh ./install 2>&1 || echo "sh rc=$?"
+		test -e /usr/local/bin/crio || echo "nothing installed"
+		bash ./install && crio --version`)
+	for _, w := range []string{"source: not found\n./install rc=127\n", "source: not found\nsh rc=127\n", "nothing installed\n",
+		"CRI-O 1.29.1 installed to /usr/local/bin\ncrio version 1.29.1\n"} {
+		if !strings.Contains(out, w) {
+			t.Errorf("the bundle's install under dash and bash:\n%s\nwant it to contain %q", out, w)
 		}
 	}
 }
