@@ -81,3 +81,48 @@ func TestBundleInstallNeedsBash(t *testing.T) {
 		}
 	}
 }
+
+// systemctl mask refuses a unit whose own file is in /etc/systemd/system,
+// where cri-dockerd's install instructions put its units, and leaves the
+// file alone. Units in /usr/lib are masked as before.
+func TestMaskRefusesAUnitFileInEtc(t *testing.T) {
+	root := simtest.Root(t, "ubuntu22", "node-1")
+	out := simtest.Console(t, root, `mv /usr/lib/systemd/system/cri-docker.socket /etc/systemd/system/
+		systemctl daemon-reload
+		systemctl mask cri-docker.socket; echo "rc=$?"
+		systemctl mask --now cri-docker.socket 2>/dev/null; echo "rc=$? $(systemctl is-active cri-docker.socket)"
+		test -f /etc/systemd/system/cri-docker.socket && echo "unit file kept"
+		systemctl mask docker.socket 2>&1; echo "rc=$?"`)
+	want := `Failed to mask unit: File /etc/systemd/system/cri-docker.socket already exists.
+rc=1
+rc=1 active
+unit file kept
+Created symlink /etc/systemd/system/docker.socket → /dev/null.
+rc=0
+`
+	if out != want {
+		t.Errorf("mask session:\n%s\nwant:\n%s", out, want)
+	}
+}
+
+// A unit whose ConditionPathExists= does not hold is skipped: the start
+// succeeds and the unit stays inactive, at boot too.
+func TestUnmetConditionSkipsTheUnit(t *testing.T) {
+	root := simtest.Root(t, "rocky9", "node-1")
+	out := simtest.Console(t, root, `systemctl stop kubelet cri-docker.socket cri-docker docker.socket docker
+		mkdir -p /etc/systemd/system/docker.service.d
+		printf '[Unit]\nConditionPathExists=!/etc/systemd/system/docker.service.d/hold.conf\n' >/etc/systemd/system/docker.service.d/hold.conf
+		systemctl daemon-reload
+		systemctl start docker; echo "rc=$? $(systemctl is-active docker)"
+		journalctl -u docker -n 1
+		rm /etc/systemd/system/docker.service.d/hold.conf
+		systemctl daemon-reload
+		systemctl start docker; echo "rc=$? $(systemctl is-active docker)"`)
+	want := `rc=0 inactive
+docker.service was skipped because of an unmet condition check (ConditionPathExists=!/etc/systemd/system/docker.service.d/hold.conf).
+rc=0 active
+`
+	if out != want {
+		t.Errorf("condition session:\n%s\nwant:\n%s", out, want)
+	}
+}

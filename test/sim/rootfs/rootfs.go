@@ -79,7 +79,9 @@ func Build(o Options) (bool, error) {
 			}
 		}
 		for _, u := range m.Masked {
-			h.Mask(u)
+			if _, err := h.Mask(u); err != nil {
+				return false, fmt.Errorf("mask %s in %s: %w", u, o.Dir, err)
+			}
 		}
 		h.Boot()
 	}
