@@ -26,6 +26,10 @@
 # Rollback mode: "restore started", "restore done", "rollback done" (or
 # "restore failed", "rollback failed" and exit code 1).
 #
+# stop-docker keeps docker's and cri-dockerd's units from starting again with
+# a drop-in, <unit>.d/50-crimig-hold.conf in /etc/systemd/system, whose
+# condition fails while it exists; a restore removes it.
+#
 # The first preflight records in <state>/<run>/units.before how the runtime,
 # docker's units and the kubelet were enabled; a restore (in either mode)
 # re-enables and starts what was enabled then, leaves what was masked alone,
@@ -212,9 +216,48 @@ stop_pod_containers() {
   live=" (live-restore: pod containers stopped first)"
 }
 
+# hold_file UNIT is the drop-in that keeps UNIT from starting.
+hold_file() {
+  printf '/etc/systemd/system/%s.d/50-crimig-hold.conf\n' "$1"
+}
+
+# hold_units keeps docker's and cri-dockerd's units from starting again,
+# whatever asks for them: a docker call through docker.socket, a dependency,
+# an operator, the next boot (design 7b). A mask cannot do it where the unit
+# file is in /etc/systemd/system (systemctl mask refuses it, and that is
+# where cri-dockerd's instructions put its units); a drop-in with a condition
+# that fails while the drop-in exists works wherever the unit file is.
+hold_units() {
+  held=
+  for u in $docker_units; do
+    unit_exists "$u" || continue
+    f=$(hold_file "$u")
+    mkdir -p "${f%/*}"
+    printf '%s\n' "# Written by kubectl crimig (run $CRIMIG_RUN_ID): this node no longer runs on docker." \
+      "# While this file exists $u does not start; \"kubectl crimig rollback\" removes it." \
+      "[Unit]" "ConditionPathExists=!$f" >"$f.crimig-tmp"
+    mv -f "$f.crimig-tmp" "$f"
+    held="$held $u"
+  done
+  run systemctl daemon-reload
+}
+
+# release_units removes the holds (and the masks earlier crimig versions
+# set), leaving a unit that was masked before the swap masked.
+release_units() {
+  for u in $docker_units; do
+    f=$(hold_file "$u")
+    if [ -e "$f" ]; then
+      rm -f "$f" || problem "cannot remove $f"
+      rmdir "${f%/*}" 2>/dev/null || true
+    fi
+  done
+}
+
 do_stop_docker() {
   live=
   stop_pod_containers
+  hold_units
   # cri-dockerd first: while it runs, docker.socket would start docker again.
   # Each socket before its service, so that nothing activates the service.
   stopped=
@@ -224,17 +267,12 @@ do_stop_docker() {
     run systemctl disable "$u"
     stopped="$stopped $u"
   done
-  # Masked sockets cannot start docker again when something calls it (design 7b).
-  for u in docker.socket cri-docker.socket; do
-    unit_exists "$u" || continue
-    run systemctl mask "$u"
-  done
-  for u in docker.service cri-docker.service; do
+  for u in $docker_units; do
     if systemctl is-active --quiet "$u"; then
       fail "$u is still active after it was stopped"
     fi
   done
-  note "stopped and disabled:${stopped:- nothing}; sockets masked$live"
+  note "stopped and disabled:${stopped:- nothing}; held so that nothing starts them:${held:- nothing}$live"
 }
 
 do_install_files() {
@@ -390,6 +428,7 @@ restore() {
   systemctl stop kubelet.service || problem "cannot stop kubelet.service"
   restore_runtime
   restore_files
+  release_units
   systemctl daemon-reload || problem "systemctl daemon-reload failed"
   if [ -n "$keep" ]; then
     systemctl restart "$runtime" || problem "cannot restart $runtime: $(unit_log "$runtime")"

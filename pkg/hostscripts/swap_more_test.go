@@ -38,7 +38,7 @@ func TestSwapToContainerdAndBack(t *testing.T) {
 	if k := s.H.Kubelet(); k == nil || k.Runtime != "containerd" {
 		t.Errorf("the kubelet does not run on containerd: %+v", k)
 	}
-	if a, e := s.unit("docker.socket"); a != "inactive" || e != "masked" {
+	if a, e := s.unit("docker.socket"); a != "inactive" || e != "disabled" {
 		t.Errorf("docker.socket is %s/%s", a, e)
 	}
 
@@ -96,7 +96,7 @@ func TestSwapDockershimNodeToCrio(t *testing.T) {
 	if k := s.H.Kubelet(); k == nil || k.Runtime != "crio" {
 		t.Errorf("the kubelet does not run on crio: %+v", k)
 	}
-	if a, e := s.unit("docker.socket"); a != "inactive" || e != "masked" {
+	if a, e := s.unit("docker.socket"); a != "inactive" || e != "disabled" {
 		t.Errorf("docker.socket is %s/%s", a, e)
 	}
 	entries = s.detach("r1", "rollback", Get(Swap), swapEnv("rollback")...)
