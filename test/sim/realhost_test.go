@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/crimig/kubectl-crimig/test/sim/bundle"
+	"github.com/crimig/kubectl-crimig/test/sim/host"
 	"github.com/crimig/kubectl-crimig/test/sim/internal/simtest"
 )
 
@@ -124,5 +125,25 @@ rc=0 active
 `
 	if out != want {
 		t.Errorf("condition session:\n%s\nwant:\n%s", out, want)
+	}
+}
+
+// systemctl reboot stops every running unit at once, transient ones
+// included: a job that asks for a reboot is killed right there, and what it
+// writes after asking is lost.
+func TestRebootStopsTheUnitThatAskedForIt(t *testing.T) {
+	root := simtest.Root(t, "rocky9", "node-1")
+	h := host.New(root)
+	boot := h.BootID()
+	simtest.Sh(t, root, `systemd-run --unit crimig-r1-swap --collect /bin/sh -c \
+		'echo before >/var/tmp/job.out; systemctl reboot; echo "after rc=$?" >>/var/tmp/job.out' 2>/dev/null`)
+	simtest.Eventually(t, 15*time.Second, "the reboot", func() bool {
+		return h.BootID() != boot && h.BootID() != "" && !h.Rebooting()
+	})
+	if got, _ := os.ReadFile(filepath.Join(root, "var/tmp/job.out")); string(got) != "before\n" {
+		t.Errorf("the job wrote %q; it must die when it asks for the reboot", got)
+	}
+	if a := h.State("crimig-r1-swap.service"); a != "inactive" {
+		t.Errorf("the job's unit is %s after the reboot", a)
 	}
 }

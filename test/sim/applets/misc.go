@@ -110,6 +110,10 @@ func reboot(e *Env, _ []string) int {
 		return 1
 	}
 	_ = c.Process.Release()
+	// As systemd: every unit stops at once, transient ones included, so a
+	// job that asked for the reboot dies here (this stub with it), and
+	// whatever it meant to do afterwards never happens.
+	e.Host.KillJobs()
 	return 0
 }
 

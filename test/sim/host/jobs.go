@@ -127,10 +127,19 @@ func (h *Host) stopJob(unit string) {
 	_ = h.Remove(filepath.Join(JobsDir, unit))
 }
 
-// KillJobs kills every transient unit's session (used by reboot).
+// KillJobs kills every transient unit's session (used by reboot). The
+// caller's own unit, if it runs in one, goes last.
 func (h *Host) KillJobs() {
+	own := ""
 	for _, p := range h.Glob(filepath.Join(JobsDir, "*")) {
+		if pid, _ := strconv.Atoi(h.Read(p)); pid == syscall.Getpgrp() {
+			own = filepath.Base(p)
+			continue
+		}
 		h.stopJob(filepath.Base(p))
+	}
+	if own != "" {
+		h.stopJob(own)
 	}
 }
 
