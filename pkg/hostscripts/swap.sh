@@ -19,7 +19,10 @@
 # Journal (crimig_journal STEP PHASE MESSAGE), swap mode: the steps preflight,
 # stop-kubelet, stop-docker, install-files, start-runtime, start-kubelet and,
 # with CRIMIG_REBOOT=1, reboot each go "started" then "done" or "failed"; the
-# run ends with "swap done". After a failed step the job restores the backup
+# run ends with "swap done". With CRIMIG_REBOOT=1 the job journals "reboot
+# started", "swap done" and its exit code 0 before it asks for the reboot,
+# which kills it; only a reboot that cannot be asked for adds "reboot
+# failed" (and the runner a second exit code 0). After a failed step the job restores the backup
 # ("restore started", then "restore done" or "restore failed") and ends with
 # "swap rolled-back" (or "swap failed" when the restore did not complete) and
 # exit code 1. A failed preflight changes nothing: "swap failed", exit 1.
@@ -481,6 +484,12 @@ step start-runtime do_start_runtime roll_back
 step start-kubelet do_start_kubelet roll_back
 if [ "${CRIMIG_REBOOT:-0}" = 1 ]; then
   crimig_journal reboot started "rebooting the node"
+  # systemctl reboot stops this job's unit at once, before the request even
+  # returns: record the outcome first, or it is lost.
+  crimig_journal swap "done" "the node runs $runtime; rebooting"
+  if command -v crimig_journal_exit >/dev/null 2>&1; then
+    crimig_journal_exit 0
+  fi
   rm -f "$errfile"
   set +e
   (
@@ -493,10 +502,8 @@ if [ "${CRIMIG_REBOOT:-0}" = 1 ]; then
     # The node already runs on the new runtime; a reboot that cannot be asked
     # for is no reason to undo that.
     crimig_journal reboot failed "$(cat "$errfile" 2>/dev/null || echo "exit code $rc")"
-    crimig_journal swap "done" "the node runs $runtime; the reboot failed"
     exit 0
   fi
-  crimig_journal swap "done" "the node runs $runtime; rebooting"
   exit 0
 fi
 crimig_journal swap "done" "the node runs $runtime"
