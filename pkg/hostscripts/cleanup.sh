@@ -50,10 +50,13 @@ else
   fi
 fi
 
-# The sockets were masked so that nothing could wake docker up; with the
-# packages gone the masks would only dangle.
+# The swap held docker's units (and older versions masked its sockets) so
+# that nothing could wake docker up; with the packages gone the holds would
+# only dangle, and would keep a docker installed later from starting.
 for u in docker.socket docker.service cri-docker.socket cri-docker.service; do
   systemctl unmask "$u" >/dev/null 2>&1 || true
+  rm -f "/etc/systemd/system/$u.d/50-crimig-hold.conf"
+  rmdir "/etc/systemd/system/$u.d" 2>/dev/null || true
 done
 systemctl daemon-reload
 

@@ -8,7 +8,9 @@
 #   CRIMIG_JOB_SCRIPT  body of the job (POSIX sh)
 #   CRIMIG_JOB_LIB     journal-lib.sh, sourced by the job
 #   CRIMIG_JOB_RUNNER  job-runner.sh, the process that systemd or setsid starts
-#   CRIMIG_JOB_ENV     space separated names of variables to hand to the job
+#   CRIMIG_JOB_ENV     space separated names of variables to hand to the job,
+#                      besides CRIMIG_RUN_ID and CRIMIG_STATE_DIR, which it
+#                      always gets
 #   CRIMIG_STATE_DIR   optional, default /var/lib/crimig
 #
 # On stdout: one JSON object naming the unit and how it was started.
@@ -44,9 +46,12 @@ single_quote() {
   printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"
 }
 
+# systemd-run starts the unit with systemd's environment, not ours: the job
+# gets exactly what this file hands it. The run id and state directory are
+# crimig's own parameters, so they are always in it.
 envfile=$jobs/$CRIMIG_JOB.env
 {
-  for name in ${CRIMIG_JOB_ENV:-}; do
+  for name in CRIMIG_RUN_ID ${CRIMIG_STATE_DIR:+CRIMIG_STATE_DIR} ${CRIMIG_JOB_ENV:-}; do
     case $name in
       '' | [0-9]* | *[!A-Za-z0-9_]*) echo "detach: bad variable name: $name" >&2; exit 2 ;;
     esac

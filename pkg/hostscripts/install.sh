@@ -236,11 +236,12 @@ install_crio_bundle() {
   [ -d "$src" ] || die "$CRIMIG_BUNDLE holds no cri-o/ directory; want CRI-O's static release bundle cri-o.<arch>.v<version>.tar.gz"
   cd "$src"
   if [ -f install ]; then
-    if [ -x install ]; then
-      ./install >&2 || die "the bundle's install script failed"
-    else
-      sh ./install >&2 || die "the bundle's install script failed"
-    fi
+    # Upstream's install is bash (source, [[) and its first line is not a
+    # valid "#!": ./install or sh would run it under dash on Debian and
+    # Ubuntu, which fails halfway ("source: not found").
+    command -v bash >/dev/null 2>&1 ||
+      die "the CRI-O bundle's install script needs bash, which this host lacks; install bash, or use --source pkgs or repo=URL"
+    bash ./install >&2 || die "the bundle's install script failed"
   elif [ -f Makefile ]; then
     command -v make >/dev/null 2>&1 || die "this bundle installs with make, which the host lacks"
     make install >&2 || die "make install in the bundle failed"

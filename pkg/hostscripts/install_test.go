@@ -251,3 +251,47 @@ func TestInstallContainerdFromBundle(t *testing.T) {
 		t.Errorf("containerd.service:\n%s", unit)
 	}
 }
+
+// uploadBundle puts the simulator's copy of CRI-O's static bundle where the
+// engine uploads it and returns its path on the host.
+func (s *simHost) uploadBundle(version string) string {
+	s.t.Helper()
+	var bundle bytes.Buffer
+	if err := simbundle.Write(&bundle, version); err != nil {
+		s.t.Fatal(err)
+	}
+	p := "/var/lib/crimig/r1/bundle/cri-o.amd64.v" + version + ".tar.gz"
+	s.write(p, bundle.String(), 0o600)
+	return p
+}
+
+// CRI-O's bundle install script is bash whose first line is not a valid
+// "#!": on Debian and Ubuntu, where /bin/sh is dash, only bash runs it.
+func TestInstallCrioBundleOnADashHost(t *testing.T) {
+	s := newSimHost(t, "ubuntu22")
+	uploaded := s.uploadBundle("1.33.1")
+	r, out, err := s.install("CRIMIG_SOURCE=bundle", "CRIMIG_BUNDLE="+uploaded, "CRIMIG_TARGET_VERSION=1.33")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if !r.Installed || r.Binary != "/usr/local/bin/crio" || r.Version != "1.33.1" {
+		t.Errorf("result %+v", r)
+	}
+}
+
+// Without bash the bundle cannot be installed: say so before anything on
+// the host changes.
+func TestInstallCrioBundleWithoutBash(t *testing.T) {
+	s := newSimHost(t, "ubuntu22")
+	uploaded := s.uploadBundle("1.33.1")
+	s.mustSh("rm /usr/bin/bash")
+	_, out, err := s.install("CRIMIG_SOURCE=bundle", "CRIMIG_BUNDLE="+uploaded, "CRIMIG_TARGET_VERSION=1.33")
+	if err == nil || !strings.Contains(out, "the CRI-O bundle's install script needs bash, which this host lacks") {
+		t.Fatalf("want a clear failure, got %v\n%s", err, out)
+	}
+	for _, p := range []string{"/usr/local/bin/crio", "/usr/local/lib/systemd/system/crio.service", "/etc/crio/crio.conf.d/10-crio.conf"} {
+		if _, ok := s.read(p); ok {
+			t.Errorf("%s was installed although the install failed", p)
+		}
+	}
+}

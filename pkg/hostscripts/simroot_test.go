@@ -152,7 +152,10 @@ func (e journalEntry) String() string {
 }
 
 // start starts a detached job the way nodeexec's StartDetached does: detach.sh
-// runs under exec-wrapper.sh, whose exit the job runner waits for.
+// runs under exec-wrapper.sh, whose exit the job runner waits for. Like
+// StartDetached, it names in CRIMIG_JOB_ENV only the job's own variables:
+// what detach.sh itself needs (CRIMIG_RUN_ID...) is for the product to hand
+// on, since systemd-run gives the job a clean environment.
 func (s *simHost) start(run, job, script string, env ...string) {
 	s.t.Helper()
 	var names []string
@@ -163,7 +166,7 @@ func (s *simHost) start(run, job, script string, env ...string) {
 	args := append([]string{"-c", Get(ExecWrapper), "crimig-exec", "n0nce", Get(Detach),
 		"CRIMIG_RUN_ID=" + run, "CRIMIG_JOB=" + job, "CRIMIG_JOB_SCRIPT=" + script,
 		"CRIMIG_JOB_LIB=" + Get(JournalLib), "CRIMIG_JOB_RUNNER=" + Get(JobRunner),
-		"CRIMIG_JOB_ENV=CRIMIG_RUN_ID " + strings.Join(names, " ")}, env...)
+		"CRIMIG_JOB_ENV=" + strings.Join(names, " ")}, env...)
 	cmd := exec.Command("/bin/sh", args...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Chroot: s.Root}
 	cmd.Dir = "/"

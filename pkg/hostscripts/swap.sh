@@ -19,12 +19,19 @@
 # Journal (crimig_journal STEP PHASE MESSAGE), swap mode: the steps preflight,
 # stop-kubelet, stop-docker, install-files, start-runtime, start-kubelet and,
 # with CRIMIG_REBOOT=1, reboot each go "started" then "done" or "failed"; the
-# run ends with "swap done". After a failed step the job restores the backup
+# run ends with "swap done". With CRIMIG_REBOOT=1 the job journals "reboot
+# started", "swap done" and its exit code 0 before it asks for the reboot,
+# which kills it; only a reboot that cannot be asked for adds "reboot
+# failed" (and the runner a second exit code 0). After a failed step the job restores the backup
 # ("restore started", then "restore done" or "restore failed") and ends with
 # "swap rolled-back" (or "swap failed" when the restore did not complete) and
 # exit code 1. A failed preflight changes nothing: "swap failed", exit 1.
 # Rollback mode: "restore started", "restore done", "rollback done" (or
 # "restore failed", "rollback failed" and exit code 1).
+#
+# stop-docker keeps docker's and cri-dockerd's units from starting again with
+# a drop-in, <unit>.d/50-crimig-hold.conf in /etc/systemd/system, whose
+# condition fails while it exists; a restore removes it.
 #
 # The first preflight records in <state>/<run>/units.before how the runtime,
 # docker's units and the kubelet were enabled; a restore (in either mode)
@@ -212,9 +219,48 @@ stop_pod_containers() {
   live=" (live-restore: pod containers stopped first)"
 }
 
+# hold_file UNIT is the drop-in that keeps UNIT from starting.
+hold_file() {
+  printf '/etc/systemd/system/%s.d/50-crimig-hold.conf\n' "$1"
+}
+
+# hold_units keeps docker's and cri-dockerd's units from starting again,
+# whatever asks for them: a docker call through docker.socket, a dependency,
+# an operator, the next boot (design 7b). A mask cannot do it where the unit
+# file is in /etc/systemd/system (systemctl mask refuses it, and that is
+# where cri-dockerd's instructions put its units); a drop-in with a condition
+# that fails while the drop-in exists works wherever the unit file is.
+hold_units() {
+  held=
+  for u in $docker_units; do
+    unit_exists "$u" || continue
+    f=$(hold_file "$u")
+    mkdir -p "${f%/*}"
+    printf '%s\n' "# Written by kubectl crimig (run $CRIMIG_RUN_ID): this node no longer runs on docker." \
+      "# While this file exists $u does not start; \"kubectl crimig rollback\" removes it." \
+      "[Unit]" "ConditionPathExists=!$f" >"$f.crimig-tmp"
+    mv -f "$f.crimig-tmp" "$f"
+    held="$held $u"
+  done
+  run systemctl daemon-reload
+}
+
+# release_units removes the holds (and the masks earlier crimig versions
+# set), leaving a unit that was masked before the swap masked.
+release_units() {
+  for u in $docker_units; do
+    f=$(hold_file "$u")
+    if [ -e "$f" ]; then
+      rm -f "$f" || problem "cannot remove $f"
+      rmdir "${f%/*}" 2>/dev/null || true
+    fi
+  done
+}
+
 do_stop_docker() {
   live=
   stop_pod_containers
+  hold_units
   # cri-dockerd first: while it runs, docker.socket would start docker again.
   # Each socket before its service, so that nothing activates the service.
   stopped=
@@ -224,17 +270,12 @@ do_stop_docker() {
     run systemctl disable "$u"
     stopped="$stopped $u"
   done
-  # Masked sockets cannot start docker again when something calls it (design 7b).
-  for u in docker.socket cri-docker.socket; do
-    unit_exists "$u" || continue
-    run systemctl mask "$u"
-  done
-  for u in docker.service cri-docker.service; do
+  for u in $docker_units; do
     if systemctl is-active --quiet "$u"; then
       fail "$u is still active after it was stopped"
     fi
   done
-  note "stopped and disabled:${stopped:- nothing}; sockets masked$live"
+  note "stopped and disabled:${stopped:- nothing}; held so that nothing starts them:${held:- nothing}$live"
 }
 
 do_install_files() {
@@ -390,6 +431,7 @@ restore() {
   systemctl stop kubelet.service || problem "cannot stop kubelet.service"
   restore_runtime
   restore_files
+  release_units
   systemctl daemon-reload || problem "systemctl daemon-reload failed"
   if [ -n "$keep" ]; then
     systemctl restart "$runtime" || problem "cannot restart $runtime: $(unit_log "$runtime")"
@@ -442,6 +484,12 @@ step start-runtime do_start_runtime roll_back
 step start-kubelet do_start_kubelet roll_back
 if [ "${CRIMIG_REBOOT:-0}" = 1 ]; then
   crimig_journal reboot started "rebooting the node"
+  # systemctl reboot stops this job's unit at once, before the request even
+  # returns: record the outcome first, or it is lost.
+  crimig_journal swap "done" "the node runs $runtime; rebooting"
+  if command -v crimig_journal_exit >/dev/null 2>&1; then
+    crimig_journal_exit 0
+  fi
   rm -f "$errfile"
   set +e
   (
@@ -454,10 +502,8 @@ if [ "${CRIMIG_REBOOT:-0}" = 1 ]; then
     # The node already runs on the new runtime; a reboot that cannot be asked
     # for is no reason to undo that.
     crimig_journal reboot failed "$(cat "$errfile" 2>/dev/null || echo "exit code $rc")"
-    crimig_journal swap "done" "the node runs $runtime; the reboot failed"
     exit 0
   fi
-  crimig_journal swap "done" "the node runs $runtime; rebooting"
   exit 0
 fi
 crimig_journal swap "done" "the node runs $runtime"

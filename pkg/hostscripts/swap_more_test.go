@@ -38,7 +38,7 @@ func TestSwapToContainerdAndBack(t *testing.T) {
 	if k := s.H.Kubelet(); k == nil || k.Runtime != "containerd" {
 		t.Errorf("the kubelet does not run on containerd: %+v", k)
 	}
-	if a, e := s.unit("docker.socket"); a != "inactive" || e != "masked" {
+	if a, e := s.unit("docker.socket"); a != "inactive" || e != "disabled" {
 		t.Errorf("docker.socket is %s/%s", a, e)
 	}
 
@@ -96,7 +96,7 @@ func TestSwapDockershimNodeToCrio(t *testing.T) {
 	if k := s.H.Kubelet(); k == nil || k.Runtime != "crio" {
 		t.Errorf("the kubelet does not run on crio: %+v", k)
 	}
-	if a, e := s.unit("docker.socket"); a != "inactive" || e != "masked" {
+	if a, e := s.unit("docker.socket"); a != "inactive" || e != "disabled" {
 		t.Errorf("docker.socket is %s/%s", a, e)
 	}
 	entries = s.detach("r1", "rollback", Get(Swap), swapEnv("rollback")...)
@@ -127,12 +127,10 @@ func TestSwapWithReboot(t *testing.T) {
 		t.Fatalf("the node did not reboot; journal: %v", s.journal("r1", "swap"))
 	}
 	got := phases(s.journal("r1", "swap"))
-	// The job dies with the reboot, so it may not journal its exit.
-	want := []string{"start-kubelet done", "reboot started", "swap done"}
-	for len(got) > 0 && strings.HasPrefix(got[len(got)-1], "exited") {
-		got = got[:len(got)-1]
-	}
-	if len(got) < 3 || !cmp.Equal(want, got[len(got)-3:]) {
+	// systemctl reboot kills the job at once: it must have journaled its
+	// success, exit code included, before it asked.
+	want := []string{"start-kubelet done", "reboot started", "swap done", "exited 0"}
+	if len(got) < 4 || !cmp.Equal(want, got[len(got)-4:]) {
 		t.Fatalf("journal ends %v, want %v", got, want)
 	}
 	// After the boot only what was enabled comes up: crio and the kubelet.
@@ -272,12 +270,22 @@ func TestSwapKeepsTheNewRuntimeWhenTheRebootCannotBeAsked(t *testing.T) {
 	s.write("/usr/local/sbin/systemctl", "#!/bin/sh\n[ \"$1\" != reboot ] || { echo 'Failed to reboot: access denied' >&2; exit 1; }\nexec /usr/bin/systemctl \"$@\"\n", 0o755)
 	s.write("/usr/local/sbin/reboot", "#!/bin/sh\necho 'reboot: not permitted' >&2\nexit 1\n", 0o755)
 	boot := s.H.BootID()
-	entries := s.detach("r1", "swap", Get(Swap), append(swapEnv("swap"), "CRIMIG_REBOOT=1")...)
+	s.detach("r1", "swap", Get(Swap), append(swapEnv("swap"), "CRIMIG_REBOOT=1")...)
+	// The job journals its success before it asks for the reboot; the
+	// runner journals the exit again when the job ends.
+	entries := s.journal("r1", "swap")
+	for deadline := time.Now().Add(30 * time.Second); len(entries) < 2 || entries[len(entries)-2].String() != "reboot failed"; {
+		if time.Now().After(deadline) {
+			t.Fatalf("the job did not report the failed reboot: %v", entries)
+		}
+		time.Sleep(50 * time.Millisecond)
+		entries = s.journal("r1", "swap")
+	}
 	got := phases(entries)
-	if diff := cmp.Diff([]string{"start-kubelet done", "reboot started", "reboot failed", "swap done", "exited 0"}, got[len(got)-5:]); diff != "" {
+	if diff := cmp.Diff([]string{"start-kubelet done", "reboot started", "swap done", "exited 0", "reboot failed", "exited 0"}, got[len(got)-6:]); diff != "" {
 		t.Fatalf("journal (-want +got):\n%s\n%v", diff, entries)
 	}
-	if m := entries[len(entries)-3].Message; !strings.Contains(m, "reboot: not permitted") {
+	if m := entries[len(entries)-2].Message; !strings.Contains(m, "reboot: not permitted") {
 		t.Errorf("reboot failed message = %q", m)
 	}
 	if s.H.BootID() != boot {

@@ -120,7 +120,7 @@ func TestSwapToCrio(t *testing.T) {
 	}
 	checkOnCrio(t, s)
 	// The second run must not have recorded docker's units as they are now
-	// (disabled, masked): the rollback still brings docker back.
+	// (disabled, held): the rollback still brings docker back.
 	entries = s.detach("r1", "rollback", Get(Swap), swapEnv("rollback")...)
 	if last := entries[len(entries)-2]; last.String() != "rollback done" {
 		t.Fatalf("rollback after two swaps: %v", entries)
@@ -132,9 +132,9 @@ func checkOnCrio(t *testing.T, s *simHost) {
 	t.Helper()
 	for u, want := range map[string][2]string{
 		"docker.service":     {"inactive", "disabled"},
-		"docker.socket":      {"inactive", "masked"},
+		"docker.socket":      {"inactive", "disabled"},
 		"cri-docker.service": {"inactive", "disabled"},
-		"cri-docker.socket":  {"inactive", "masked"},
+		"cri-docker.socket":  {"inactive", "disabled"},
 		"crio.service":       {"active", "enabled"},
 		"kubelet.service":    {"active", "enabled"},
 	} {
@@ -145,15 +145,24 @@ func checkOnCrio(t *testing.T, s *simHost) {
 	if k := s.H.Kubelet(); k == nil || k.Runtime != "crio" {
 		t.Errorf("the kubelet does not run on crio: %+v", k)
 	}
-	// A docker call must not bring docker back (design 7b).
+	// A docker call must not bring docker back (design 7b), nor may
+	// anything else start docker's units.
 	_, _ = s.sh("docker ps")
 	if s.H.IsActive("docker.service") {
 		t.Error("docker ps re-activated docker.service through its socket")
+	}
+	for _, u := range []string{"docker.socket", "docker.service", "cri-docker.socket", "cri-docker.service"} {
+		if out, err := s.sh("systemctl start " + u); err != nil || s.H.IsActive(u) {
+			t.Errorf("systemctl start %s: the unit started or failed (%v): %s", u, err, out)
+		}
 	}
 }
 
 func checkOnDocker(t *testing.T, s *simHost, pristine map[string]*string) {
 	t.Helper()
+	if holds := s.H.Glob("/etc/systemd/system/*.d/*crimig-hold*"); len(holds) > 0 {
+		t.Errorf("back on docker, but crimig still holds units: %v", holds)
+	}
 	for u, want := range map[string][2]string{
 		"docker.service":     {"active", "enabled"},
 		"docker.socket":      {"active", "enabled"},
@@ -261,6 +270,32 @@ func TestRollbackAfterSwap(t *testing.T) {
 	entries = s.detach("r1", "rollback2", Get(Swap), swapEnv("rollback")...)
 	if e := entries[len(entries)-2]; e.String() != "rollback done" {
 		t.Fatalf("a second rollback failed: %v", entries)
+	}
+	checkOnDocker(t, s, pristine)
+}
+
+// cri-dockerd's install instructions put its units in /etc/systemd/system,
+// where systemctl mask refuses them: the swap must keep them (and docker's)
+// from starting another way, and the rollback must undo it.
+func TestSwapHoldsDockerUnitsWhoseFilesAreInEtc(t *testing.T) {
+	s := newSimHost(t, "rocky9")
+	s.mustSh(`mv /usr/lib/systemd/system/cri-docker.service /usr/lib/systemd/system/cri-docker.socket /etc/systemd/system/
+		systemctl daemon-reload`)
+	pristine := prepareSwap(t, s, "r1", crioFiles())
+	entries := s.detach("r1", "swap", Get(Swap), swapEnv("swap")...)
+	if e := entries[len(entries)-2]; e.String() != "swap done" {
+		log, _ := s.read("/var/lib/crimig/r1/jobs/swap.log")
+		t.Fatalf("swap with cri-dockerd's units in /etc: %v\n%s", entries, log)
+	}
+	checkOnCrio(t, s)
+	for _, u := range []string{"cri-docker.service", "cri-docker.socket"} {
+		if _, ok := s.read("/etc/systemd/system/" + u); !ok {
+			t.Errorf("the swap removed %s's unit file", u)
+		}
+	}
+	entries = s.detach("r1", "rollback", Get(Swap), swapEnv("rollback")...)
+	if e := entries[len(entries)-2]; e.String() != "rollback done" {
+		t.Fatalf("rollback: %v", entries)
 	}
 	checkOnDocker(t, s, pristine)
 }

@@ -34,6 +34,10 @@ type fakeHost struct {
 	failStep string
 	// journals overrides the entries a failed job reports, by node/job.
 	journals map[string][]nodeexec.JournalEntry
+	logTail  []string // the failed swap job's log
+	// lost, when set, is the journal of a swap job that the reboot it
+	// asked for killed: the node comes back with a new boot id.
+	lost []nodeexec.JournalEntry
 }
 
 func (h *fakeHost) record(s string) {
@@ -87,6 +91,10 @@ func (h *fakeHost) StartDetached(ctx context.Context, node, runID, job, script s
 	if err != nil {
 		return err
 	}
+	if h.lost != nil && env["CRIMIG_REBOOT"] == "1" {
+		h.jobs[node+"/"+job] = nodeexec.JobLost
+		n.Status.NodeInfo.BootID += "-rebooted"
+	}
 	n.Status.NodeInfo.ContainerRuntimeVersion = runtime
 	_, err = h.client.CoreV1().Nodes().UpdateStatus(ctx, n, metav1.UpdateOptions{})
 	return err
@@ -104,6 +112,10 @@ func (h *fakeHost) JobStatus(_ context.Context, node, _, job string) (nodeexec.J
 		js.Entries = en
 	} else if st == nodeexec.JobFailed {
 		js.Entries = []nodeexec.JournalEntry{{Step: "start-runtime", Phase: "failed", Message: "crio did not start"}, {Step: "swap", Phase: "rolled-back"}}
+		js.LogTail = h.logTail
+	}
+	if st == nodeexec.JobLost {
+		js.Entries = h.lost
 	}
 	return js, nil
 }
@@ -215,6 +227,47 @@ func TestSwapFailureReportsTheHostRollback(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "failed at start-runtime: crio did not start") ||
 		!strings.Contains(err.Error(), "runs docker again") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// A job that fails says why in its log more often than in its journal (a
+// shell error, a missing parameter): the error quotes the log's end.
+func TestSwapFailureQuotesTheJobLog(t *testing.T) {
+	e, host, _ := newTestEngine(t)
+	host.failSwap = true
+	host.logTail = []string{"+ systemctl restart crio", "Job for crio.service failed."}
+	err := e.Migrate(context.Background(), "node-1")
+	want := "; the last lines of /var/lib/crimig/run-1/jobs/swap.log on the host:\n  + systemctl restart crio\n  Job for crio.service failed."
+	if err == nil || !strings.HasSuffix(err.Error(), want) {
+		t.Fatalf("err = %v\nwant it to end with %q", err, want)
+	}
+}
+
+// systemctl reboot stops the swap job's unit at once, so the job may never
+// journal its end: a job lost after it asked for the reboot, with the node
+// back Ready on the target runtime and a new boot id, succeeded. A job lost
+// before that did not.
+func TestSwapJobKilledByItsRebootSucceeds(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		journal []nodeexec.JournalEntry
+		wantErr string
+	}{
+		{"lost after asking for the reboot", []nodeexec.JournalEntry{{Step: "start-kubelet", Phase: "done"}, {Step: "reboot", Phase: "started"}}, ""},
+		{"lost before", []nodeexec.JournalEntry{{Step: "start-kubelet", Phase: "started"}}, "the swap job lost"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e, host, _ := newTestEngine(t)
+			e.Options.Reboot = true
+			host.lost = c.journal
+			err := e.Migrate(context.Background(), "node-1")
+			switch {
+			case c.wantErr == "" && err != nil:
+				t.Fatalf("migrate: %v", err)
+			case c.wantErr != "" && (err == nil || !strings.Contains(err.Error(), c.wantErr)):
+				t.Fatalf("err = %v, want %q", err, c.wantErr)
+			}
+		})
 	}
 }
 

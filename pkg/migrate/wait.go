@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 
@@ -76,23 +77,51 @@ func (e *Engine) checkJob(ctx context.Context, node, runID, job string, want run
 		e.emit(node, job, PhaseProgress, "node NotReady, runtime "+n.Status.NodeInfo.ContainerRuntimeVersion)
 		return false, nil
 	}
-	reached := strings.HasPrefix(n.Status.NodeInfo.ContainerRuntimeVersion, want.prefix) &&
-		(!want.newBoot || n.Status.NodeInfo.BootID != want.oldBootID)
 	cctx, cancel := context.WithTimeout(ctx, jobCheckTimeout)
 	defer cancel()
 	js, err := e.Host.JobStatus(cctx, node, runID, job)
 	if err != nil {
 		return false, nil // the pod may die with the old runtime; look again
 	}
-	switch js.State {
-	case nodeexec.JobFailed, nodeexec.JobLost:
+	return e.jobOutcome(node, runID, job, js, want, n.Status.NodeInfo)
+}
+
+// jobOutcome decides, for a Ready node, whether the job is over and how.
+// systemctl reboot stops the job's own unit at once: a job lost after it
+// asked for the reboot has done its work, and the node (back with a new
+// boot id, Ready, on the target runtime) says whether it worked.
+func (e *Engine) jobOutcome(node, runID, job string, js nodeexec.JobStatus, want runtimeWanted, info corev1.NodeSystemInfo) (bool, error) {
+	onTarget := strings.HasPrefix(info.ContainerRuntimeVersion, want.prefix)
+	rebooted := info.BootID != want.oldBootID
+	switch {
+	case js.State == nodeexec.JobFailed:
 		return true, jobFailure(runID, job, js)
-	case nodeexec.JobSucceeded:
-		if reached {
+	case js.State == nodeexec.JobLost && want.newBoot && journaled(js, "reboot", "started"):
+		if onTarget && rebooted {
+			e.emit(node, job, PhaseInfo, "the job was stopped by the reboot it asked for; the node came back on "+info.ContainerRuntimeVersion)
 			return true, nil
 		}
+	case js.State == nodeexec.JobLost:
+		return true, jobFailure(runID, job, js)
+	case js.State == nodeexec.JobSucceeded && want.newBoot && !rebooted && journaled(js, "reboot", "failed"):
+		if onTarget {
+			e.emit(node, job, PhaseInfo, "warning: the node runs "+info.ContainerRuntimeVersion+" but could not be rebooted; reboot it by hand")
+			return true, nil
+		}
+	case js.State == nodeexec.JobSucceeded:
+		return onTarget && (!want.newBoot || rebooted), nil
 	}
 	return false, nil
+}
+
+// journaled tells whether the job journaled PHASE for STEP.
+func journaled(js nodeexec.JobStatus, step, phase string) bool {
+	for _, en := range js.Entries {
+		if en.Step == step && en.Phase == phase {
+			return true
+		}
+	}
+	return false
 }
 
 func jobFailure(runID, job string, js nodeexec.JobStatus) error {
@@ -107,7 +136,17 @@ func jobFailure(runID, job string, js nodeexec.JobStatus) error {
 	if rolledBack(js) {
 		msg += "; the host restored its backups and runs docker again"
 	}
-	return fmt.Errorf("%s (journal: %s on the host)", msg, nodeexec.JournalPath(runID))
+	return fmt.Errorf("%s (journal: %s on the host)%s", msg, nodeexec.JournalPath(runID), logTail(runID, job, js.LogTail))
+}
+
+// logTail quotes the end of a failed job's output, where a job that died
+// before it could journal a reason (a missing parameter, a shell error)
+// says why.
+func logTail(runID, job string, lines []string) string {
+	if len(lines) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("; the last lines of %s on the host:\n  %s", nodeexec.JobLogPath(runID, job), strings.Join(lines, "\n  "))
 }
 
 // watchNode pokes wake on every change of the Node, re-establishing the

@@ -18,6 +18,11 @@ import (
 // JournalPath is where a detached job of run runID journals on the host.
 func JournalPath(runID string) string { return "/var/lib/crimig/" + runID + "/journal.jsonl" }
 
+// JobLogPath is where a detached job's output (stdout and stderr) goes on the host.
+func JobLogPath(runID, job string) string {
+	return "/var/lib/crimig/" + runID + "/jobs/" + job + ".log"
+}
+
 // JobUnit is the systemd unit name of a detached job.
 func JobUnit(runID, job string) string { return "crimig-" + runID + "-" + job }
 
@@ -52,6 +57,9 @@ type JobStatus struct {
 	State    JobState
 	ExitCode int            // valid for Succeeded and Failed
 	Entries  []JournalEntry // this job's journal entries, oldest first
+	// LogTail holds the last lines of the job's output (JobLogPath): where a
+	// job that failed before it could journal why says what went wrong.
+	LogTail []string
 }
 
 var jobNameRE = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9._-]*$`)
@@ -120,11 +128,16 @@ func (e *Executor) JobStatus(ctx context.Context, node, runID, job string) (JobS
 		return JobStatus{}, err
 	}
 	first, rest, _ := bytes.Cut(out, []byte("\n"))
-	var probe struct{ Started, Alive bool }
+	var probe struct {
+		Started, Alive bool
+		LogTail        []string `json:"logTail"`
+	}
 	if err := json.Unmarshal(first, &probe); err != nil {
 		return JobStatus{}, fmt.Errorf("reading the status of job %s on node %s: unexpected output %q", job, node, first)
 	}
-	return jobStatus(job, probe.Started, probe.Alive, parseJournal(rest)), nil
+	st := jobStatus(job, probe.Started, probe.Alive, parseJournal(rest))
+	st.LogTail = probe.LogTail
+	return st, nil
 }
 
 func jobStatus(job string, started, alive bool, entries []JournalEntry) JobStatus {

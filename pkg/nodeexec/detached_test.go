@@ -96,3 +96,35 @@ func TestParseJournalSkipsTornLines(t *testing.T) {
 		t.Errorf("parseJournal = %+v", got)
 	}
 }
+
+// A job that dies before it journals why leaves the reason in its log:
+// JobStatus carries the log's last lines so that the error can quote them.
+func TestFailedJobStatusCarriesTheEndOfItsLog(t *testing.T) {
+	if _, err := os.Stat("/run/systemd/system"); err == nil {
+		t.Skip("this machine runs systemd; the job would become a real unit")
+	}
+	state, cg := t.TempDir(), t.TempDir()
+	if err := os.WriteFile(cg+"/cgroup.procs", nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	client := fakeCluster(t, nil, readyNode("node-1"))
+	e := newTestExecutor(t, client, localStreams("CRIMIG_STATE_DIR="+state, "CRIMIG_CGROUP_ROOT="+cg), Options{})
+	ctx := context.Background()
+	script := `i=0; while [ $i -lt 20 ]; do echo "noise $i"; i=$((i + 1)); done
+echo 'swap: CRIMIG_RUN_ID is required, "quoted"' >&2
+exit 2`
+	if err := e.StartDetached(ctx, "node-1", "run1", "swap", script, nil); err != nil {
+		t.Fatal(err)
+	}
+	st, err := e.JobStatus(ctx, "node-1", "run1", "swap")
+	for deadline := time.Now().Add(10 * time.Second); err == nil && st.State == JobRunning && time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond)
+		st, err = e.JobStatus(ctx, "node-1", "run1", "swap")
+	}
+	if err != nil || st.State != JobFailed {
+		t.Fatalf("final status %+v, %v", st, err)
+	}
+	if n := len(st.LogTail); n != 15 || st.LogTail[0] != "noise 6" || st.LogTail[n-1] != `swap: CRIMIG_RUN_ID is required, "quoted"` {
+		t.Errorf("log tail = %q", st.LogTail)
+	}
+}

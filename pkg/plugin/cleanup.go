@@ -17,7 +17,7 @@ var cleanupLong = templates.LongDesc(i18n.T(`
 	Remove docker from nodes whose migration finished: the docker packages
 	(and cri-dockerd), and /var/lib/docker unless --keep-data.
 
-	migrate only stops, disables and masks docker so that rollback stays
+	migrate only stops, disables and holds docker so that rollback stays
 	possible. Run cleanup once the node has run well on its new runtime for a
 	while: afterwards 'kubectl crimig rollback' is no longer possible.`))
 

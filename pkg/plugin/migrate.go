@@ -33,7 +33,8 @@ var migrateLong = templates.LongDesc(i18n.T(`
 	the runtime (the exec pod dies with docker) and the node is verified,
 	annotated and uncordoned. State is kept in the node's crimig.io/state
 	annotation and on the host, so an interrupted run resumes where it stopped
-	when the same command runs again. Docker is stopped, disabled and masked but
+	when the same command runs again. Docker is stopped, disabled and held (so
+	that nothing starts it again) but
 	not removed: 'kubectl crimig rollback NODE' restores it.
 
 	On a terminal a progress view follows each node. Its ctrl+c asks to stop

@@ -20,7 +20,7 @@ var rollbackLong = templates.LongDesc(i18n.T(`
 	The node is cordoned and drained first, since its pods run on the new
 	runtime. Then a detached host job stops the kubelet and the new runtime, restores every
 	file from the backup taken by migrate (files crimig created are removed),
-	unmasks and starts docker, and starts the kubelet. The kubeadm cri-socket
+	lets docker start again and starts it, and starts the kubelet. The kubeadm cri-socket
 	annotation is restored and the node is uncordoned if crimig cordoned it.
 	The new runtime stays installed but disabled.`))
 

@@ -114,13 +114,12 @@ func TestMigrate(t *testing.T) {
 				}
 			}
 
-			// docker stays installed but disabled, its sockets masked; the
-			// new runtime is enabled, so it survives a reboot.
+			// docker stays installed but disabled, and held so that nothing
+			// starts it again; the new runtime is enabled, so it survives a
+			// reboot.
 			dockerUnits := []string{"docker.service", "docker.socket"}
-			masked := []string{"docker.socket"}
 			if c.fixture != "centos7" {
 				dockerUnits = append(dockerUnits, "cri-docker.service", "cri-docker.socket")
-				masked = append(masked, "cri-docker.socket")
 			}
 			for _, u := range dockerUnits {
 				if links, _ := filepath.Glob(n.Path("/etc/systemd/system/*.wants/" + u)); len(links) > 0 {
@@ -130,9 +129,9 @@ func TestMigrate(t *testing.T) {
 					t.Errorf("%s is still active", u)
 				}
 			}
-			for _, u := range masked {
-				if target, err := os.Readlink(n.Path("/etc/systemd/system/" + u)); err != nil || target != "/dev/null" {
-					t.Errorf("%s is not masked (link %q, %v)", u, target, err)
+			for _, u := range dockerUnits {
+				if _, err := os.Stat(n.Path("/etc/systemd/system/" + u + ".d/50-crimig-hold.conf")); err != nil {
+					t.Errorf("%s is not held: %v", u, err)
 				}
 			}
 			unit := map[string]string{"cri-o": "crio.service", "containerd": "containerd.service"}[c.target]

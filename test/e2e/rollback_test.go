@@ -100,7 +100,7 @@ func TestRollback(t *testing.T) {
 		t.Errorf("kubeadm-flags.env is not in the backup manifest:\n%s", manifest)
 	}
 
-	// docker enabled and unmasked again; the new runtime installed but
+	// docker enabled, unmasked and no longer held; the new runtime installed but
 	// disabled.
 	for _, u := range []string{"docker.service", "docker.socket"} {
 		if links, _ := filepath.Glob(n.Path("/etc/systemd/system/*.wants/" + u)); len(links) == 0 {
@@ -108,6 +108,9 @@ func TestRollback(t *testing.T) {
 		}
 		if target, err := os.Readlink(n.Path("/etc/systemd/system/" + u)); err == nil && target == "/dev/null" {
 			t.Errorf("%s is still masked", u)
+		}
+		if _, err := os.Stat(n.Path("/etc/systemd/system/" + u + ".d/50-crimig-hold.conf")); err == nil {
+			t.Errorf("%s is still held", u)
 		}
 	}
 	if links, _ := filepath.Glob(n.Path("/etc/systemd/system/*.wants/crio.service")); len(links) > 0 {

@@ -100,7 +100,7 @@ func TestOfflineBundleInstalls(t *testing.T) {
 	// The bundle's default crio uses the systemd cgroup manager; this host's
 	// kubelet (1.23, which predates KubeletCgroupDriverFromCRI) uses cgroupfs.
 	writeFile(t, root, "/etc/crio/crio.conf.d/90-crimig.conf", "[crio.runtime]\ncgroup_manager = \"cgroupfs\"\nconmon_cgroup = \"pod\"\n")
-	out := simtest.Sh(t, root, `cd /tmp && tar xzf cri-o.amd64.v1.29.1.tar.gz && ./cri-o/install >/dev/null &&
+	out := simtest.Sh(t, root, `cd /tmp && tar xzf cri-o.amd64.v1.29.1.tar.gz && bash ./cri-o/install >/dev/null &&
 		command -v crio && crio --version && systemctl enable --now crio 2>/dev/null && systemctl is-active crio`)
 	if out != "/usr/local/bin/crio\ncrio version 1.29.1\nactive\n" {
 		t.Fatalf("bundle install: %q", out)

@@ -46,8 +46,10 @@ func systemdRun(e *Env, args []string) int {
 			a == "--description" || strings.HasPrefix(a, "--description=") ||
 			a == "--service-type" || strings.HasPrefix(a, "--service-type=") || a == "--slice" || strings.HasPrefix(a, "--slice="):
 			_ = val()
-		case a == "--scope" || a == "--pipe" || a == "-P" || a == "--pty" || a == "-t":
+		case a == "--scope":
 			opt.Scope = true
+		case a == "--pipe" || a == "-P" || a == "--pty" || a == "-t":
+			opt.Pipe = true
 		case strings.HasPrefix(a, "-"):
 			// --quiet, --no-block, --remain-after-exit, --same-dir...
 		default:
@@ -59,7 +61,7 @@ func systemdRun(e *Env, args []string) int {
 		e.errf("Command line to execute required.")
 		return 1
 	}
-	if opt.Scope {
+	if opt.Scope || opt.Pipe {
 		return e.Host.RunScope(opt, cmd)
 	}
 	if err := e.Host.StartJob(e.Self, opt, cmd); err != nil {
@@ -108,6 +110,10 @@ func reboot(e *Env, _ []string) int {
 		return 1
 	}
 	_ = c.Process.Release()
+	// As systemd: every unit stops at once, transient ones included, so a
+	// job that asked for the reboot dies here (this stub with it), and
+	// whatever it meant to do afterwards never happens.
+	e.Host.KillJobs()
 	return 0
 }
 

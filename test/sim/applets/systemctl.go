@@ -40,7 +40,12 @@ func systemctl(e *Env, args []string) int {
 		})
 	case "mask":
 		return forUnits(e, units, func(u string) int {
-			printErrIf(e, e.Host.Mask(u))
+			msg, err := e.Host.Mask(u)
+			if err != nil {
+				e.errf("%s", err)
+				return 1
+			}
+			printErrIf(e, msg)
 			if now {
 				return stopUnit(e, u)
 			}

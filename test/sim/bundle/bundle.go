@@ -58,6 +58,7 @@ func Write(w io.Writer, version string) error {
 		"cri-o/etc/10-crio.conf":                     host.CrioDefaultConf,
 		"cri-o/etc/crictl.yaml":                      "runtime-endpoint: unix:///var/run/crio/crio.sock\n",
 		"cri-o/VERSION":                              version + "\n",
+		"cri-o/VERSION.env":                          "CRIO_VERSION=" + version + "\n",
 	} {
 		files = append(files, struct {
 			name, body string

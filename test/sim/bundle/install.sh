@@ -1,8 +1,12 @@
-#!/bin/sh
 # Installs the CRI-O static bundle, laid out as the project's release
-# tarball (cri-o/install, bin/, cni-plugins/, contrib/, etc/). The upstream
-# script is bash and uses install(1); this one is POSIX sh for the simulated
-# hosts, with the same destinations and variables.
+# tarball (cri-o/install, bin/, cni-plugins/, contrib/, etc/).
+#
+# Like upstream's install script, this is bash, and its first line is not a
+# valid "#!" line: run as ./install, the kernel refuses it and the calling
+# shell runs it, so under dash (Debian's and Ubuntu's /bin/sh) it fails at
+# the first bash-only construct ("source: not found"). Only `bash install`
+# works everywhere. Same destinations and variables as upstream.
+# shellcheck shell=bash
 set -eu
 
 DESTDIR=${DESTDIR:-}
@@ -17,6 +21,8 @@ OPT_CNI_BIN_DIR=${OPT_CNI_BIN_DIR:-/opt/cni/bin}
 SYSTEMDDIR=${SYSTEMDDIR:-$PREFIX/lib/systemd/system}
 
 cd "$(dirname "$0")"
+# shellcheck source=/dev/null
+source ./VERSION.env
 
 copy() { # copy MODE SRC DSTDIR
 	mkdir -p "$3"
@@ -26,7 +32,7 @@ copy() { # copy MODE SRC DSTDIR
 
 copy_if_missing() { # copy_if_missing SRC DST
 	mkdir -p "$(dirname "$2")"
-	if [ ! -e "$2" ]; then
+	if [[ ! -e $2 ]]; then
 		cp "$1" "$2"
 	fi
 }
@@ -48,4 +54,4 @@ copy_if_missing etc/crictl.yaml "$DESTDIR$ETCDIR/crictl.yaml"
 copy_if_missing contrib/policy.json "$DESTDIR$CONTAINERS_DIR/policy.json"
 copy_if_missing contrib/registries.conf "$DESTDIR$CONTAINERS_DIR/registries.conf"
 copy_if_missing contrib/11-crio-ipv4-bridge.conflist "$DESTDIR$CNIDIR/11-crio-ipv4-bridge.conflist"
-echo "CRI-O installed to $DESTDIR$BINDIR"
+echo "CRI-O $CRIO_VERSION installed to $DESTDIR$BINDIR"

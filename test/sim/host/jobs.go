@@ -19,7 +19,8 @@ type JobOptions struct {
 	Env     []string
 	Dir     string
 	Wait    bool
-	Scope   bool // --scope/--pipe/--pty: run in the foreground, in a unit of its own
+	Scope   bool // --scope: run in the foreground, in a scope unit, with the caller's environment
+	Pipe    bool // --pipe/--pty: run in the foreground, as a service (a clean environment)
 }
 
 // StartJob starts a transient unit in a new session, like systemd-run:
@@ -42,7 +43,7 @@ func (h *Host) StartJob(self string, opt JobOptions, cmd []string) error {
 	}
 	args = append(append(args, "--"), cmd...)
 	c := exec.Command(self, args...)
-	c.Env = append(os.Environ(), opt.Env...)
+	c.Env = UnitEnv(opt.Env)
 	c.Dir = opt.Dir
 	if c.Dir == "" {
 		c.Dir = "/"
@@ -74,6 +75,24 @@ func (h *Host) StartJob(self string, opt JobOptions, cmd []string) error {
 		return fmt.Errorf("Job for %s failed.", opt.Unit)
 	}
 	return nil
+}
+
+// ManagerPath is the PATH systemd gives the services it starts.
+const ManagerPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// UnitEnv is the environment of a service that systemd starts: systemd's own
+// (PATH, the unit's identity) plus what the unit is given (--setenv,
+// Environment=), never the caller's. A systemd-run job gets nothing of the
+// shell that ran systemd-run. CRIMIG_SIM_* variables are the simulator's
+// plumbing (which root an applet acts on), not part of the host.
+func UnitEnv(extra []string) []string {
+	env := []string{"PATH=" + ManagerPath, "INVOCATION_ID=" + strings.ReplaceAll(NewBootID(), "-", "")}
+	for _, kv := range os.Environ() {
+		if strings.HasPrefix(kv, "CRIMIG_SIM_") {
+			env = append(env, kv)
+		}
+	}
+	return append(env, extra...)
 }
 
 // RunJob is the body of a transient unit: run cmd, then record its result.
@@ -108,10 +127,19 @@ func (h *Host) stopJob(unit string) {
 	_ = h.Remove(filepath.Join(JobsDir, unit))
 }
 
-// KillJobs kills every transient unit's session (used by reboot).
+// KillJobs kills every transient unit's session (used by reboot). The
+// caller's own unit, if it runs in one, goes last.
 func (h *Host) KillJobs() {
+	own := ""
 	for _, p := range h.Glob(filepath.Join(JobsDir, "*")) {
+		if pid, _ := strconv.Atoi(h.Read(p)); pid == syscall.Getpgrp() {
+			own = filepath.Base(p)
+			continue
+		}
 		h.stopJob(filepath.Base(p))
+	}
+	if own != "" {
+		h.stopJob(own)
 	}
 }
 
@@ -125,7 +153,11 @@ func (h *Host) RunScope(opt JobOptions, cmd []string) int {
 	}
 	c := exec.Command(cmd[0], cmd[1:]...)
 	c.Stdin, c.Stdout, c.Stderr = os.Stdin, os.Stdout, os.Stderr
+	// A scope runs systemd-run's own child; --pipe and --pty run a service.
 	c.Env = append(os.Environ(), opt.Env...)
+	if !opt.Scope {
+		c.Env = UnitEnv(opt.Env)
+	}
 	c.Dir = opt.Dir
 	c.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	h.setState(unit, Active)

@@ -30,6 +30,7 @@ type UnitFile struct {
 	Type       string
 	Restart    string
 	RestartSec time.Duration
+	Conditions []string // ConditionPathExists= values, "!" kept
 }
 
 // NormUnit adds ".service" when a unit name has no type suffix.
@@ -174,10 +175,25 @@ func (h *Host) parseUnitInto(u *UnitFile, file string) {
 			u.Requires = append(u.Requires, strings.Fields(val)...)
 		case "BindsTo":
 			u.BindsTo = append(u.BindsTo, strings.Fields(val)...)
+		case "ConditionPathExists":
+			u.Conditions = append(u.Conditions, val)
 		case "WantedBy":
 			u.WantedBy = append(u.WantedBy, strings.Fields(val)...)
 		}
 	}
+}
+
+// failedCondition returns the first ConditionPathExists= that does not
+// hold, "" when the unit may start. ("|" triggering conditions are not
+// modelled.)
+func (h *Host) failedCondition(u *UnitFile) string {
+	for _, c := range u.Conditions {
+		p, negate := strings.CutPrefix(c, "!")
+		if h.Exists(p) == negate {
+			return "ConditionPathExists=" + c
+		}
+	}
+	return ""
 }
 
 // Command expands ExecStart the way systemd does: $VAR splits on

@@ -127,6 +127,11 @@ func (h *Host) Start(unit string) error {
 			return &StartError{Unit: unit, Reason: fmt.Sprintf("dependency failed: %s", dep)}
 		}
 	}
+	if c := h.failedCondition(u); c != "" {
+		// Not an error: systemd skips the unit and the start succeeds.
+		h.Log(unit, "%s was skipped because of an unmet condition check (%s).", unit, c)
+		return nil
+	}
 	if reason := h.check(unit, u); reason != "" {
 		h.Log(unit, "%s: %s", strings.TrimSuffix(unit, ".service"), reason)
 		h.Log(unit, "%s: Main process exited, code=exited, status=1/FAILURE", unit)
@@ -242,16 +247,22 @@ func (h *Host) Disable(unit string) string {
 }
 
 // Mask links the unit to /dev/null.
-func (h *Host) Mask(unit string) string {
+//
+// As systemd, it refuses a unit whose own file is in /etc/systemd/system
+// (where cri-dockerd's install instructions put its units): the mask would
+// have to replace that file.
+func (h *Host) Mask(unit string) (string, error) {
 	unit = NormUnit(unit)
 	link := filepath.Join("/etc/systemd/system", unit)
 	if h.IsMasked(unit) {
-		return ""
+		return "", nil
 	}
-	_ = h.Remove(link)
+	if _, err := os.Lstat(h.P(link)); err == nil {
+		return "", fmt.Errorf("Failed to mask unit: File %s already exists.", link)
+	}
 	_ = os.MkdirAll(filepath.Dir(h.P(link)), 0o755)
 	_ = os.Symlink("/dev/null", h.P(link))
-	return fmt.Sprintf("Created symlink %s → /dev/null.", link)
+	return fmt.Sprintf("Created symlink %s → /dev/null.", link), nil
 }
 
 // Unmask removes a mask.

@@ -79,7 +79,9 @@ func Build(o Options) (bool, error) {
 			}
 		}
 		for _, u := range m.Masked {
-			h.Mask(u)
+			if _, err := h.Mask(u); err != nil {
+				return false, fmt.Errorf("mask %s in %s: %w", u, o.Dir, err)
+			}
 		}
 		h.Boot()
 	}
@@ -225,6 +227,38 @@ func installBinaries(o Options) error {
 			continue
 		}
 		link(o.Dir, "/"+p, "/usr/bin/busybox", false)
+	}
+	return installShells(o.Dir, m.PackageManager)
+}
+
+// installShells copies the machine's bash into every root, as every real
+// host has one, and on Debian and Ubuntu (apt) makes /bin/sh dash, as
+// there: a script that needs bash but runs under sh fails there as on a
+// real host (`source: not found`). The RHEL family's /bin/sh stays
+// busybox's ash (on a real host it is bash). Both are dynamically linked,
+// so their loader and libraries come along, as for crimig-sim.
+func installShells(root, pm string) error {
+	shells := []string{"bash"}
+	if pm == "apt" {
+		shells = append(shells, "dash")
+	}
+	for _, sh := range shells {
+		src, err := exec.LookPath(sh)
+		if err != nil {
+			return fmt.Errorf("the simulated hosts need the machine's %s (apt-get install %s): %w", sh, sh, err)
+		}
+		if src, err = filepath.EvalSymlinks(src); err != nil {
+			return err
+		}
+		if err := copyFile(src, filepath.Join(root, "usr/bin", sh), 0o755); err != nil {
+			return fmt.Errorf("copy %s into %s: %w", sh, root, err)
+		}
+		if err := copyELFDeps(src, root); err != nil {
+			return err
+		}
+	}
+	if pm == "apt" {
+		link(root, "/usr/bin/sh", "dash", true)
 	}
 	return nil
 }
