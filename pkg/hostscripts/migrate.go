@@ -38,6 +38,9 @@ func ParseBackupSummary(out []byte) (*BackupSummary, error) {
 type KernelResult struct {
 	Changed []string `json:"changed"` // files written because their content differed
 	Modules []string `json:"modules"`
+	// Present are the modules the kernel already had (built in or loaded),
+	// for which modprobe was not run.
+	Present []string `json:"present"`
 }
 
 // ParseKernelResult decodes the output of kernel.sh.

@@ -152,3 +152,34 @@ func TestKernelWritesOnceAndApplies(t *testing.T) {
 		t.Errorf("after a reboot net.ipv4.ip_forward = %q", v)
 	}
 }
+
+// A kernel upgraded without a reboot has no /lib/modules/$(uname -r): modprobe
+// fails even for modules the running kernel has built in or loaded.
+func TestKernelSkipsModulesTheKernelHas(t *testing.T) {
+	s := newSimHost(t, "ubuntu22")
+	s.setBuiltinModules("overlay", "br_netfilter")
+	s.H.Reboot(0, 0)
+	m, err := s.H.Meta()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(filepath.Join(s.Root, "usr/lib/modules", m.KernelVersion)); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := s.sh("modprobe overlay"); err == nil {
+		t.Fatalf("modprobe worked without /lib/modules/%s: %s", m.KernelVersion, out)
+	}
+	r, err := ParseKernelResult([]byte(s.mustSh(Get(Kernel))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"overlay", "br_netfilter"}, r.Present); diff != "" {
+		t.Errorf("modules already present (-want +got):\n%s", diff)
+	}
+	if conf, _ := s.read("/etc/modules-load.d/crimig.conf"); !strings.Contains(conf, "overlay\nbr_netfilter\n") {
+		t.Errorf("modules-load.d not persisted:\n%s", conf)
+	}
+	if v, ok := s.H.Sysctl("net.bridge.bridge-nf-call-iptables"); !ok || v != "1" {
+		t.Errorf("net.bridge.bridge-nf-call-iptables = %q (exists %v), want 1", v, ok)
+	}
+}
