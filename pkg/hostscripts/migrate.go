@@ -52,6 +52,24 @@ func ParseKernelResult(out []byte) (*KernelResult, error) {
 	return &r, nil
 }
 
+// ReuseResult is what reuse-file.sh prints.
+type ReuseResult struct {
+	// Found is true when the destination now holds the wanted content.
+	Found bool `json:"found"`
+	// From is the file whose content matched: the destination itself, or
+	// an earlier copy that was linked to it.
+	From string `json:"from,omitempty"`
+}
+
+// ParseReuseResult decodes the output of reuse-file.sh.
+func ParseReuseResult(out []byte) (*ReuseResult, error) {
+	var r ReuseResult
+	if err := json.Unmarshal(lastJSONLine(out), &r); err != nil {
+		return nil, fmt.Errorf("decode reuse-file.sh result: %w", err)
+	}
+	return &r, nil
+}
+
 // InstallResult is the last line install.sh prints.
 type InstallResult struct {
 	// Installed is false when the runtime was already there.

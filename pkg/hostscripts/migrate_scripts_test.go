@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -181,5 +182,40 @@ func TestKernelSkipsModulesTheKernelHas(t *testing.T) {
 	}
 	if v, ok := s.H.Sysctl("net.bridge.bridge-nf-call-iptables"); !ok || v != "1" {
 		t.Errorf("net.bridge.bridge-nf-call-iptables = %q (exists %v), want 1", v, ok)
+	}
+}
+
+func TestReuseFileFindsAnEarlierRunsCopy(t *testing.T) {
+	s := newSimHost(t, "ubuntu22")
+	const data = "bundle bytes\n"
+	sum := sha(data)
+	size := strconv.Itoa(len(data))
+	s.write("/var/lib/crimig/run-1/bundle/cri-o.tar.gz", data, 0o600)
+	s.write("/var/lib/crimig/run-0/bundle/cri-o.tar.gz", "other bytes!\n", 0o600) // same size, other content
+	reuse := func(dest, want string) *ReuseResult {
+		t.Helper()
+		r, err := ParseReuseResult([]byte(s.mustSh(Get(ReuseFile), "CRIMIG_DEST="+dest, "CRIMIG_SHA256="+want,
+			"CRIMIG_SIZE="+size, "CRIMIG_MODE=0600", "CRIMIG_SEARCH_DIR=/var/lib/crimig")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	dest := "/var/lib/crimig/run-2/bundle/cri-o.tar.gz"
+	if r := reuse(dest, sum); !r.Found || r.From != "/var/lib/crimig/run-1/bundle/cri-o.tar.gz" {
+		t.Errorf("earlier copy: %+v", r)
+	}
+	if got, _ := s.read(dest); got != data {
+		t.Errorf("%s = %q, want the earlier copy", dest, got)
+	}
+	if r := reuse(dest, sum); !r.Found || r.From != dest {
+		t.Errorf("destination already in place: %+v", r)
+	}
+	other := sha("a newer bundle")
+	if r := reuse("/var/lib/crimig/run-3/bundle/cri-o.tar.gz", other); r.Found {
+		t.Errorf("a file with another sha256 was reused: %+v", r)
+	}
+	if _, ok := s.read("/var/lib/crimig/run-3/bundle/cri-o.tar.gz"); ok {
+		t.Errorf("a destination was written although nothing matched")
 	}
 }

@@ -2,6 +2,8 @@ package migrate
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
@@ -32,6 +34,8 @@ type fakeHost struct {
 	jobs     map[string]nodeexec.JobState
 	failSwap bool
 	failStep string
+	// sent counts the bytes streamed by Upload.
+	sent int
 }
 
 func (h *fakeHost) record(s string) {
@@ -46,11 +50,27 @@ func (h *fakeHost) Run(_ context.Context, _ string, script string, env map[strin
 	if name == h.failStep {
 		return nodeexec.Result{ExitCode: 3, Stderr: []byte("no repo provides cri-o\n")}, nil
 	}
+	if name == hostscripts.ReuseFile {
+		return h.reuse(env), nil
+	}
 	return nodeexec.Result{}, nil
 }
 
+// reuse plays reuse-file.sh: any file uploaded before with that sha256.
+func (h *fakeHost) reuse(env map[string]string) nodeexec.Result {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for p, content := range h.uploads {
+		if sum := sha256.Sum256([]byte(content)); hex.EncodeToString(sum[:]) == env["CRIMIG_SHA256"] {
+			h.uploads[env["CRIMIG_DEST"]] = content
+			return nodeexec.Result{Stdout: []byte(`{"found":true,"from":"` + p + `"}` + "\n")}
+		}
+	}
+	return nodeexec.Result{Stdout: []byte(`{"found":false}` + "\n")}
+}
+
 func scriptName(script string) string {
-	for _, n := range []string{hostscripts.Backup, hostscripts.Kernel, hostscripts.Install, hostscripts.Swap} {
+	for _, n := range []string{hostscripts.Backup, hostscripts.Kernel, hostscripts.Install, hostscripts.Swap, hostscripts.ReuseFile} {
 		if script == hostscripts.Get(n) {
 			return n
 		}
@@ -66,6 +86,7 @@ func (h *fakeHost) Upload(_ context.Context, _ string, path string, r io.Reader,
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.uploads[path] = string(b)
+	h.sent += len(b)
 	return nil
 }
 
