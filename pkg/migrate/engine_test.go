@@ -18,6 +18,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/crimig/kubectl-crimig/pkg/hostconf"
 	"github.com/crimig/kubectl-crimig/pkg/hostscripts"
 	"github.com/crimig/kubectl-crimig/pkg/inspect"
@@ -448,5 +450,34 @@ func TestDrainSkipsCrimigPodsAndHonoursForce(t *testing.T) {
 	}
 	if strings.Join(names, ",") != "bare" {
 		t.Errorf("pods to delete %v; crimig's own pod must be kept", names)
+	}
+}
+
+func TestRefusedRollbackLeavesTheNodeAsItWas(t *testing.T) {
+	e, host, _ := newTestEngine(t)
+	if err := e.Migrate(context.Background(), "node-1"); err != nil {
+		t.Fatal(err)
+	}
+	bare := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "bare", Namespace: "default"}, Spec: corev1.PodSpec{NodeName: "node-1"}}
+	if _, err := e.Client.CoreV1().Pods("default").Create(context.Background(), bare, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	_, was := nodeState(t, e)
+	host.calls = nil
+	err := e.Rollback(context.Background(), "node-1")
+	if err == nil || !strings.Contains(err.Error(), "rollback refused") || !strings.Contains(err.Error(), "--force") ||
+		!strings.Contains(err.Error(), "uncordoned again") {
+		t.Fatalf("err = %v", err)
+	}
+	n, st := nodeState(t, e)
+	if n.Spec.Unschedulable {
+		t.Error("a refused rollback left the node cordoned")
+	}
+	st.Updated, was.Updated = time.Time{}, time.Time{}
+	if diff := cmp.Diff(was, st); diff != "" {
+		t.Errorf("a refused rollback changed the state (-before +after):\n%s", diff)
+	}
+	if len(host.calls) != 0 {
+		t.Errorf("a refused rollback touched the host: %v", host.calls)
 	}
 }

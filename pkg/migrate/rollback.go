@@ -40,12 +40,21 @@ func (e *Engine) Rollback(ctx context.Context, node string) error {
 		return err
 	}
 	defer lock.Release()
+	phase, lastErr := st.Phase, st.LastError
 	st.Phase, st.LastError = StateRollingBack, ""
 	if err := e.saveState(ctx, node, st); err != nil {
 		return err
 	}
 	// Pods running on the new runtime die with it: move them first.
 	err = e.drainNode(ctx, node, StepRollback, st)
+	var refused *DrainRefusedError
+	if errors.As(err, &refused) {
+		// Nothing changed: leave the state as it was, too.
+		st.Phase, st.LastError = phase, lastErr
+		_ = e.saveState(context.WithoutCancel(ctx), node, st)
+		e.emitErr(node, StepRollback, err)
+		return fmt.Errorf("node %s: rollback refused: %w; then run the rollback again", node, err)
+	}
 	if err == nil {
 		err = e.rollbackHost(ctx, node, st)
 	}
