@@ -38,6 +38,8 @@ type fakeHost struct {
 	failStep string
 	// sent counts the bytes streamed by Upload.
 	sent int
+	// stdout is what a script (by name) prints.
+	stdout map[string]string
 }
 
 func (h *fakeHost) record(s string) {
@@ -55,7 +57,7 @@ func (h *fakeHost) Run(_ context.Context, _ string, script string, env map[strin
 	if name == hostscripts.ReuseFile {
 		return h.reuse(env), nil
 	}
-	return nodeexec.Result{}, nil
+	return nodeexec.Result{Stdout: []byte(h.stdout[name])}, nil
 }
 
 // reuse plays reuse-file.sh: any file uploaded before with that sha256.
@@ -72,7 +74,7 @@ func (h *fakeHost) reuse(env map[string]string) nodeexec.Result {
 }
 
 func scriptName(script string) string {
-	for _, n := range []string{hostscripts.Backup, hostscripts.Kernel, hostscripts.Install, hostscripts.Swap, hostscripts.ReuseFile} {
+	for _, n := range []string{hostscripts.Backup, hostscripts.Kernel, hostscripts.Install, hostscripts.Swap, hostscripts.ReuseFile, hostscripts.Cleanup} {
 		if script == hostscripts.Get(n) {
 			return n
 		}
@@ -479,5 +481,27 @@ func TestRefusedRollbackLeavesTheNodeAsItWas(t *testing.T) {
 	}
 	if len(host.calls) != 0 {
 		t.Errorf("a refused rollback touched the host: %v", host.calls)
+	}
+}
+
+func TestCleanupSaysWhatWasRemovedAndWhatWasLeft(t *testing.T) {
+	e, host, events := newTestEngine(t)
+	if err := e.Migrate(context.Background(), "node-1"); err != nil {
+		t.Fatal(err)
+	}
+	host.stdout = map[string]string{hostscripts.Cleanup: `{"packages":["docker-ce"],"data":[],"removed":["/etc/systemd/system/cri-docker.service"],` +
+		`"left":["containerd: buildkit.service needs it"]}` + "\n"}
+	*events = nil
+	if _, err := e.Cleanup(context.Background(), "node-1", false); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, ev := range *events {
+		got = append(got, string(ev.Phase)+" "+ev.Message)
+	}
+	want := []string{"started ", "info removed /etc/systemd/system/cri-docker.service", "info left containerd: buildkit.service needs it",
+		"done removed packages docker-ce; data none; 1 other item(s) removed, 1 left on purpose"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("cleanup events (-want +got):\n%s", diff)
 	}
 }
