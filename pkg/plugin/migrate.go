@@ -90,6 +90,10 @@ type MigrateOptions struct {
 	// sinkWrap records events besides showing them (the bundle's).
 	sinkWrap func(migrate.Sink) migrate.Sink
 
+	// noTerminal names the action in the no-terminal error, with its advice;
+	// rollback and cleanup, which share these options, set their own.
+	noTerminal string
+
 	isTerminal func() bool
 	genericiooptions.IOStreams
 }
@@ -100,6 +104,7 @@ func NewMigrateOptions(streams genericiooptions.IOStreams) *MigrateOptions {
 		Plan:        NewPlanOptions(streams),
 		Drain:       migrate.DrainOptions{Timeout: 10 * time.Minute, IgnoreDaemonSets: true},
 		SwapTimeout: migrate.DefaultSwapTimeout,
+		noTerminal:  "migrate without confirmation: stdin is not a terminal; review 'kubectl crimig plan' and pass --yes",
 		isTerminal:  func() bool { return isTerminal(streams.In) },
 		IOStreams:   streams,
 	}
@@ -196,7 +201,7 @@ func (o *MigrateOptions) Validate() error {
 		}
 	}
 	if !o.Yes && !o.DryRun && !o.isTerminal() {
-		return errors.New("refusing to migrate without confirmation: stdin is not a terminal; review 'kubectl crimig plan' and pass --yes")
+		return errors.New("refusing to " + o.noTerminal)
 	}
 	return nil
 }

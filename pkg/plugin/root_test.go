@@ -124,3 +124,16 @@ func TestExecuteHonoursExitError(t *testing.T) {
 		t.Errorf("stderr %q", got)
 	}
 }
+
+func TestConfirmationErrorNamesTheCommand(t *testing.T) {
+	for cmd, want := range map[string]string{
+		"migrate":  "error: refusing to migrate without confirmation",
+		"rollback": "error: refusing to roll back without confirmation",
+		"cleanup":  "error: refusing to clean up without confirmation",
+	} {
+		_, stderr, code := run(t, cmd, "node-1", "--server", "https://127.0.0.1:1")
+		if code == 0 || !strings.Contains(stderr, want) {
+			t.Errorf("%s without --yes and a terminal exited %d:\n%s", cmd, code, stderr)
+		}
+	}
+}
