@@ -214,7 +214,8 @@ func TestFailedStepIsRecordedAndResumed(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 	_, st := nodeState(t, e)
-	if st.Phase != StateFailed || st.Step != inspect.StepKernel || !strings.Contains(st.LastError, "install.sh exited 3") {
+	if st.Phase != StateFailed || st.Step != inspect.StepKernel || st.FailedStep != inspect.StepInstall ||
+		!strings.Contains(st.LastError, "install.sh exited 3") {
 		t.Errorf("state %+v", st)
 	}
 	host.failStep, host.calls = "", nil
@@ -224,8 +225,8 @@ func TestFailedStepIsRecordedAndResumed(t *testing.T) {
 	if want := "run install.sh,detach swap mode=swap"; strings.Join(host.calls, ",") != want {
 		t.Errorf("resumed calls %v, want %s", host.calls, want)
 	}
-	if _, st := nodeState(t, e); st.RunID != "run-1" || st.Phase != StateSucceeded {
-		t.Errorf("resume must keep the run id: %+v", st)
+	if _, st := nodeState(t, e); st.RunID != "run-1" || st.Phase != StateSucceeded || st.FailedStep != "" {
+		t.Errorf("resume must keep the run id and clear the failed step: %+v", st)
 	}
 }
 
