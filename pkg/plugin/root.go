@@ -83,7 +83,9 @@ func NewCmdRoot(streams genericiooptions.IOStreams) *cobra.Command {
 		{Message: "Other Commands:", Commands: []*cobra.Command{NewCmdVersion(f, streams)}},
 	}
 	groups.Add(cmd)
-	templates.ActsAsRootCommand(cmd, []string{"options"}, groups...)
+	// cobra adds help and completion when the command runs; both are hidden,
+	// and left unfiltered they would make an empty second "Other Commands:".
+	templates.ActsAsRootCommand(cmd, []string{"options", "help", "completion"}, groups...)
 	cmd.AddCommand(options.NewCmdOptions(streams.Out))
 	cmd.SetIn(streams.In)
 	cmd.SetOut(streams.Out)

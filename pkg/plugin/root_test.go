@@ -35,6 +35,9 @@ func TestRootHelpReadsLikeKubectl(t *testing.T) {
 			t.Errorf("help lacks %q:\n%s", want, out)
 		}
 	}
+	if n := strings.Count(out, "Other Commands:"); n != 1 {
+		t.Errorf("help has %d \"Other Commands:\" headings, want 1:\n%s", n, out)
+	}
 	// Global kubectl flags are listed by `options`, not on every help page.
 	opts, _, _ := run(t, "options")
 	for _, flag := range []string{"--kubeconfig", "--context", "--namespace", "--as", "--request-timeout"} {
