@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/user"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -355,11 +357,23 @@ func (o *MigrateOptions) changed(node string) bool {
 	return err == nil && st != nil && st.Step != "" && st.Step != inspect.StepLock
 }
 
+// identity names this run in Leases: user@host/run-id.
 func identity(runID string) string {
-	user := os.Getenv("USER")
-	if user == "" {
-		user = "unknown"
-	}
 	host, _ := os.Hostname()
-	return fmt.Sprintf("%s@%s/%s", user, host, runID)
+	return fmt.Sprintf("%s@%s/%s", osUser(), host, runID)
+}
+
+// currentUser is user.Current; tests replace it.
+var currentUser = user.Current
+
+// osUser is $USER, else the account of this process (sudo, cron, CI and
+// containers often leave $USER empty), else its uid.
+func osUser() string {
+	if u := os.Getenv("USER"); u != "" {
+		return u
+	}
+	if u, err := currentUser(); err == nil && u.Username != "" {
+		return u.Username
+	}
+	return "uid" + strconv.Itoa(os.Getuid())
 }
