@@ -288,7 +288,7 @@ func (o *MigrateOptions) engine(ex *nodeexec.Executor) *migrate.Engine {
 	for _, id := range o.Accept {
 		accept[id] = true
 	}
-	return &migrate.Engine{
+	e := &migrate.Engine{
 		Client:        o.Plan.client,
 		Host:          ex,
 		Sink:          newEventPrinter(o.IOStreams, o.Output),
@@ -310,6 +310,14 @@ func (o *MigrateOptions) engine(ex *nodeexec.Executor) *migrate.Engine {
 			SmokeImage:        o.smokeImage(), SmokePullSecrets: o.Plan.Exec.PullSecrets,
 		},
 	}
+	// The view and the evidence bundle replace the engine's sink later:
+	// transport events go to whichever it is then.
+	o.Plan.Exec.events.setSink(func(ev migrate.Event) {
+		if e.Sink != nil {
+			e.Sink(ev)
+		}
+	})
+	return e
 }
 
 func (o *MigrateOptions) smokeImage() string {
