@@ -23,6 +23,9 @@ const (
 	ExecWrapper = "exec-wrapper.sh"
 	// Upload receives a file on stdin, checks its sha256 and renames it into place.
 	Upload = "upload.sh"
+	// ReuseFile tells whether the host already has a file with a given
+	// sha256, at the destination or in an earlier run's directory.
+	ReuseFile = "reuse-file.sh"
 	// Detach starts a job that outlives the exec pod and the container runtime.
 	Detach = "detach.sh"
 	// JobRunner is the process a detached job runs as; Detach installs it.

@@ -6,9 +6,13 @@
 #
 # It writes /etc/modules-load.d/crimig.conf and /etc/sysctl.d/99-crimig.conf
 # only when their content differs, then loads each module with modprobe and
-# applies the sysctl file with sysctl -p.
+# applies the sysctl file with sysctl -p. A module the kernel already has,
+# built in or loaded, shows under /sys/module and is not modprobe'd: modprobe
+# needs /lib/modules/$(uname -r), which is gone after a kernel upgrade until
+# the next reboot.
 #
-# On stdout: {"changed":["<file written>",...],"modules":["overlay","br_netfilter"]}
+# On stdout: {"changed":["<file written>",...],"modules":["overlay","br_netfilter"],
+#             "present":["<module the kernel already had>",...]}
 set -eu
 
 modules_file=/etc/modules-load.d/crimig.conf
@@ -38,9 +42,14 @@ ensure_file "$modules_file" "$modules"
 ensure_file "$sysctl_file" "$sysctls"
 
 # Modules first: the net.bridge sysctls only exist once br_netfilter is loaded.
+present=
 for m in $modules; do
+  if [ -d "/sys/module/$m" ]; then
+    present="$present${present:+,}\"$m\""
+    continue
+  fi
   modprobe "$m" || { echo "kernel: modprobe $m failed" >&2; exit 1; }
 done
 sysctl -p "$sysctl_file" >/dev/null || { echo "kernel: sysctl -p $sysctl_file failed" >&2; exit 1; }
 
-printf '{"changed":[%s],"modules":["overlay","br_netfilter"]}\n' "$changed"
+printf '{"changed":[%s],"modules":["overlay","br_netfilter"],"present":[%s]}\n' "$changed" "$present"

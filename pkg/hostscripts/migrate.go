@@ -38,6 +38,9 @@ func ParseBackupSummary(out []byte) (*BackupSummary, error) {
 type KernelResult struct {
 	Changed []string `json:"changed"` // files written because their content differed
 	Modules []string `json:"modules"`
+	// Present are the modules the kernel already had (built in or loaded),
+	// for which modprobe was not run.
+	Present []string `json:"present"`
 }
 
 // ParseKernelResult decodes the output of kernel.sh.
@@ -45,6 +48,24 @@ func ParseKernelResult(out []byte) (*KernelResult, error) {
 	var r KernelResult
 	if err := json.Unmarshal(lastJSONLine(out), &r); err != nil {
 		return nil, fmt.Errorf("decode kernel.sh result: %w", err)
+	}
+	return &r, nil
+}
+
+// ReuseResult is what reuse-file.sh prints.
+type ReuseResult struct {
+	// Found is true when the destination now holds the wanted content.
+	Found bool `json:"found"`
+	// From is the file whose content matched: the destination itself, or
+	// an earlier copy that was linked to it.
+	From string `json:"from,omitempty"`
+}
+
+// ParseReuseResult decodes the output of reuse-file.sh.
+func ParseReuseResult(out []byte) (*ReuseResult, error) {
+	var r ReuseResult
+	if err := json.Unmarshal(lastJSONLine(out), &r); err != nil {
+		return nil, fmt.Errorf("decode reuse-file.sh result: %w", err)
 	}
 	return &r, nil
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -150,5 +151,71 @@ func TestKernelWritesOnceAndApplies(t *testing.T) {
 	s.H.Reboot(0, 0)
 	if v, _ := s.H.Sysctl("net.ipv4.ip_forward"); v != "1" {
 		t.Errorf("after a reboot net.ipv4.ip_forward = %q", v)
+	}
+}
+
+// A kernel upgraded without a reboot has no /lib/modules/$(uname -r): modprobe
+// fails even for modules the running kernel has built in or loaded.
+func TestKernelSkipsModulesTheKernelHas(t *testing.T) {
+	s := newSimHost(t, "ubuntu22")
+	s.setBuiltinModules("overlay", "br_netfilter")
+	s.H.Reboot(0, 0)
+	m, err := s.H.Meta()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(filepath.Join(s.Root, "usr/lib/modules", m.KernelVersion)); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := s.sh("modprobe overlay"); err == nil {
+		t.Fatalf("modprobe worked without /lib/modules/%s: %s", m.KernelVersion, out)
+	}
+	r, err := ParseKernelResult([]byte(s.mustSh(Get(Kernel))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"overlay", "br_netfilter"}, r.Present); diff != "" {
+		t.Errorf("modules already present (-want +got):\n%s", diff)
+	}
+	if conf, _ := s.read("/etc/modules-load.d/crimig.conf"); !strings.Contains(conf, "overlay\nbr_netfilter\n") {
+		t.Errorf("modules-load.d not persisted:\n%s", conf)
+	}
+	if v, ok := s.H.Sysctl("net.bridge.bridge-nf-call-iptables"); !ok || v != "1" {
+		t.Errorf("net.bridge.bridge-nf-call-iptables = %q (exists %v), want 1", v, ok)
+	}
+}
+
+func TestReuseFileFindsAnEarlierRunsCopy(t *testing.T) {
+	s := newSimHost(t, "ubuntu22")
+	const data = "bundle bytes\n"
+	sum := sha(data)
+	size := strconv.Itoa(len(data))
+	s.write("/var/lib/crimig/run-1/bundle/cri-o.tar.gz", data, 0o600)
+	s.write("/var/lib/crimig/run-0/bundle/cri-o.tar.gz", "other bytes!\n", 0o600) // same size, other content
+	reuse := func(dest, want string) *ReuseResult {
+		t.Helper()
+		r, err := ParseReuseResult([]byte(s.mustSh(Get(ReuseFile), "CRIMIG_DEST="+dest, "CRIMIG_SHA256="+want,
+			"CRIMIG_SIZE="+size, "CRIMIG_MODE=0600", "CRIMIG_SEARCH_DIR=/var/lib/crimig")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	dest := "/var/lib/crimig/run-2/bundle/cri-o.tar.gz"
+	if r := reuse(dest, sum); !r.Found || r.From != "/var/lib/crimig/run-1/bundle/cri-o.tar.gz" {
+		t.Errorf("earlier copy: %+v", r)
+	}
+	if got, _ := s.read(dest); got != data {
+		t.Errorf("%s = %q, want the earlier copy", dest, got)
+	}
+	if r := reuse(dest, sum); !r.Found || r.From != dest {
+		t.Errorf("destination already in place: %+v", r)
+	}
+	other := sha("a newer bundle")
+	if r := reuse("/var/lib/crimig/run-3/bundle/cri-o.tar.gz", other); r.Found {
+		t.Errorf("a file with another sha256 was reused: %+v", r)
+	}
+	if _, ok := s.read("/var/lib/crimig/run-3/bundle/cri-o.tar.gz"); ok {
+		t.Errorf("a destination was written although nothing matched")
 	}
 }

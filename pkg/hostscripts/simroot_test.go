@@ -220,3 +220,25 @@ func (s *simHost) journal(run, job string) []journalEntry {
 func (s *simHost) unit(u string) (active, enabled string) {
 	return s.H.State(u), s.H.EnabledState(u)
 }
+
+// setBuiltinModules makes the simulated kernel have these modules built in,
+// from its next boot on.
+func (s *simHost) setBuiltinModules(mods ...string) {
+	s.t.Helper()
+	p := filepath.Join(s.Root, host.MetaFile)
+	var meta map[string]any
+	data, err := os.ReadFile(p)
+	if err == nil {
+		err = json.Unmarshal(data, &meta)
+	}
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	meta["builtinModules"] = mods
+	if data, err = json.Marshal(meta); err == nil {
+		err = os.WriteFile(p, data, 0o644)
+	}
+	if err != nil {
+		s.t.Fatal(err)
+	}
+}

@@ -15,10 +15,15 @@ import (
 // StepCleanup names cleanup's events.
 const StepCleanup = "cleanup"
 
-// CleanupResult is what cleanup.sh removed.
+// CleanupResult is what cleanup.sh removed, and what it left on purpose.
 type CleanupResult struct {
 	Packages []string `json:"packages"`
 	Data     []string `json:"data"`
+	// Removed lists what went besides packages and data: units, drop-ins,
+	// binaries, services stopped and disabled.
+	Removed []string `json:"removed"`
+	// Left lists "<what>: <why>" for what cleanup kept on purpose.
+	Left []string `json:"left"`
 }
 
 // Cleanup removes docker's packages (and, with removeData, /var/lib/docker)
@@ -62,6 +67,24 @@ func (e *Engine) Cleanup(ctx context.Context, node string, removeData bool) (*Cl
 	if err := e.saveState(ctx, node, st); err != nil {
 		return nil, err
 	}
-	e.emit(node, StepCleanup, PhaseDone, fmt.Sprintf("removed packages %v, data %v", out.Packages, out.Data))
+	e.reportCleanup(node, &out)
 	return &out, nil
+}
+
+func (e *Engine) reportCleanup(node string, out *CleanupResult) {
+	for _, r := range out.Removed {
+		e.emit(node, StepCleanup, PhaseInfo, "removed "+r)
+	}
+	for _, l := range out.Left {
+		e.emit(node, StepCleanup, PhaseInfo, "left "+l)
+	}
+	e.emit(node, StepCleanup, PhaseDone, fmt.Sprintf("removed packages %s; data %s; %d other item(s) removed, %d left on purpose",
+		listOrNone(out.Packages), listOrNone(out.Data), len(out.Removed), len(out.Left)))
+}
+
+func listOrNone(l []string) string {
+	if len(l) == 0 {
+		return "none"
+	}
+	return strings.Join(l, ", ")
 }

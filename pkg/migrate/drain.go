@@ -72,19 +72,19 @@ func (e *Engine) drainNode(ctx context.Context, node, step string, st *State) er
 	}
 	var total, done int64
 	h := e.drainHelper(ctx, node, &total, &done)
-	if !n.Spec.Unschedulable {
-		if err := drain.RunCordonOrUncordon(h, n, true); err != nil {
-			return fmt.Errorf("cordoning: %w", err)
-		}
-		st.CordonedByCrimig = true
-		if err := e.saveState(ctx, node, st); err != nil {
+	cordoned, wasCordonedByCrimig := !n.Spec.Unschedulable, st.CordonedByCrimig
+	if cordoned {
+		if err := e.cordon(ctx, h, n, step, st); err != nil {
 			return err
 		}
-		e.emit(node, step, PhaseInfo, "cordoned")
 	}
 	list, errs := h.GetPodsForDeletion(node)
 	if len(errs) > 0 {
-		return fmt.Errorf("%w; pass --force, --delete-emptydir-data or --ignore-daemonsets as kubectl drain would ask", errs[0])
+		if !cordoned {
+			return &DrainRefusedError{Err: errs[0]}
+		}
+		st.CordonedByCrimig = wasCordonedByCrimig
+		return e.refuseDrain(ctx, node, st, errs[0])
 	}
 	pods := list.Pods()
 	atomic.StoreInt64(&total, int64(len(pods)))
@@ -93,6 +93,50 @@ func (e *Engine) drainNode(ctx context.Context, node, step string, st *State) er
 		return fmt.Errorf("draining: %w; the node stays cordoned, re-run the command to resume", err)
 	}
 	return nil
+}
+
+func (e *Engine) cordon(ctx context.Context, h *drain.Helper, n *corev1.Node, step string, st *State) error {
+	if err := drain.RunCordonOrUncordon(h, n, true); err != nil {
+		return fmt.Errorf("cordoning: %w", err)
+	}
+	st.CordonedByCrimig = true
+	if err := e.saveState(ctx, n.Name, st); err != nil {
+		return err
+	}
+	e.emit(n.Name, step, PhaseInfo, "cordoned")
+	return nil
+}
+
+// DrainRefusedError is a drain that did not start, because of pods kubectl
+// drain also refuses without a flag. Nothing was evicted.
+type DrainRefusedError struct {
+	Err error
+	// Uncordoned is set when crimig had cordoned the node for this drain
+	// and uncordoned it again.
+	Uncordoned bool
+}
+
+func (e *DrainRefusedError) Error() string {
+	s := e.Err.Error() + "; pass --force, --delete-emptydir-data or --ignore-daemonsets as kubectl drain would ask"
+	if e.Uncordoned {
+		s += "; nothing was evicted and the node was uncordoned again"
+	}
+	return s
+}
+
+func (e *DrainRefusedError) Unwrap() error { return e.Err }
+
+// refuseDrain uncordons a node this drain cordoned, and saves st as it was
+// before the drain.
+func (e *Engine) refuseDrain(ctx context.Context, node string, st *State, cause error) error {
+	ctx = context.WithoutCancel(ctx)
+	if err := e.uncordonNode(ctx, node); err != nil {
+		return fmt.Errorf("%w; uncordoning it again also failed: %v: run kubectl uncordon %s", &DrainRefusedError{Err: cause}, err, node)
+	}
+	if err := e.saveState(ctx, node, st); err != nil {
+		return err
+	}
+	return &DrainRefusedError{Err: cause, Uncordoned: true}
 }
 
 func (r *run) uncordon(ctx context.Context) error {

@@ -164,7 +164,7 @@ func (r *run) steps() []step {
 func (r *run) execute(ctx context.Context) error {
 	steps := r.steps()
 	skip := stepIndex(steps, r.state.Step)
-	r.state.Phase, r.state.LastError = StateRunning, ""
+	r.state.Phase, r.state.LastError, r.state.FailedStep = StateRunning, "", ""
 	for i, s := range steps {
 		if i <= skip {
 			r.e.emit(r.node, s.name, PhaseSkipped, "done in an earlier attempt")
@@ -203,7 +203,7 @@ func (r *run) runStep(ctx context.Context, s step) error {
 	}
 	if err := s.fn(ctx); err != nil {
 		// Record the failure even when ctx was cancelled (Ctrl-C).
-		r.state.Phase, r.state.LastError = StateFailed, err.Error()
+		r.state.Phase, r.state.LastError, r.state.FailedStep = StateFailed, err.Error(), s.name
 		_ = r.e.saveState(context.WithoutCancel(ctx), r.node, r.state)
 		r.e.emitErr(r.node, s.name, err)
 		return fmt.Errorf("node %s, step %s: %w", r.node, s.name, err)

@@ -2,6 +2,8 @@ package migrate
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
@@ -15,6 +17,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/crimig/kubectl-crimig/pkg/hostconf"
 	"github.com/crimig/kubectl-crimig/pkg/hostscripts"
@@ -38,6 +42,10 @@ type fakeHost struct {
 	// lost, when set, is the journal of a swap job that the reboot it
 	// asked for killed: the node comes back with a new boot id.
 	lost []nodeexec.JournalEntry
+	// sent counts the bytes streamed by Upload.
+	sent int
+	// stdout is what a script (by name) prints.
+	stdout map[string]string
 }
 
 func (h *fakeHost) record(s string) {
@@ -52,11 +60,27 @@ func (h *fakeHost) Run(_ context.Context, _ string, script string, env map[strin
 	if name == h.failStep {
 		return nodeexec.Result{ExitCode: 3, Stderr: []byte("no repo provides cri-o\n")}, nil
 	}
-	return nodeexec.Result{}, nil
+	if name == hostscripts.ReuseFile {
+		return h.reuse(env), nil
+	}
+	return nodeexec.Result{Stdout: []byte(h.stdout[name])}, nil
+}
+
+// reuse plays reuse-file.sh: any file uploaded before with that sha256.
+func (h *fakeHost) reuse(env map[string]string) nodeexec.Result {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for p, content := range h.uploads {
+		if sum := sha256.Sum256([]byte(content)); hex.EncodeToString(sum[:]) == env["CRIMIG_SHA256"] {
+			h.uploads[env["CRIMIG_DEST"]] = content
+			return nodeexec.Result{Stdout: []byte(`{"found":true,"from":"` + p + `"}` + "\n")}
+		}
+	}
+	return nodeexec.Result{Stdout: []byte(`{"found":false}` + "\n")}
 }
 
 func scriptName(script string) string {
-	for _, n := range []string{hostscripts.Backup, hostscripts.Kernel, hostscripts.Install, hostscripts.Swap} {
+	for _, n := range []string{hostscripts.Backup, hostscripts.Kernel, hostscripts.Install, hostscripts.Swap, hostscripts.ReuseFile, hostscripts.Cleanup} {
 		if script == hostscripts.Get(n) {
 			return n
 		}
@@ -72,6 +96,7 @@ func (h *fakeHost) Upload(_ context.Context, _ string, path string, r io.Reader,
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.uploads[path] = string(b)
+	h.sent += len(b)
 	return nil
 }
 
@@ -205,7 +230,8 @@ func TestFailedStepIsRecordedAndResumed(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 	_, st := nodeState(t, e)
-	if st.Phase != StateFailed || st.Step != inspect.StepKernel || !strings.Contains(st.LastError, "install.sh exited 3") {
+	if st.Phase != StateFailed || st.Step != inspect.StepKernel || st.FailedStep != inspect.StepInstall ||
+		!strings.Contains(st.LastError, "install.sh exited 3") {
 		t.Errorf("state %+v", st)
 	}
 	host.failStep, host.calls = "", nil
@@ -215,8 +241,8 @@ func TestFailedStepIsRecordedAndResumed(t *testing.T) {
 	if want := "run install.sh,detach swap mode=swap"; strings.Join(host.calls, ",") != want {
 		t.Errorf("resumed calls %v, want %s", host.calls, want)
 	}
-	if _, st := nodeState(t, e); st.RunID != "run-1" || st.Phase != StateSucceeded {
-		t.Errorf("resume must keep the run id: %+v", st)
+	if _, st := nodeState(t, e); st.RunID != "run-1" || st.Phase != StateSucceeded || st.FailedStep != "" {
+		t.Errorf("resume must keep the run id and clear the failed step: %+v", st)
 	}
 }
 
@@ -484,5 +510,56 @@ func TestDrainSkipsCrimigPodsAndHonoursForce(t *testing.T) {
 	}
 	if strings.Join(names, ",") != "bare" {
 		t.Errorf("pods to delete %v; crimig's own pod must be kept", names)
+	}
+}
+
+func TestRefusedRollbackLeavesTheNodeAsItWas(t *testing.T) {
+	e, host, _ := newTestEngine(t)
+	if err := e.Migrate(context.Background(), "node-1"); err != nil {
+		t.Fatal(err)
+	}
+	bare := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "bare", Namespace: "default"}, Spec: corev1.PodSpec{NodeName: "node-1"}}
+	if _, err := e.Client.CoreV1().Pods("default").Create(context.Background(), bare, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	_, was := nodeState(t, e)
+	host.calls = nil
+	err := e.Rollback(context.Background(), "node-1")
+	if err == nil || !strings.Contains(err.Error(), "rollback refused") || !strings.Contains(err.Error(), "--force") ||
+		!strings.Contains(err.Error(), "uncordoned again") {
+		t.Fatalf("err = %v", err)
+	}
+	n, st := nodeState(t, e)
+	if n.Spec.Unschedulable {
+		t.Error("a refused rollback left the node cordoned")
+	}
+	st.Updated, was.Updated = time.Time{}, time.Time{}
+	if diff := cmp.Diff(was, st); diff != "" {
+		t.Errorf("a refused rollback changed the state (-before +after):\n%s", diff)
+	}
+	if len(host.calls) != 0 {
+		t.Errorf("a refused rollback touched the host: %v", host.calls)
+	}
+}
+
+func TestCleanupSaysWhatWasRemovedAndWhatWasLeft(t *testing.T) {
+	e, host, events := newTestEngine(t)
+	if err := e.Migrate(context.Background(), "node-1"); err != nil {
+		t.Fatal(err)
+	}
+	host.stdout = map[string]string{hostscripts.Cleanup: `{"packages":["docker-ce"],"data":[],"removed":["/etc/systemd/system/cri-docker.service"],` +
+		`"left":["containerd: buildkit.service needs it"]}` + "\n"}
+	*events = nil
+	if _, err := e.Cleanup(context.Background(), "node-1", false); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, ev := range *events {
+		got = append(got, string(ev.Phase)+" "+ev.Message)
+	}
+	want := []string{"started ", "info removed /etc/systemd/system/cri-docker.service", "info left containerd: buildkit.service needs it",
+		"done removed packages docker-ce; data none; 1 other item(s) removed, 1 left on purpose"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("cleanup events (-want +got):\n%s", diff)
 	}
 }

@@ -40,17 +40,26 @@ func (e *Engine) Rollback(ctx context.Context, node string) error {
 		return err
 	}
 	defer lock.Release()
-	st.Phase, st.LastError = StateRollingBack, ""
+	phase, lastErr, failedStep := st.Phase, st.LastError, st.FailedStep
+	st.Phase, st.LastError, st.FailedStep = StateRollingBack, "", ""
 	if err := e.saveState(ctx, node, st); err != nil {
 		return err
 	}
 	// Pods running on the new runtime die with it: move them first.
 	err = e.drainNode(ctx, node, StepRollback, st)
+	var refused *DrainRefusedError
+	if errors.As(err, &refused) {
+		// Nothing changed: leave the state as it was, too.
+		st.Phase, st.LastError, st.FailedStep = phase, lastErr, failedStep
+		_ = e.saveState(context.WithoutCancel(ctx), node, st)
+		e.emitErr(node, StepRollback, err)
+		return fmt.Errorf("node %s: rollback refused: %w; then run the rollback again", node, err)
+	}
 	if err == nil {
 		err = e.rollbackHost(ctx, node, st)
 	}
 	if err != nil {
-		st.Phase, st.LastError = StateFailed, "rollback: "+err.Error()
+		st.Phase, st.LastError, st.FailedStep = StateFailed, "rollback: "+err.Error(), StepRollback
 		_ = e.saveState(context.WithoutCancel(ctx), node, st)
 		e.emitErr(node, StepRollback, err)
 		return fmt.Errorf("node %s, rollback: %w", node, err)

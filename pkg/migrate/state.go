@@ -34,8 +34,10 @@ type State struct {
 	From  string `json:"from"`
 	To    string `json:"to"`
 	Phase string `json:"phase"`
-	// Step is the last step that completed.
-	Step             string    `json:"step,omitempty"`
+	// Step is the last step that completed; a resumed run starts after it.
+	Step string `json:"step,omitempty"`
+	// FailedStep is the step that failed, while Phase is Failed.
+	FailedStep       string    `json:"failedStep,omitempty"`
 	CordonedByCrimig bool      `json:"cordonedByCrimig"`
 	OriginalSocket   string    `json:"originalCriSocket,omitempty"`
 	Started          time.Time `json:"started"`

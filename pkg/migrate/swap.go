@@ -3,10 +3,6 @@ package migrate
 import (
 	"context"
 	"fmt"
-	"io"
-	"os"
-	"path"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -153,42 +149,4 @@ func (r *run) annotate(ctx context.Context) error {
 	}
 	r.e.emit(r.node, inspect.StepAnnotate, PhaseInfo, inspect.AnnotationCRISocket+"="+socket)
 	return nil
-}
-
-// uploadBundle streams an offline bundle to the host, reporting progress.
-func (r *run) uploadBundle(ctx context.Context, file string) (string, error) {
-	f, err := os.Open(file)
-	if err != nil {
-		return "", fmt.Errorf("opening bundle: %w", err)
-	}
-	defer f.Close()
-	info, err := f.Stat()
-	if err != nil {
-		return "", err
-	}
-	dst := path.Join(r.runDir(), "bundle", filepath.Base(file))
-	pr := &progressReader{r: f, total: info.Size(), report: func(done, total int64) {
-		r.e.emitProgress(r.node, inspect.StepInstall, PhaseProgress, fmt.Sprintf("uploading %s: %d/%d MiB", filepath.Base(file), done>>20, total>>20), float64(done)/float64(total))
-	}}
-	if err := r.e.Host.Upload(ctx, r.node, dst, pr, info.Size(), 0o600); err != nil {
-		return "", fmt.Errorf("uploading bundle: %w", err)
-	}
-	return dst, nil
-}
-
-type progressReader struct {
-	r          io.Reader
-	done, last int64
-	total      int64
-	report     func(done, total int64)
-}
-
-func (p *progressReader) Read(b []byte) (int, error) {
-	n, err := p.r.Read(b)
-	p.done += int64(n)
-	if p.done-p.last >= 4<<20 || (err == io.EOF && p.done != p.last) {
-		p.last = p.done
-		p.report(p.done, p.total)
-	}
-	return n, err
 }

@@ -14,8 +14,16 @@ import (
 )
 
 var cleanupLong = templates.LongDesc(i18n.T(`
-	Remove docker from nodes whose migration finished: the docker packages
-	(and cri-dockerd), and /var/lib/docker unless --keep-data.
+	Remove docker from nodes whose migration finished: the docker packages,
+	cri-dockerd (its package, or its units, drop-ins and binary where it was
+	installed by hand, /etc/systemd/system included), and /var/lib/docker
+	unless --keep-data.
+
+	docker's containerd is stopped and disabled, and its package removed,
+	unless it is the node's runtime now or something else uses it: a unit
+	that needs it, or containers or images outside docker's namespace. The
+	containerd.io package also ships runc, so it stays on CRI-O nodes. Every
+	item removed, and everything left with its reason, is printed.
 
 	migrate only stops, disables and holds docker so that rollback stays
 	possible. Run cleanup once the node has run well on its new runtime for a
@@ -37,6 +45,7 @@ type CleanupOptions struct {
 // NewCmdCleanup builds `kubectl crimig cleanup`.
 func NewCmdCleanup(f cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.Command {
 	o := &CleanupOptions{Migrate: NewMigrateOptions(streams)}
+	o.Migrate.noTerminal = "clean up without confirmation: stdin is not a terminal; review 'kubectl crimig status' and pass --yes"
 	cmd := &cobra.Command{
 		Use:               "cleanup NODE...",
 		Short:             "Remove docker and its data from migrated nodes",

@@ -19,6 +19,8 @@ type NodeExecFlags struct {
 	PullSecrets  []string
 	PodNamespace string
 	Parallel     int
+	// events receives the executor's transport events.
+	events *execEvents
 }
 
 // NewNodeExecFlags returns the defaults, with CRIMIG_IMAGE applied.
@@ -27,7 +29,7 @@ func NewNodeExecFlags() *NodeExecFlags {
 	if image == "" {
 		image = nodeexec.DefaultImage
 	}
-	return &NodeExecFlags{Image: image, PodNamespace: nodeexec.DefaultNamespace, Parallel: nodeexec.DefaultParallel}
+	return &NodeExecFlags{Image: image, PodNamespace: nodeexec.DefaultNamespace, Parallel: nodeexec.DefaultParallel, events: &execEvents{}}
 }
 
 // AddFlags binds the flags.
@@ -57,5 +59,5 @@ func (f *NodeExecFlags) Validate() error {
 
 // Options turns the flags into nodeexec options.
 func (f *NodeExecFlags) Options() nodeexec.Options {
-	return nodeexec.Options{Image: f.Image, PullSecrets: f.PullSecrets, Namespace: f.PodNamespace, Parallel: f.Parallel}
+	return nodeexec.Options{Image: f.Image, PullSecrets: f.PullSecrets, Namespace: f.PodNamespace, Parallel: f.Parallel, OnEvent: f.events.on}
 }

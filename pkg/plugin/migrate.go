@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/user"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -91,6 +93,10 @@ type MigrateOptions struct {
 	// sinkWrap records events besides showing them (the bundle's).
 	sinkWrap func(migrate.Sink) migrate.Sink
 
+	// noTerminal names the action in the no-terminal error, with its advice;
+	// rollback and cleanup, which share these options, set their own.
+	noTerminal string
+
 	isTerminal func() bool
 	genericiooptions.IOStreams
 }
@@ -101,6 +107,7 @@ func NewMigrateOptions(streams genericiooptions.IOStreams) *MigrateOptions {
 		Plan:        NewPlanOptions(streams),
 		Drain:       migrate.DrainOptions{Timeout: 10 * time.Minute, IgnoreDaemonSets: true},
 		SwapTimeout: migrate.DefaultSwapTimeout,
+		noTerminal:  "migrate without confirmation: stdin is not a terminal; review 'kubectl crimig plan' and pass --yes",
 		isTerminal:  func() bool { return isTerminal(streams.In) },
 		IOStreams:   streams,
 	}
@@ -197,7 +204,7 @@ func (o *MigrateOptions) Validate() error {
 		}
 	}
 	if !o.Yes && !o.DryRun && !o.isTerminal() {
-		return errors.New("refusing to migrate without confirmation: stdin is not a terminal; review 'kubectl crimig plan' and pass --yes")
+		return errors.New("refusing to " + o.noTerminal)
 	}
 	return nil
 }
@@ -282,7 +289,7 @@ func (o *MigrateOptions) engine(ex *nodeexec.Executor) *migrate.Engine {
 	for _, id := range o.Accept {
 		accept[id] = true
 	}
-	return &migrate.Engine{
+	e := &migrate.Engine{
 		Client:        o.Plan.client,
 		Host:          ex,
 		Sink:          newEventPrinter(o.IOStreams, o.Output),
@@ -304,6 +311,14 @@ func (o *MigrateOptions) engine(ex *nodeexec.Executor) *migrate.Engine {
 			SmokeImage:        o.smokeImage(), SmokePullSecrets: o.Plan.Exec.PullSecrets,
 		},
 	}
+	// The view and the evidence bundle replace the engine's sink later:
+	// transport events go to whichever it is then.
+	o.Plan.Exec.events.setSink(func(ev migrate.Event) {
+		if e.Sink != nil {
+			e.Sink(ev)
+		}
+	})
+	return e
 }
 
 func (o *MigrateOptions) smokeImage() string {
@@ -351,11 +366,23 @@ func (o *MigrateOptions) changed(node string) bool {
 	return err == nil && st != nil && st.Step != "" && st.Step != inspect.StepLock
 }
 
+// identity names this run in Leases: user@host/run-id.
 func identity(runID string) string {
-	user := os.Getenv("USER")
-	if user == "" {
-		user = "unknown"
-	}
 	host, _ := os.Hostname()
-	return fmt.Sprintf("%s@%s/%s", user, host, runID)
+	return fmt.Sprintf("%s@%s/%s", osUser(), host, runID)
+}
+
+// currentUser is user.Current; tests replace it.
+var currentUser = user.Current
+
+// osUser is $USER, else the account of this process (sudo, cron, CI and
+// containers often leave $USER empty), else its uid.
+func osUser() string {
+	if u := os.Getenv("USER"); u != "" {
+		return u
+	}
+	if u, err := currentUser(); err == nil && u.Username != "" {
+		return u.Username
+	}
+	return "uid" + strconv.Itoa(os.Getuid())
 }

@@ -36,6 +36,7 @@ type RollbackOptions struct {
 // NewCmdRollback builds `kubectl crimig rollback`.
 func NewCmdRollback(f cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.Command {
 	o := &RollbackOptions{Migrate: NewMigrateOptions(streams)}
+	o.Migrate.noTerminal = "roll back without confirmation: stdin is not a terminal; pass --yes"
 	cmd := &cobra.Command{
 		Use:               "rollback NODE...",
 		Short:             "Return nodes to Docker from the backups taken by migrate",

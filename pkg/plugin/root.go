@@ -6,16 +6,19 @@ package plugin
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	_ "k8s.io/client-go/plugin/pkg/client/auth" // cloud auth providers, as kubectl has them
 	"k8s.io/client-go/rest"
+	"k8s.io/klog/v2"
 	"k8s.io/kubectl/pkg/cmd/options"
 	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 	"k8s.io/kubectl/pkg/util/i18n"
@@ -75,6 +78,7 @@ func NewCmdRoot(streams genericiooptions.IOStreams) *cobra.Command {
 		return c
 	}
 	configFlags.AddFlags(cmd.PersistentFlags())
+	addKlogFlags(cmd.PersistentFlags())
 	f := cmdutil.NewFactory(configFlags)
 
 	groups := templates.CommandGroups{
@@ -83,7 +87,9 @@ func NewCmdRoot(streams genericiooptions.IOStreams) *cobra.Command {
 		{Message: "Other Commands:", Commands: []*cobra.Command{NewCmdVersion(f, streams)}},
 	}
 	groups.Add(cmd)
-	templates.ActsAsRootCommand(cmd, []string{"options"}, groups...)
+	// cobra adds help and completion when the command runs; both are hidden,
+	// and left unfiltered they would make an empty second "Other Commands:".
+	templates.ActsAsRootCommand(cmd, []string{"options", "help", "completion"}, groups...)
 	cmd.AddCommand(options.NewCmdOptions(streams.Out))
 	cmd.SetIn(streams.In)
 	cmd.SetOut(streams.Out)
@@ -128,4 +134,14 @@ func Execute(cmd *cobra.Command, streams genericiooptions.IOStreams) int {
 	}
 	_, _ = fmt.Fprintln(streams.ErrOut, msg)
 	return code
+}
+
+// addKlogFlags adds kubectl's -v and --vmodule: -v=2 shows what the node
+// executor does, such as an exec falling back to SPDY.
+func addKlogFlags(fs *pflag.FlagSet) {
+	gofs := flag.NewFlagSet("klog", flag.ContinueOnError)
+	klog.InitFlags(gofs)
+	for _, name := range []string{"v", "vmodule"} {
+		fs.AddGoFlag(gofs.Lookup(name))
+	}
 }

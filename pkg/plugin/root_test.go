@@ -35,6 +35,9 @@ func TestRootHelpReadsLikeKubectl(t *testing.T) {
 			t.Errorf("help lacks %q:\n%s", want, out)
 		}
 	}
+	if n := strings.Count(out, "Other Commands:"); n != 1 {
+		t.Errorf("help has %d \"Other Commands:\" headings, want 1:\n%s", n, out)
+	}
 	// Global kubectl flags are listed by `options`, not on every help page.
 	opts, _, _ := run(t, "options")
 	for _, flag := range []string{"--kubeconfig", "--context", "--namespace", "--as", "--request-timeout"} {
@@ -122,5 +125,18 @@ func TestExecuteHonoursExitError(t *testing.T) {
 	}
 	if got := errOut.String(); got != "error: 2 blockers found\n" {
 		t.Errorf("stderr %q", got)
+	}
+}
+
+func TestConfirmationErrorNamesTheCommand(t *testing.T) {
+	for cmd, want := range map[string]string{
+		"migrate":  "error: refusing to migrate without confirmation",
+		"rollback": "error: refusing to roll back without confirmation",
+		"cleanup":  "error: refusing to clean up without confirmation",
+	} {
+		_, stderr, code := run(t, cmd, "node-1", "--server", "https://127.0.0.1:1")
+		if code == 0 || !strings.Contains(stderr, want) {
+			t.Errorf("%s without --yes and a terminal exited %d:\n%s", cmd, code, stderr)
+		}
 	}
 }

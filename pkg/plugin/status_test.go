@@ -48,7 +48,7 @@ func statusFixture() *fake.Clientset {
 	return fake.NewClientset(
 		statusNode("node-1", "docker://20.10.24", nil),
 		statusNode("node-2", "cri-o://1.29.1", &migrate.State{RunID: "r1", From: "docker", To: "cri-o", Phase: migrate.StateSucceeded, Step: "uncordon", Started: started, Updated: started.Add(9 * time.Minute)}),
-		statusNode("node-3", "docker://20.10.24", &migrate.State{RunID: "r2", From: "docker", To: "cri-o", Phase: migrate.StateFailed, Step: "configure", Started: started, Updated: started, LastError: "swap: crio did not start"}),
+		statusNode("node-3", "docker://20.10.24", &migrate.State{RunID: "r2", From: "docker", To: "cri-o", Phase: migrate.StateFailed, Step: "configure", FailedStep: "swap", Started: started, Updated: started, LastError: "swap: crio did not start"}),
 		statusLease("crimig-system", "crimig-node-node-3", "bob@ci/r2"),
 		statusLease("crimig-system", tui.FleetLeaseName, "bob@ci/fleet"),
 		statusLease("other", "crimig-node-node-1", "not ours"),
@@ -82,7 +82,8 @@ func TestStatusJSON(t *testing.T) {
 	}
 	n3 := got.Nodes[2]
 	if n3.Name != "node-3" || n3.State == nil || n3.State.Phase != migrate.StateFailed || n3.StepsDone != 8 || n3.StepsTotal != len(tui.StepNames()) ||
-		n3.Lock == nil || n3.Lock.Holder != "bob@ci/r2" || n3.State.LastError != "swap: crio did not start" {
+		n3.Lock == nil || n3.Lock.Holder != "bob@ci/r2" || n3.State.LastError != "swap: crio did not start" ||
+		n3.State.Step != "configure" || n3.State.FailedStep != "swap" {
 		t.Errorf("node-3 = %+v", n3)
 	}
 	if got.Nodes[0].Lock != nil {
@@ -122,6 +123,11 @@ func TestStatusTableAndNodeArgs(t *testing.T) {
 	}
 	if !strings.Contains(errOut, "bob@ci/fleet") {
 		t.Errorf("stderr does not name the fleet run: %q", errOut)
+	}
+	// A failed run's STEP is the step that failed, not the last one done
+	// (RUNTIME prints as two words).
+	if f := strings.Fields(lines[1]); len(f) < 9 || f[7] != migrate.StateFailed || f[8] != "swap" {
+		t.Errorf("PHASE and STEP of a run that failed at swap: %q", f)
 	}
 	if _, _, err := runStatus(t, statusFixture(), "table", "node-9"); err == nil || !strings.Contains(err.Error(), "node-9") {
 		t.Errorf("a missing node gives %v", err)

@@ -10,6 +10,7 @@ import (
 	"github.com/charmbracelet/bubbles/viewport"
 	tea "github.com/charmbracelet/bubbletea"
 
+	"github.com/crimig/kubectl-crimig/pkg/migrate"
 	"github.com/crimig/kubectl-crimig/pkg/nodeexec"
 )
 
@@ -114,7 +115,11 @@ func (d *detailPane) summary() string {
 		return b.String()
 	}
 	fmt.Fprintf(&b, "Run:      %s (%s → %s)\n", s.RunID, dashIfEmpty(s.From), dashIfEmpty(s.To))
-	fmt.Fprintf(&b, "Phase:    %s, last completed step %s\n", s.Phase, n.Step())
+	if s.Phase == migrate.StateFailed && s.FailedStep != "" {
+		fmt.Fprintf(&b, "Phase:    %s at step %s, last completed step %s\n", s.Phase, s.FailedStep, dashIfEmpty(s.Step))
+	} else {
+		fmt.Fprintf(&b, "Phase:    %s, last completed step %s\n", s.Phase, n.Step())
+	}
 	fmt.Fprintf(&b, "Started:  %s   Updated: %s\n", stamp(s.Started), stamp(s.Updated))
 	fmt.Fprintf(&b, "Cordoned by crimig: %s\n", YesNo(s.CordonedByCrimig))
 	if s.LastError != "" {

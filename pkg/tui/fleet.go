@@ -243,9 +243,15 @@ func (n NodeStatus) Phase() string {
 	return n.State.Phase
 }
 
-// Step is the last completed step, or "-".
+// Step is the step that failed on a failed run, else the last completed
+// step, or "-".
 func (n NodeStatus) Step() string {
-	if n.State == nil || n.State.Step == "" {
+	switch {
+	case n.State == nil:
+		return "-"
+	case n.State.Phase == migrate.StateFailed && n.State.FailedStep != "":
+		return n.State.FailedStep
+	case n.State.Step == "":
 		return "-"
 	}
 	return n.State.Step

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"os"
@@ -8,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/crimig/kubectl-crimig/pkg/inspect"
 	"github.com/crimig/kubectl-crimig/pkg/migrate"
@@ -131,5 +134,35 @@ func TestRollbackNeverMigrated(t *testing.T) {
 	node := GetNode(t, n.Name)
 	if node.Spec.Unschedulable || node.Annotations[migrate.AnnotationState] != "" || len(RunIDs(n)) != 0 {
 		t.Errorf("the node changed: unschedulable=%v state=%q runs=%v", node.Spec.Unschedulable, node.Annotations[migrate.AnnotationState], RunIDs(n))
+	}
+}
+
+// TestRollbackRefusedLeavesTheNode: a rollback that kubectl drain's rules
+// refuse (a pod without a controller, no --force) changes nothing: the node
+// is schedulable and its state is as before, and the error says what to do.
+func TestRollbackRefusedLeavesTheNode(t *testing.T) {
+	t.Parallel()
+	n := AddSimNode(t, "ubuntu22", "rbref")
+	if _, stderr, code, _ := RunMigration(t, migrateArgs(n.Name)...); code != 0 {
+		t.Fatalf("migrate exited %d\nstderr:\n%s", code, stderr)
+	}
+	WaitNodeOn(t, n.Name, "cri-o://", 10*time.Second)
+	ns := NewNamespace(t, "rbref")
+	cs := Clientset(t)
+	if _, err := cs.CoreV1().Pods(ns).Create(context.Background(), pinnedPod(ns, "bare", n.Name, nil), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	WaitFor(t, workloadsTimeout, func() (bool, error) { return namespaceReady(cs, ns, 1) })
+	before := NodeState(t, n.Name)
+
+	_, stderr, code := RunCrimig(t, "rollback", n.Name, "--yes")
+	if code != 1 || !strings.Contains(stderr, "error: ") || !strings.Contains(stderr, "rollback refused") || !strings.Contains(stderr, "--force") {
+		t.Errorf("rollback with a bare pod exited %d:\n%s", code, stderr)
+	}
+	if node := GetNode(t, n.Name); node.Spec.Unschedulable {
+		t.Error("the refused rollback left the node cordoned")
+	}
+	if st := NodeState(t, n.Name); st.Phase != before.Phase || st.CordonedByCrimig != before.CordonedByCrimig || st.LastError != before.LastError {
+		t.Errorf("the refused rollback changed the state: %+v, was %+v", st, before)
 	}
 }

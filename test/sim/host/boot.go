@@ -47,7 +47,7 @@ func (h *Host) Boot() {
 	if booter == "" {
 		booter = strconv.Itoa(os.Getpid())
 	}
-	for _, p := range []string{RunDir, ExecsDir, "/proc", "/run"} {
+	for _, p := range []string{RunDir, ExecsDir, "/proc", "/run", SysModuleDir} {
 		_ = h.Remove(p)
 	}
 	_ = h.Write(RebootFile, booter) // until the new boot id is written
@@ -57,6 +57,11 @@ func (h *Host) Boot() {
 	id := NewBootID()
 	_ = h.Write("/proc/sys/kernel/random/boot_id", id+"\n")
 	h.writeStaticProc()
+	if m, _ := h.Meta(); m != nil {
+		for _, b := range m.BuiltinModules {
+			h.moduleUp(b)
+		}
+	}
 	for _, m := range []string{"ip_tables", "x_tables", "nf_conntrack", "nf_defrag_ipv4", "libcrc32c"} {
 		_ = h.LoadModule(m)
 	}

@@ -31,6 +31,7 @@ const (
 	PodKillsFile = "/var/lib/sim/run/pod-kills" // bumped when the pods' runtime stops
 	JobsDir      = "/var/lib/sim/run/jobs"      // systemd-run transient units
 	ModulesFile  = "/var/lib/sim/run/modules"
+	SysModuleDir = "/sys/module" // loaded and built-in modules; rebuilt at boot
 	PersistLib   = "/usr/libexec/crimig-sim/crimig-sim"
 )
 
@@ -53,6 +54,9 @@ type Meta struct {
 	Mounts            []string `json:"mounts,omitempty"` // extra /proc/mounts lines
 	Enabled           []string `json:"enabled"`
 	Masked            []string `json:"masked,omitempty"`
+	// BuiltinModules are compiled into the kernel: always under
+	// /sys/module, never in /proc/modules, and rmmod refuses them.
+	BuiltinModules []string `json:"builtinModules,omitempty"`
 	// ControlPlane is set by `add-node --control-plane`: a kubeadm
 	// control-plane node with static pods in /etc/kubernetes/manifests.
 	ControlPlane bool `json:"controlPlane,omitempty"`

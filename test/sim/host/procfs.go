@@ -115,16 +115,17 @@ func (h *Host) LoadedModules() []string {
 	return strings.Fields(h.Read(ModulesFile))
 }
 
-// LoadModule loads a kernel module, as modprobe does.
+// LoadModule loads a kernel module, as modprobe does. Like kmod's modprobe
+// it needs /lib/modules/<kernel> (gone after a kernel upgrade without a
+// reboot), even for a module that is built in or already loaded.
 func (h *Host) LoadModule(name string) error {
 	name = strings.ReplaceAll(name, "-", "_")
-	if !contains(KnownModules, name) {
-		m, _ := h.Meta()
-		kernel := ""
-		if m != nil {
-			kernel = m.KernelVersion
-		}
-		return fmt.Errorf("modprobe: FATAL: Module %s not found in directory /lib/modules/%s", name, kernel)
+	kernel := h.kernelVersion()
+	if !contains(KnownModules, name) || !h.Exists(ModulesDir(kernel)) {
+		return fmt.Errorf("modprobe: FATAL: Module %s not found in directory %s", name, ModulesDir(kernel))
+	}
+	if h.builtin(name) {
+		return nil
 	}
 	mods := h.LoadedModules()
 	if contains(mods, name) {
@@ -132,16 +133,40 @@ func (h *Host) LoadModule(name string) error {
 	}
 	mods = append(mods, name)
 	_ = h.Write(ModulesFile, strings.Join(mods, "\n")+"\n")
-	for k, v := range moduleSysctls[name] {
-		_ = h.Write(sysctlPath(k), v+"\n")
-	}
+	h.moduleUp(name)
 	h.writeProcModules(mods)
 	return nil
 }
 
-// UnloadModule removes a module.
+// ModulesDir is where modprobe looks for a kernel's modules.
+func ModulesDir(kernel string) string { return "/lib/modules/" + kernel }
+
+func (h *Host) kernelVersion() string {
+	if m, _ := h.Meta(); m != nil {
+		return m.KernelVersion
+	}
+	return ""
+}
+
+func (h *Host) builtin(name string) bool {
+	m, _ := h.Meta()
+	return m != nil && contains(m.BuiltinModules, name)
+}
+
+// moduleUp shows a module under /sys/module and adds its sysctls.
+func (h *Host) moduleUp(name string) {
+	_ = mkdirAll(h.P(SysModuleDir + "/" + name + "/parameters"))
+	for k, v := range moduleSysctls[name] {
+		_ = h.Write(sysctlPath(k), v+"\n")
+	}
+}
+
+// UnloadModule removes a module; built-in modules cannot be removed.
 func (h *Host) UnloadModule(name string) error {
 	name = strings.ReplaceAll(name, "-", "_")
+	if h.builtin(name) {
+		return fmt.Errorf("modprobe: FATAL: Module %s is builtin.", name)
+	}
 	var keep []string
 	for _, m := range h.LoadedModules() {
 		if m != name {
@@ -149,6 +174,7 @@ func (h *Host) UnloadModule(name string) error {
 		}
 	}
 	_ = h.Write(ModulesFile, strings.Join(keep, "\n")+"\n")
+	_ = h.Remove(SysModuleDir + "/" + name)
 	for k := range moduleSysctls[name] {
 		_ = h.Remove(sysctlPath(k))
 	}

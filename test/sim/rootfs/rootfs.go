@@ -114,6 +114,7 @@ func layout(o Options) error {
 	_ = os.WriteFile(filepath.Join(o.Dir, "etc/passwd"), []byte("root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/sbin/nologin\n"), 0o644)
 	_ = os.WriteFile(filepath.Join(o.Dir, "etc/group"), []byte("root:x:0:\ndocker:x:998:\nnobody:x:65534:\n"), 0o644)
 	cgroups(o.Dir)
+	kernelModules(o.Dir)
 	dataRoot(o.Dir)
 	return devices(o.Dir)
 }
@@ -163,6 +164,16 @@ func cgroups(root string) {
 	}
 	for _, c := range []string{"cpu,cpuacct", "memory", "pids", "systemd", "devices", "blkio", "cpuset", "freezer"} {
 		_ = os.MkdirAll(filepath.Join(cg, c), 0o755)
+	}
+}
+
+// kernelModules gives the running kernel its /lib/modules directory, which
+// modprobe needs; a test removes it to act out a kernel upgrade without a reboot.
+func kernelModules(root string) {
+	if m, err := host.New(root).Meta(); err == nil {
+		dir := filepath.Join(root, "usr", host.ModulesDir(m.KernelVersion))
+		_ = os.MkdirAll(dir, 0o755)
+		_ = os.WriteFile(filepath.Join(dir, "modules.dep"), nil, 0o644)
 	}
 }
 
