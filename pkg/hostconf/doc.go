@@ -20,7 +20,10 @@
 //     node to systemd is an explicit option because the kubelet-config
 //     ConfigMap has to follow (see ConfigMapEdits.CgroupDriverSafe).
 //   - runtimeRequestTimeout is raised to 5m when unset, 0s or lower, and a
-//     larger value is kept.
+//     larger value is kept (see runtimeRequestTimeoutReason).
+//   - Every File carries a Reason, and every setting or flag it adds, changes
+//     or removes an Edit with its own reason, written next to the code that
+//     makes the change, so that the plan can be reviewed on its own.
 //   - containerLogMaxSize/MaxFiles come from daemon.json log-opts only when
 //     max-size is set; otherwise config.yaml is left as it is.
 //   - CRI-O storage follows data-root to <parent of data-root>/containers/storage

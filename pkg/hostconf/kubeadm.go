@@ -35,19 +35,29 @@ func UsesNodeLocalCRISocket(kubeletVersion string) (bool, error) {
 	return minor >= 34, nil
 }
 
+// InstanceConfigReason is why the plan writes instance-config.yaml.
+const InstanceConfigReason = "kubeadm 1.34+ (feature gate NodeLocalCRISocket, on by default) reads this node's CRI socket " +
+	"from this file rather than from the node's cri-socket annotation, and copies it into config.yaml whenever it " +
+	"regenerates that file (kubeadm upgrade node); it is written, or created when missing, with the new runtime's " +
+	"endpoint so that a later kubeadm run keeps the kubelet on the new runtime"
+
 // InstanceConfig returns the content of instance-config.yaml: kubeadm
 // writes a KubeletConfiguration fragment holding only
 // containerRuntimeEndpoint and merges it into config.yaml on upgrade. An
 // existing file is edited in place so anything else in it survives.
 func InstanceConfig(existing []byte, endpoint string) ([]byte, error) {
+	out, _, err := instanceConfig(existing, endpoint)
+	return out, err
+}
+
+func instanceConfig(existing []byte, endpoint string) ([]byte, []Edit, error) {
+	doc := existing
 	if len(strings.TrimSpace(string(existing))) == 0 {
-		return []byte("apiVersion: kubelet.config.k8s.io/v1beta1\n" +
-			"kind: KubeletConfiguration\n" +
-			"containerRuntimeEndpoint: " + yamlScalar(endpoint) + "\n"), nil
+		doc = []byte("apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n")
 	}
-	out, err := EditKubeletConfig(existing, ConfigEdits{ContainerRuntimeEndpoint: endpoint})
+	out, edits, err := editKubeletConfig(doc, ConfigEdits{ContainerRuntimeEndpoint: endpoint})
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", InstanceConfigPath, err)
+		return nil, nil, fmt.Errorf("%s: %w", InstanceConfigPath, err)
 	}
-	return out, nil
+	return out, edits, nil
 }

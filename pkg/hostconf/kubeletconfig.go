@@ -14,10 +14,19 @@ import (
 // KubeletConfigPath is the kubelet's config file on kubeadm nodes.
 const KubeletConfigPath = "/var/lib/kubelet/config.yaml"
 
-// MinRuntimeRequestTimeout is the floor crimig sets: the seed procedure uses
-// 5m because the first pulls through a cold CRI runtime can exceed the
-// kubelet's 2m default. A larger value set by the operator is kept.
+// MinRuntimeRequestTimeout is the floor crimig sets, the value of the seed
+// procedure; runtimeRequestTimeoutReason says why. A larger value set by the
+// operator is kept.
 const MinRuntimeRequestTimeout = 5 * time.Minute
+
+// runtimeRequestTimeoutReason: the timeout does not cover image pulls (the
+// kubelet's CRI client pulls without a deadline), so the reason is the
+// burst of sandbox and container creations right after the swap.
+const runtimeRequestTimeoutReason = "the seed's procedure sets 5m: the kubelet's default (2m, which 0s or unset means) " +
+	"bounds every CRI call except image pulls, logs, exec and attach; right after the swap every pod on the node " +
+	"is re-created at once on a runtime that starts cold, and a sandbox or container creation cut off at 2m is " +
+	"retried while the runtime still works on the first (CRI-O answers \"name is reserved\"), so pods loop " +
+	"instead of starting; a larger value is kept"
 
 // LogMax is the kubelet's container log rotation, taken from daemon.json
 // log-opts.
@@ -30,6 +39,7 @@ type LogMax struct {
 // fields leave the document alone.
 type ConfigEdits struct {
 	CgroupDriver             string
+	CgroupDriverFrom         string        // where the driver was found, for the plan's reason
 	RuntimeRequestTimeout    time.Duration // raised to this when unset, 0s or lower
 	LogMax                   *LogMax
 	ContainerRuntimeEndpoint string // kubelet ≥1.27 only
@@ -40,19 +50,44 @@ type ConfigEdits struct {
 // fields survive. The result must strict-decode as
 // kubelet.config.k8s.io/v1beta1, which is what the kubelet will do.
 func EditKubeletConfig(doc []byte, e ConfigEdits) ([]byte, error) {
+	out, _, err := editKubeletConfig(doc, e)
+	return out, err
+}
+
+// editKubeletConfig is EditKubeletConfig with the edits that change a
+// value, each with its reason, for the plan.
+func editKubeletConfig(doc []byte, e ConfigEdits) ([]byte, []Edit, error) {
 	current, err := decodeKubeletConfig(doc)
 	if err != nil {
-		return nil, fmt.Errorf("existing kubelet config: %w", err)
+		return nil, nil, fmt.Errorf("existing kubelet config: %w", err)
 	}
 	sets := configSets(current, e)
 	out, err := setTopLevel(doc, sets)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if _, err := decodeKubeletConfig(out); err != nil {
-		return nil, fmt.Errorf("edited kubelet config would not load: %w", err)
+		return nil, nil, fmt.Errorf("edited kubelet config would not load: %w", err)
 	}
-	return out, nil
+	return out, changedSettings(doc, sets), nil
+}
+
+// changedSettings keeps the sets that change what the document says; the
+// values before are read as written, so "0s" stays "0s".
+func changedSettings(doc []byte, sets []keyValue) []Edit {
+	var before map[string]any
+	_ = yaml.Unmarshal(doc, &before) // it strict-decoded above
+	var edits []Edit
+	for _, s := range sets {
+		was := ""
+		if v, ok := before[s.key]; ok && v != nil {
+			was = fmt.Sprint(v)
+		}
+		if was != s.value {
+			edits = append(edits, Edit{Key: s.key, Before: was, After: s.value, Reason: s.reason})
+		}
+	}
+	return edits
 }
 
 // KubeletCgroupDriver is the cgroup driver a KubeletConfiguration document
@@ -84,30 +119,38 @@ func decodeKubeletConfig(doc []byte) (*kubeletv1beta1.KubeletConfiguration, erro
 
 type keyValue struct {
 	key, value string
-	num        bool // written as a YAML integer, not a string
+	num        bool   // written as a YAML integer, not a string
+	reason     string // why crimig sets it, for the plan
 }
 
 func configSets(cur *kubeletv1beta1.KubeletConfiguration, e ConfigEdits) []keyValue {
 	var sets []keyValue
 	if e.CgroupDriver != "" {
-		sets = append(sets, keyValue{"cgroupDriver", e.CgroupDriver, false})
+		why := "must match the new runtime's cgroup manager (CRI-O cgroup_manager, containerd SystemdCgroup), or no pod sandbox can start"
+		if e.CgroupDriverFrom != "" {
+			why += "; both keep the driver the node runs with (" + e.CgroupDriverFrom + ")"
+		}
+		sets = append(sets, keyValue{"cgroupDriver", e.CgroupDriver, false, why})
 	}
 	if e.RuntimeRequestTimeout > 0 && cur.RuntimeRequestTimeout.Duration < e.RuntimeRequestTimeout {
-		sets = append(sets, keyValue{"runtimeRequestTimeout", shortDuration(e.RuntimeRequestTimeout), false})
+		sets = append(sets, keyValue{"runtimeRequestTimeout", shortDuration(e.RuntimeRequestTimeout), false, runtimeRequestTimeoutReason})
 	}
 	if e.LogMax != nil {
 		if e.LogMax.MaxSize != "" {
-			sets = append(sets, keyValue{"containerLogMaxSize", e.LogMax.MaxSize, false})
+			sets = append(sets, keyValue{"containerLogMaxSize", e.LogMax.MaxSize, false,
+				"carried from daemon.json log-opts max-size: docker rotated each container's log at this size; with a CRI runtime the kubelet rotates them"})
 		}
 		if e.LogMax.MaxFiles > 0 {
-			sets = append(sets, keyValue{"containerLogMaxFiles", strconv.Itoa(int(e.LogMax.MaxFiles)), true})
+			sets = append(sets, keyValue{"containerLogMaxFiles", strconv.Itoa(int(e.LogMax.MaxFiles)), true,
+				"carried from daemon.json log-opts max-file (the kubelet keeps at least 2): how many log files docker kept per container"})
 		}
 	}
 	if e.ContainerRuntimeEndpoint != "" {
-		sets = append(sets, keyValue{"containerRuntimeEndpoint", e.ContainerRuntimeEndpoint, false})
+		sets = append(sets, keyValue{"containerRuntimeEndpoint", e.ContainerRuntimeEndpoint, false,
+			"points the kubelet at the new runtime's CRI socket; from kubelet 1.27 the endpoint is set in the configuration file, not by a flag"})
 		if cur.ImageServiceEndpoint != "" {
-			// It pointed at the old runtime; the kubelet defaults it to the runtime endpoint.
-			sets = append(sets, keyValue{"imageServiceEndpoint", e.ContainerRuntimeEndpoint, false})
+			sets = append(sets, keyValue{"imageServiceEndpoint", e.ContainerRuntimeEndpoint, false,
+				"it pointed at the old runtime; images are served by the new runtime's own socket"})
 		}
 	}
 	return sets

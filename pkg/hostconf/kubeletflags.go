@@ -91,7 +91,7 @@ func EditKubeletFlags(files map[string][]byte, kubeletVersion, endpoint string) 
 		if err != nil {
 			return FlagsResult{}, err
 		}
-		res.Files = append(res.Files, newFile(p, 0o644, files[p], after))
+		res.Files = append(res.Files, newFile(p, 0o644, files[p], after, ed.reason(p == res.EndpointFile), ed.edits))
 	}
 	return res, nil
 }
@@ -102,6 +102,19 @@ type flagsEditor struct {
 	endpoint      string
 	res           *FlagsResult
 	foundEndpoint bool
+	edits         []Edit
+}
+
+// reason is why the plan lists the flags file at all.
+func (e *flagsEditor) reason(carriesEndpoint bool) string {
+	why := "the kubelet reads its flags from this file; flags that belong to docker or dockershim are removed"
+	if len(e.edits) == 0 {
+		return "the kubelet reads its flags from this file; none of them belongs to docker or dockershim, so it stays as it is"
+	}
+	if carriesEndpoint {
+		why += fmt.Sprintf(", and kubelet 1.%d takes the runtime endpoint as a flag, set here only, so that no other file overrides it", e.minor)
+	}
+	return why
 }
 
 func (e *flagsEditor) edit(before []byte, carriesEndpoint bool) ([]byte, error) {
@@ -140,16 +153,17 @@ func (e *flagsEditor) clean(fs []cliFlag, carriesEndpoint bool) ([]cliFlag, bool
 	for _, f := range fs {
 		switch {
 		case dockershimFlag(f.Name):
-			e.record(f)
+			e.record(f, dockershimFlagReason(f.Name))
 		case carriesEndpoint && e.ownsRuntimeFlag(f.Name):
 			if e.foundEndpoint {
-				e.record(f) // a repeat would override the value just written
+				e.record(f, "a repeat of the flag would override the runtime endpoint written before it")
 				break
 			}
 			e.foundEndpoint = true
+			e.setRuntimeFlags(f)
 			out = append(out, e.runtimeFlags()...)
 		case f.Name == "container-runtime" || f.Name == "container-runtime-endpoint":
-			e.record(f)
+			e.record(f, e.runtimeFlagReason(f.Name))
 		default:
 			out = append(out, f)
 			continue
@@ -164,8 +178,14 @@ func (e *flagsEditor) ownsRuntimeFlag(name string) bool {
 	return name == "container-runtime-endpoint" || (name == "container-runtime" && e.minor <= 23)
 }
 
-// record notes a removed flag and keeps the values the runtime needs.
-func (e *flagsEditor) record(f cliFlag) {
+// record notes a removed flag, with why, and keeps the values the runtime
+// needs.
+func (e *flagsEditor) record(f cliFlag, why string) {
+	was := f.Value
+	if !f.HasValue {
+		was = "true"
+	}
+	e.edits = append(e.edits, Edit{Key: "--" + f.Name, Before: was, Reason: why})
 	switch f.Name {
 	case "pod-infra-container-image":
 		e.res.PodInfraImage = f.Value
@@ -191,6 +211,7 @@ func (e *flagsEditor) setEndpoint(f envFile, last int, lastFlags []cliFlag) envF
 		return f
 	}
 	e.foundEndpoint = true
+	e.setRuntimeFlags(cliFlag{})
 	if last < 0 {
 		key := "KUBELET_EXTRA_ARGS"
 		if e.path == KubeadmFlagsEnv {
@@ -205,4 +226,50 @@ func (e *flagsEditor) setEndpoint(f envFile, last int, lastFlags []cliFlag) envF
 	a.Value = renderFlags(append(lastFlags, e.runtimeFlags()...))
 	f.lines[last] = a.String()
 	return f
+}
+
+// setRuntimeFlags records the runtime flags written in place of old, the
+// first runtime flag of the endpoint file (zero when there was none).
+func (e *flagsEditor) setRuntimeFlags(old cliFlag) {
+	for _, f := range e.runtimeFlags() {
+		was := ""
+		if f.Name == old.Name {
+			was = old.Value
+		}
+		why := fmt.Sprintf("points the kubelet at the new runtime's CRI socket; kubelet 1.%d takes it as a flag (config.yaml only from 1.27)", e.minor)
+		if f.Name == "container-runtime" {
+			why = "kubelet 1.23 and older talk to a CRI runtime other than dockershim only with --container-runtime=remote"
+		}
+		e.edits = append(e.edits, Edit{Key: "--" + f.Name, Before: was, After: f.Value, Reason: why})
+	}
+}
+
+// runtimeFlagReason is why a runtime flag goes from a file that does not
+// carry the endpoint, or from every file from kubelet 1.27 on.
+func (e *flagsEditor) runtimeFlagReason(name string) string {
+	where := "config.yaml's containerRuntimeEndpoint"
+	if e.minor < 27 {
+		where = e.res.EndpointFile
+	}
+	if name == "container-runtime" && e.minor >= 24 {
+		return "kubelet 1.24 and later talk only to CRI runtimes, so the flag has nothing to choose, and kubelet 1.27 removed it"
+	}
+	return "it named the old runtime; the new runtime is set in " + where + ", which a value here would override"
+}
+
+// dockershimFlagReason is why a flag dockershimFlag reports is removed.
+func dockershimFlagReason(name string) string {
+	switch {
+	case name == "pod-infra-container-image":
+		return "the pause image is the runtime's setting now (pause_image or sandbox image, in this plan); " +
+			"the flag is deprecated since kubelet 1.27 and kubelet 1.37 rejects it and does not start"
+	case name == "cgroup-driver":
+		return "moved to config.yaml's cgroupDriver, which this plan sets to the same driver; the flag is deprecated in favour of the configuration file"
+	case name == "image-service-endpoint":
+		return "it pointed at the old runtime; without it the kubelet uses the new runtime's endpoint for images too"
+	case strings.HasPrefix(name, "network-plugin") || strings.HasPrefix(name, "cni-"):
+		return "dockershim's network setting: a CRI runtime runs the CNI plugins itself, and kubelet 1.24 and later, " +
+			"without dockershim, do not start with the flag"
+	}
+	return "a dockershim-only flag: it means nothing with a CRI runtime, and kubelet 1.24 and later, without dockershim, do not start with it"
 }

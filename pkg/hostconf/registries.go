@@ -120,11 +120,13 @@ func looksLikeCIDR(s string) bool {
 // registriesConf renders the registries.conf.d drop-in (v2 format).
 // unqualified-search-registries is always written: CRI-O rejects short names
 // such as "nginx:1.25" that docker silently resolved against docker.io.
-func registriesConf(r registries) []byte {
+func registriesConf(r registries) generated {
 	var w tomlw
 	w.comment("Written by kubectl crimig from /etc/docker/daemon.json.")
 	w.comment("Docker resolved short image names against docker.io; keep that behaviour.")
 	w.strs("unqualified-search-registries", []string{"docker.io"})
+	w.why("unqualified-search-registries", "docker.io", "docker resolved short image names (nginx:1.25) against docker.io; "+
+		"without this CRI-O refuses them and pods using them fail to pull")
 	dockerHubInsecure := false
 	for _, h := range r.Insecure {
 		if h == "docker.io" {
@@ -136,12 +138,14 @@ func registriesConf(r registries) []byte {
 		w.comment("registry-mirrors: docker applied them to Docker Hub only.")
 		w.str("prefix", "docker.io")
 		w.str("location", "docker.io")
+		w.why("", "docker.io", "daemon.json registry-mirrors: docker sent Docker Hub pulls to the mirrors first, and to no other registry")
 		if dockerHubInsecure {
 			w.boolean("insecure", true)
 		}
 		for _, m := range r.Mirrors {
 			w.arrayTable("registry.mirror")
 			w.str("location", m.Location)
+			w.why("", m.Location, "daemon.json registry-mirrors: tried before docker.io, in docker's order")
 			if m.Insecure {
 				w.boolean("insecure", true)
 			}
@@ -155,8 +159,9 @@ func registriesConf(r registries) []byte {
 		w.comment("insecure-registries")
 		w.str("location", h)
 		w.boolean("insecure", true)
+		w.why("", h, "carried from daemon.json insecure-registries: docker pulled from "+h+" without verifying TLS, or over plain HTTP")
 	}
-	return w.bytes()
+	return w.generated()
 }
 
 // CertDir is one existing directory under /etc/docker/certs.d. Files are the

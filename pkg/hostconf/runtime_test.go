@@ -32,7 +32,7 @@ func TestRegistriesEdgeCases(t *testing.T) {
 	if keys["registry-mirrors"] != 2 || keys["insecure-registries"] != 1 {
 		t.Errorf("losses %+v", r.losses)
 	}
-	conf := registriesConf(r)
+	conf := registriesConf(r).content
 	var v struct {
 		Unqualified []string `toml:"unqualified-search-registries"`
 		Registry    []struct {
@@ -50,7 +50,7 @@ func TestRegistriesEdgeCases(t *testing.T) {
 }
 
 func TestRegistriesConfAlwaysSearchesDockerHub(t *testing.T) {
-	conf := string(registriesConf(registries{}))
+	conf := string(registriesConf(registries{}).content)
 	if !strings.Contains(conf, `unqualified-search-registries = ["docker.io"]`) || strings.Contains(conf, "[[registry]]") {
 		t.Errorf("empty daemon.json gave:\n%s", conf)
 	}
@@ -71,7 +71,8 @@ func TestCertCopies(t *testing.T) {
 func TestCrioConfOptions(t *testing.T) {
 	c, _ := ParseDaemonJSON([]byte(`{"runtimes": {"runsc": {"path": "/usr/local/bin/runsc", "runtimeArgs": ["--platform=kvm"]}}}`))
 	s := runtimeSettings{CgroupDriver: "systemd", PauseImage: "p:1", DataRoot: "/data/docker"}
-	conf, losses := crioConf(c, s)
+	gen, losses := crioConf(c, s)
+	conf := gen.content
 	var v map[string]any
 	if _, err := toml.Decode(string(conf), &v); err != nil {
 		t.Fatalf("%v\n%s", err, conf)

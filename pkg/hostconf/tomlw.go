@@ -9,7 +9,22 @@ import (
 // is meant to be read in a plan, so it carries comments saying where each
 // value came from and keeps a fixed, reviewable layout.
 type tomlw struct {
-	b strings.Builder
+	b     strings.Builder
+	cur   string // the table last opened, to name the settings in edits
+	edits []Edit
+}
+
+// why records the reason for the setting key of the current table (the
+// table itself when key is ""), next to the line that writes it, for the
+// plan's list of edits.
+func (w *tomlw) why(key, value, reason string) {
+	switch {
+	case key == "":
+		key = w.cur
+	case w.cur != "":
+		key = w.cur + "." + key
+	}
+	w.edits = append(w.edits, Edit{Key: key, After: value, Reason: reason})
 }
 
 func (w *tomlw) comment(format string, args ...any) {
@@ -25,11 +40,13 @@ func (w *tomlw) blank() {
 func (w *tomlw) table(name string) {
 	w.blank()
 	fmt.Fprintf(&w.b, "[%s]\n", name)
+	w.cur = name
 }
 
 func (w *tomlw) arrayTable(name string) {
 	w.blank()
 	fmt.Fprintf(&w.b, "[[%s]]\n", name)
+	w.cur = name
 }
 
 func (w *tomlw) str(key, v string) {
@@ -53,6 +70,14 @@ func (w *tomlw) strs(key string, vs []string) {
 }
 
 func (w *tomlw) bytes() []byte { return []byte(w.b.String()) }
+
+// generated is a file crimig renders whole, with the reasons for its settings.
+type generated struct {
+	content []byte
+	edits   []Edit
+}
+
+func (w *tomlw) generated() generated { return generated{content: w.bytes(), edits: w.edits} }
 
 // tomlString quotes s as a TOML basic string. strconv.Quote is not usable:
 // its \x escapes are not valid TOML.

@@ -26,7 +26,8 @@ func (t Target) Endpoint() (string, error) {
 
 // Options are facts and choices the caller established on the host.
 type Options struct {
-	PauseImage string // wins over --pod-infra-container-image and the default
+	PauseImage     string // wins over --pod-infra-container-image and the default
+	PauseImageFrom string // where PauseImage was read, for the plan's reason
 	// KeepCrun: CRI-O's default runtime, crun, was verified new enough for
 	// the CRI-O that will run. Otherwise the drop-in makes runc, the runtime
 	// docker ran every container with, the default (design 7b).

@@ -20,13 +20,15 @@ func MovedDataRoot(root string) string {
 // resolveSettings decides the values both runtimes need and reports the
 // daemon.json settings no translator consumes.
 func resolveSettings(in Input, dc *DaemonConfig, flags FlagsResult, configDriver string) (runtimeSettings, []Loss, error) {
+	driver, driverFrom := cgroupDriver(in.Options, dc, flags.CgroupDriver, configDriver)
 	s := runtimeSettings{
-		CgroupDriver: cgroupDriver(in.Options, dc, flags.CgroupDriver, configDriver),
-		DataRoot:     MovedDataRoot(dc.EffectiveDataRoot()),
-		DataRootOK:   in.Options.DataRootCheckOK,
-		KeepCrun:     in.Options.KeepCrun,
-		ConmonPath:   in.Options.ConmonPath,
-		Paths:        in.Options.CRIO.withDefaults(),
+		CgroupDriver:     driver,
+		CgroupDriverFrom: driverFrom,
+		DataRoot:         MovedDataRoot(dc.EffectiveDataRoot()),
+		DataRootOK:       in.Options.DataRootCheckOK,
+		KeepCrun:         in.Options.KeepCrun,
+		ConmonPath:       in.Options.ConmonPath,
+		Paths:            in.Options.CRIO.withDefaults(),
 	}
 	if s.CgroupDriver != "systemd" && s.CgroupDriver != "cgroupfs" {
 		return s, nil, fmt.Errorf("cgroup driver %q: want systemd or cgroupfs", s.CgroupDriver)
@@ -37,13 +39,21 @@ func resolveSettings(in Input, dc *DaemonConfig, flags FlagsResult, configDriver
 	if s.DataRoot == "/var/lib/docker" {
 		s.DataRoot = "" // docker's default: nothing to follow
 	}
-	s.PauseImage = firstNonEmpty(in.Options.PauseImage, flags.PodInfraImage)
-	if s.PauseImage == "" {
+	switch {
+	case in.Options.PauseImage != "":
+		s.PauseImage = in.Options.PauseImage
+		s.PauseImageFrom = "this is the image the node's pods ran with, from " +
+			firstNonEmpty(in.Options.PauseImageFrom, "the host")
+	case flags.PodInfraImage != "":
+		s.PauseImage = flags.PodInfraImage
+		s.PauseImageFrom = "carried from the kubelet's --pod-infra-container-image, which the plan removes"
+	default:
 		p, err := DefaultPauseImage(in.KubeletVersion)
 		if err != nil {
 			return s, nil, err
 		}
 		s.PauseImage = p
+		s.PauseImageFrom = "nothing on the node names one, so this is kubeadm's pause image for kubelet " + in.KubeletVersion
 	}
 	var losses []Loss
 	s.DefaultRuntime, losses = defaultRuntime(dc)
@@ -65,14 +75,22 @@ func resolveSettings(in Input, dc *DaemonConfig, flags FlagsResult, configDriver
 // cgroupDriver keeps the driver the node already runs with: docker's
 // exec-opts, else the kubelet's (which had to match docker), else docker's
 // default for the cgroup version. Changing the driver is an explicit option.
-func cgroupDriver(o Options, dc *DaemonConfig, flagDriver, configDriver string) string {
-	if d := firstNonEmpty(o.CgroupDriver, dc.CgroupDriver(), flagDriver, configDriver); d != "" {
-		return d
+// The second result says where the driver was found, for the plan.
+func cgroupDriver(o Options, dc *DaemonConfig, flagDriver, configDriver string) (string, string) {
+	for _, c := range []struct{ driver, from string }{
+		{o.CgroupDriver, "asked for by the operator"},
+		{dc.CgroupDriver(), "daemon.json exec-opts native.cgroupdriver"},
+		{flagDriver, "the kubelet's --cgroup-driver flag, which the plan removes"},
+		{configDriver, "config.yaml's cgroupDriver"},
+	} {
+		if c.driver != "" {
+			return c.driver, c.from
+		}
 	}
 	if o.CgroupV2 {
-		return "systemd"
+		return "systemd", "docker's default on this cgroup v2 host"
 	}
-	return "cgroupfs"
+	return "cgroupfs", "docker's default on this cgroup v1 host"
 }
 
 // defaultRuntime carries docker's default-runtime over when the runtime is

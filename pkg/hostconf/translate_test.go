@@ -41,7 +41,8 @@ var translateCases = []translateCase{
 	{name: "kubelet-1.37-losses", version: "v1.37.2", target: TargetCRIO, tversion: "1.36.0"},
 	// The real node of issue 15: docker 20.10 with a wrapper runtime as its
 	// default, cri-dockerd, kubelet 1.37, CRI-O 1.36 from the bundle.
-	{name: "debian12-1.37-cri-dockerd", version: "v1.37.2", target: TargetCRIO, tversion: "1.36.3"},
+	{name: "debian12-1.37-cri-dockerd", version: "v1.37.2", target: TargetCRIO, tversion: "1.36.3",
+		opts: Options{PauseImage: "registry.lab.example:5000/pause:3.10.1", PauseImageFrom: "cri-docker.service's --pod-infra-container-image"}},
 	{name: "kubelet-1.34-instance-config", version: "v1.34.0", target: TargetCRIO, tversion: "1.34.2",
 		opts: Options{CgroupV2: true}},
 }
@@ -87,6 +88,81 @@ func TestTranslateGolden(t *testing.T) {
 			golden(t, "translate/"+c.name+"/golden.txt", []byte(renderOutput(out)))
 		})
 	}
+}
+
+// TestEveryChangeHasAReason: an operator reviews the plan without knowing
+// crimig, so every file it writes, and every setting or flag it adds,
+// changes or removes there, says why (issue 15: runtimeRequestTimeout went
+// from 0s to 5m and instance-config.yaml appeared with no reason given).
+func TestEveryChangeHasAReason(t *testing.T) {
+	for _, c := range translateCases {
+		t.Run(c.name, func(t *testing.T) {
+			out, err := Translate(c.input(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, f := range out.Files {
+				if strings.TrimSpace(f.Reason) == "" {
+					t.Errorf("%s: no reason", f.Path)
+				}
+				if f.Changed() && len(f.Edits) == 0 {
+					t.Errorf("%s changes, but lists no edit", f.Path)
+				}
+				for _, e := range f.Edits {
+					if strings.TrimSpace(e.Reason) == "" || e.Key == "" || e.Before == e.After {
+						t.Errorf("%s: edit %+v: want a key, a change and a reason", f.Path, e)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestIssue15Reasons pins the reasons the operator asked for on the
+// kubelet 1.37 cri-dockerd node.
+func TestIssue15Reasons(t *testing.T) {
+	c := translateCases[slicesIndex(t, "debian12-1.37-cri-dockerd")]
+	out, err := Translate(c.input(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]string{
+		KubeletConfigPath + " runtimeRequestTimeout":      {"0s", "5m", "the kubelet's default (2m"},
+		KubeletConfigPath + " containerLogMaxSize":        {"", "50Mi", "daemon.json log-opts max-size"},
+		KubeletConfigPath + " containerRuntimeEndpoint":   {"", CrioEndpoint, "new runtime's CRI socket"},
+		InstanceConfigPath + " containerRuntimeEndpoint":  {"", CrioEndpoint, "CRI socket"},
+		KubeadmFlagsEnv + " --container-runtime-endpoint": {"unix:///var/run/cri-dockerd.sock", "", "config.yaml's containerRuntimeEndpoint"},
+		CrioDropIn + " crio.runtime.cgroup_manager":       {"", "cgroupfs", "must match the kubelet's cgroupDriver"},
+		CrioDropIn + " crio.image.pause_image":            {"", "registry.lab.example:5000/pause:3.10.1", "cri-docker.service's --pod-infra-container-image"},
+		CrioServiceDropIn + " Service.KillMode":           {"", "process", "would kill every pod"},
+	}
+	got := map[string]Edit{}
+	for _, f := range out.Files {
+		for _, e := range f.Edits {
+			got[f.Path+" "+e.Key] = e
+		}
+	}
+	for k, w := range want {
+		e, ok := got[k]
+		if !ok || e.Before != w[0] || e.After != w[1] || !strings.Contains(e.Reason, w[2]) {
+			t.Errorf("%s: got %+v, want %q -> %q because of %q", k, e, w[0], w[1], w[2])
+		}
+	}
+	for _, f := range out.Files {
+		if f.Path == InstanceConfigPath && !strings.Contains(f.Reason, "NodeLocalCRISocket") {
+			t.Errorf("instance-config.yaml reason %q does not say why kubeadm needs it", f.Reason)
+		}
+	}
+}
+
+func slicesIndex(t *testing.T, name string) int {
+	for i, c := range translateCases {
+		if c.name == name {
+			return i
+		}
+	}
+	t.Fatalf("no translate case %s", name)
+	return -1
 }
 
 func TestTranslateDeterministic(t *testing.T) {
@@ -145,7 +221,11 @@ func renderOutput(o Output) string {
 		case !f.Changed():
 			state = "unchanged"
 		}
-		fmt.Fprintf(&b, "\n=== %s (%s, %04o)\n%s", f.Path, state, f.Mode, f.Content)
+		fmt.Fprintf(&b, "\n=== %s (%s, %04o)\nreason: %s\n", f.Path, state, f.Mode, f.Reason)
+		for _, e := range f.Edits {
+			fmt.Fprintf(&b, "edit: %s %q -> %q: %s\n", e.Key, e.Before, e.After, e.Reason)
+		}
+		fmt.Fprintf(&b, "--- content\n%s", f.Content)
 		if f.Diff != "" {
 			fmt.Fprintf(&b, "--- diff\n%s", f.Diff)
 		}

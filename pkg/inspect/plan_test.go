@@ -323,3 +323,52 @@ func TestUnreachableSourceIsABlocker(t *testing.T) {
 		t.Errorf("unreachable source severity %q", got)
 	}
 }
+
+// TestPlanGivesEveryChangeAReason is issue 15's node: kubelet 1.37 on
+// cri-dockerd. config.yaml's runtimeRequestTimeout went from 0s to 5m and
+// instance-config.yaml appeared with no reason in the plan; every planned
+// file and every edit in it must now say why.
+func TestPlanGivesEveryChangeAReason(t *testing.T) {
+	cf := &ClusterFacts{Nodes: []corev1.Node{node("vm", "docker://20.10.24", "v1.37.2")}}
+	r := fixtureHost()
+	r.Facts.Docker.DaemonJSON = ptr(`{"log-opts":{"max-size":"50m","max-file":"3"},"insecure-registries":["registry.lab.example:5000"]}`)
+	r.Facts.Docker.CriDockerdPauseImage = "registry.lab.example:5000/pause:3.10.1"
+	r.Facts.Kubelet.FlagsFiles = map[string]string{hostconf.KubeadmFlagsEnv: `KUBELET_KUBEADM_ARGS="--container-runtime-endpoint=unix:///var/run/cri-dockerd.sock"` + "\n"}
+	r.Facts.Kubelet.ConfigYAML = ptr("apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\ncgroupDriver: systemd\nruntimeRequestTimeout: 0s\n")
+	p, err := BuildPlan(cf, map[string]HostResult{"vm": r}, Options{Target: hostconf.TargetCRIO})
+	if err != nil {
+		t.Fatal(err)
+	}
+	np := p.Nodes[0]
+	if len(np.Files) == 0 {
+		t.Fatalf("no files planned; findings %v", ids(np.Findings))
+	}
+	got := map[string]hostconf.Edit{}
+	for _, f := range np.Files {
+		if f.Reason == "" {
+			t.Errorf("%s has no reason", f.Path)
+		}
+		if f.Changed && len(f.Edits) == 0 {
+			t.Errorf("%s changes but lists no edit", f.Path)
+		}
+		for _, e := range f.Edits {
+			if e.Reason == "" {
+				t.Errorf("%s: edit %s has no reason", f.Path, e.Key)
+			}
+			got[f.Path+" "+e.Key] = e
+		}
+	}
+	if e := got[hostconf.KubeletConfigPath+" runtimeRequestTimeout"]; e.Before != "0s" || e.After != "5m" || e.Reason == "" {
+		t.Errorf("runtimeRequestTimeout edit = %+v, want 0s -> 5m with a reason", e)
+	}
+	if e := got[hostconf.InstanceConfigPath+" containerRuntimeEndpoint"]; e.After != hostconf.CrioEndpoint {
+		t.Errorf("instance-config.yaml edit = %+v", e)
+	}
+	b, err := json.Marshal(np.Files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), `"reason":"`+strings.ReplaceAll(hostconf.InstanceConfigReason, `"`, `\"`)) {
+		t.Errorf("-o json does not carry instance-config.yaml's reason:\n%s", b)
+	}
+}

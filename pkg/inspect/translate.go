@@ -60,6 +60,7 @@ func (np *NodePlan) addTranslation(r HostResult, target hostconf.Target) {
 		TargetVersion:  np.TargetVersion,
 		Options: hostconf.Options{
 			PauseImage:          f.Docker.CriDockerdPauseImage,
+			PauseImageFrom:      "cri-docker.service's --pod-infra-container-image",
 			KeepCrun:            crio.keepCrun,
 			CRIO:                crio.paths,
 			CgroupV2:            f.Cgroup.Version == 2,
@@ -92,7 +93,7 @@ func (np *NodePlan) addTranslation(r HostResult, target hostconf.Target) {
 	}
 	for _, f := range out.Files {
 		np.Files = append(np.Files, PlanFile{Path: f.Path, Mode: fmt.Sprintf("%04o", f.Mode), New: f.Before == nil,
-			Changed: f.Changed(), Content: string(f.Content), Diff: f.Diff})
+			Changed: f.Changed(), Reason: f.Reason, Edits: f.Edits, Content: string(f.Content), Diff: f.Diff})
 	}
 	np.Copies = out.Copies
 	if p := f.Docker.CriDockerdPauseImage; p != "" {
@@ -116,12 +117,14 @@ func (np *NodePlan) addTranslation(r HostResult, target hostconf.Target) {
 }
 
 // PlanFile is a file as the plan shows it: text, not bytes, so that -o yaml
-// reads as the file will.
+// reads as the file will. Reason and Edits say why, for a change review.
 type PlanFile struct {
-	Path    string `json:"path"`
-	Mode    string `json:"mode"`
-	New     bool   `json:"new"`
-	Changed bool   `json:"changed"`
-	Content string `json:"content"`
-	Diff    string `json:"diff,omitempty"`
+	Path    string          `json:"path"`
+	Mode    string          `json:"mode"`
+	New     bool            `json:"new"`
+	Changed bool            `json:"changed"`
+	Reason  string          `json:"reason"`
+	Edits   []hostconf.Edit `json:"edits,omitempty"`
+	Content string          `json:"content"`
+	Diff    string          `json:"diff,omitempty"`
 }

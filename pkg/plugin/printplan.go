@@ -9,6 +9,7 @@ import (
 	"k8s.io/cli-runtime/pkg/printers"
 	"sigs.k8s.io/yaml"
 
+	"github.com/crimig/kubectl-crimig/pkg/hostconf"
 	"github.com/crimig/kubectl-crimig/pkg/inspect"
 )
 
@@ -99,8 +100,23 @@ func printNodeDetail(out io.Writer, n inspect.NodePlan) {
 			continue
 		}
 		fmt.Fprintf(out, "\n%s (mode %s):\n", f.Path, f.Mode)
+		fmt.Fprintf(out, "  why: %s\n", f.Reason)
+		for _, e := range f.Edits {
+			fmt.Fprintf(out, "  - %s: %s\n", editSummary(e), e.Reason)
+		}
 		fmt.Fprint(out, indent(f.Diff))
 	}
+}
+
+// editSummary reads as the diff does: what is set, changed or removed.
+func editSummary(e hostconf.Edit) string {
+	switch {
+	case e.Before == "":
+		return fmt.Sprintf("set %s = %s", e.Key, e.After)
+	case e.After == "":
+		return fmt.Sprintf("remove %s (was %s)", e.Key, e.Before)
+	}
+	return fmt.Sprintf("%s: %s → %s", e.Key, e.Before, e.After)
 }
 
 func allFindings(p *inspect.Plan) []inspect.Finding {

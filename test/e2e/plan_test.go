@@ -376,6 +376,16 @@ func TestPlan(t *testing.T) {
 		t.Errorf("config.yaml: runtimeRequestTimeout=%v containerLogMaxSize=%v containerLogMaxFiles=%v cgroupDriver=%v; want 5m, %s, %s, cgroupfs",
 			kc["runtimeRequestTimeout"], kc["containerLogMaxSize"], kc["containerLogMaxFiles"], kc["cgroupDriver"], wantSize, daemon.LogOpts["max-file"])
 	}
+	for _, f := range cp.Files {
+		if f.Reason == "" || (f.Changed && len(f.Edits) == 0) {
+			t.Errorf("%s: reason %q, %d edits; a change review needs both", f.Path, f.Reason, len(f.Edits))
+		}
+		for _, e := range f.Edits {
+			if e.Reason == "" {
+				t.Errorf("%s: edit %s has no reason", f.Path, e.Key)
+			}
+		}
+	}
 	if kc["clusterDomain"] != "cluster.local" || kc["staticPodPath"] != "/etc/kubernetes/manifests" {
 		t.Errorf("config.yaml lost unrelated fields: %v", kc)
 	}
@@ -599,17 +609,19 @@ func TestPlanSchemaValidator(t *testing.T) {
 	good := `{"apiVersion":"crimig.io/v1alpha1","kind":"Plan","target":"cri-o","summary":{"blockers":0,"warnings":0,"infos":0},"findings":[],
 	  "nodes":[{"name":"n","role":"worker","runtime":"docker","runtimeVersion":"20.10.24","kubeletVersion":"v1.23.3","ready":true,"cordoned":false,
 	  "verdict":"ready","eligible":true,"summary":{"blockers":0,"warnings":0,"infos":0},"findings":[],
-	  "files":[{"path":"/etc/x","mode":"0644","new":true,"changed":true,"content":""}],"steps":[{"name":"lock","description":"d"}]}]}`
+	  "files":[{"path":"/etc/x","mode":"0644","new":true,"changed":true,"reason":"r","edits":[{"key":"k","after":"v","reason":"r"}],"content":""}],"steps":[{"name":"lock","description":"d"}]}]}`
 	bad := map[string]string{
-		"missing kind":      `{"apiVersion":"crimig.io/v1alpha1","target":"cri-o","summary":{"blockers":0,"warnings":0,"infos":0},"findings":[],"nodes":[]}`,
-		"findings null":     `{"apiVersion":"crimig.io/v1alpha1","kind":"Plan","target":"cri-o","summary":{"blockers":0,"warnings":0,"infos":0},"findings":null,"nodes":[]}`,
-		"bad severity":      strings.Replace(good, `"findings":[],`, `"findings":[{"id":"CRIMIG010","severity":"fatal","subject":"s","message":"m"}],`, 1),
-		"bad finding id":    strings.Replace(good, `"findings":[],`, `"findings":[{"id":"X1","severity":"info","subject":"s","message":"m"}],`, 1),
-		"negative count":    strings.Replace(good, `"blockers":0`, `"blockers":-1`, 1),
-		"bad file mode":     strings.Replace(good, `"0644"`, `"rw-r--r--"`, 1),
-		"unknown verdict":   strings.Replace(good, `"verdict":"ready"`, `"verdict":"maybe"`, 1),
-		"string for bool":   strings.Replace(good, `"eligible":true`, `"eligible":"yes"`, 1),
-		"file without path": strings.Replace(good, `"path":"/etc/x",`, ``, 1),
+		"missing kind":        `{"apiVersion":"crimig.io/v1alpha1","target":"cri-o","summary":{"blockers":0,"warnings":0,"infos":0},"findings":[],"nodes":[]}`,
+		"findings null":       `{"apiVersion":"crimig.io/v1alpha1","kind":"Plan","target":"cri-o","summary":{"blockers":0,"warnings":0,"infos":0},"findings":null,"nodes":[]}`,
+		"bad severity":        strings.Replace(good, `"findings":[],`, `"findings":[{"id":"CRIMIG010","severity":"fatal","subject":"s","message":"m"}],`, 1),
+		"bad finding id":      strings.Replace(good, `"findings":[],`, `"findings":[{"id":"X1","severity":"info","subject":"s","message":"m"}],`, 1),
+		"negative count":      strings.Replace(good, `"blockers":0`, `"blockers":-1`, 1),
+		"bad file mode":       strings.Replace(good, `"0644"`, `"rw-r--r--"`, 1),
+		"unknown verdict":     strings.Replace(good, `"verdict":"ready"`, `"verdict":"maybe"`, 1),
+		"string for bool":     strings.Replace(good, `"eligible":true`, `"eligible":"yes"`, 1),
+		"file without path":   strings.Replace(good, `"path":"/etc/x",`, ``, 1),
+		"file without reason": strings.Replace(good, `"changed":true,"reason":"r",`, `"changed":true,`, 1),
+		"edit without reason": strings.Replace(good, `"after":"v","reason":"r"`, `"after":"v"`, 1),
 	}
 	check := func(doc string) []string {
 		var v any
