@@ -7,9 +7,11 @@
 # It writes /etc/modules-load.d/crimig.conf and /etc/sysctl.d/99-crimig.conf
 # only when their content differs, then loads each module with modprobe and
 # applies the sysctl file with sysctl -p. A module the kernel already has,
-# built in or loaded, shows under /sys/module and is not modprobe'd: modprobe
-# needs /lib/modules/$(uname -r), which is gone after a kernel upgrade until
-# the next reboot.
+# built in or loaded, is not modprobe'd: modprobe needs /lib/modules/$(uname -r),
+# which is gone after a kernel upgrade until the next reboot. A loaded module
+# shows under /sys/module, but a built-in one only when it has parameters:
+# built-in br_netfilter shows only as /proc/sys/net/bridge, overlay also in
+# /proc/filesystems.
 #
 # On stdout: {"changed":["<file written>",...],"modules":["overlay","br_netfilter"],
 #             "present":["<module the kernel already had>",...]}
@@ -41,10 +43,20 @@ ensure_file() {
 ensure_file "$modules_file" "$modules"
 ensure_file "$sysctl_file" "$sysctls"
 
+# module_present MODULE succeeds when the kernel already has MODULE.
+module_present() {
+  [ -d "/sys/module/$1" ] && return 0
+  case $1 in
+    br_netfilter) [ -e /proc/sys/net/bridge/bridge-nf-call-iptables ] ;;
+    overlay) grep -qw overlay /proc/filesystems 2>/dev/null ;;
+    *) return 1 ;;
+  esac
+}
+
 # Modules first: the net.bridge sysctls only exist once br_netfilter is loaded.
 present=
 for m in $modules; do
-  if [ -d "/sys/module/$m" ]; then
+  if module_present "$m"; then
     present="$present${present:+,}\"$m\""
     continue
   fi

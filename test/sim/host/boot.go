@@ -59,7 +59,7 @@ func (h *Host) Boot() {
 	h.writeStaticProc()
 	if m, _ := h.Meta(); m != nil {
 		for _, b := range m.BuiltinModules {
-			h.moduleUp(b)
+			h.builtinUp(b)
 		}
 	}
 	for _, m := range []string{"ip_tables", "x_tables", "nf_conntrack", "nf_defrag_ipv4", "libcrc32c"} {

@@ -156,6 +156,24 @@ func (h *Host) builtin(name string) bool {
 // moduleUp shows a module under /sys/module and adds its sysctls.
 func (h *Host) moduleUp(name string) {
 	_ = mkdirAll(h.P(SysModuleDir + "/" + name + "/parameters"))
+	h.moduleSysctlsUp(name)
+}
+
+// builtinUp brings up a module compiled into the kernel. Its sysctls are
+// there; /sys/module lists a built-in module only when it has parameters or
+// a version, and br_netfilter has neither (as on a real 6.x kernel with it
+// built in, where only /proc/sys/net/bridge shows it).
+func (h *Host) builtinUp(name string) {
+	if !contains(builtinWithoutSysfs, name) {
+		_ = mkdirAll(h.P(SysModuleDir + "/" + name + "/parameters"))
+	}
+	h.moduleSysctlsUp(name)
+}
+
+// builtinWithoutSysfs are modules that, built in, have no /sys/module entry.
+var builtinWithoutSysfs = []string{"br_netfilter"}
+
+func (h *Host) moduleSysctlsUp(name string) {
 	for k, v := range moduleSysctls[name] {
 		_ = h.Write(sysctlPath(k), v+"\n")
 	}
