@@ -310,7 +310,7 @@ start_apiserver() {
     --service-account-issuer=https://kubernetes.default.svc.cluster.local \
     --service-account-key-file="${PKI}/sa.pub" \
     --service-account-signing-key-file="${PKI}/sa.key" \
-    --kubelet-preferred-address-types=InternalIP,Hostname \
+    --kubelet-preferred-address-types="${SANDBOX_KUBELET_ADDRESS_TYPES}" \
     --kubelet-client-certificate="${PKI}/kubelet-client.crt" \
     --kubelet-client-key="${PKI}/kubelet-client.key" \
     --kubelet-certificate-authority="${PKI}/ca.crt" \
