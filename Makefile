@@ -38,18 +38,28 @@ lint: verify ## go vet, golangci-lint and shellcheck
 
 .PHONY: unit
 unit: ## Unit tests (no cluster)
-	$(GOTEST) -count=1 $$(go list ./... | grep -v /test/e2e)
+	$(GOTEST) -count=1 $$(go list ./... | grep -v -e /test/e2e -e /test/realnode)
 
 .PHONY: e2e
 e2e: sandbox-tools ## End-to-end tests against the sandbox cluster (brought up on demand)
 	$(GOTEST) -count=1 -timeout 40m ./test/e2e/...
+
+.PHONY: realnode-tools
+realnode-tools: ## Build the real node's binaries, its root and CRI-O's bundle (cached)
+	hack/realnode/build-tools.sh
+	hack/realnode/rootfs.sh
+	hack/realnode/bundle.sh >/dev/null
+
+.PHONY: e2e-realnode
+e2e-realnode: sandbox-tools realnode-tools ## Migrate a real systemd node (docker, cri-dockerd, kubelet) to CRI-O and containerd (root)
+	$(GOTEST) -count=1 -timeout 60m -v ./test/realnode/...
 
 .PHONY: release-check
 release-check: ## Snapshot release + krew install from it, offline
 	hack/release-check.sh
 
 .PHONY: test
-test: lint unit release-check e2e ## Everything CI runs
+test: lint unit release-check e2e e2e-realnode ## Everything CI runs
 
 .PHONY: sandbox-tools
 sandbox-tools: ## Build the sandbox's control-plane binaries (cached)
