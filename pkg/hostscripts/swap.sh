@@ -336,6 +336,29 @@ do_start_kubelet() {
   note "kubelet.service is active"
 }
 
+# quiesce_pods stops the kubelet, then every container on the new runtime
+# with the 10 s grace docker gives its containers when it stops. On a
+# cgroupfs host no unit holds them (crio.service keeps KillMode=process), so
+# left running they meet systemd's last kill at shutdown, which waits 90 s for
+# a container whose PID 1 ignores SIGTERM, as a shell does.
+quiesce_pods() {
+  systemctl stop kubelet.service >/dev/null 2>&1 || true
+  command -v crictl >/dev/null 2>&1 || return 0
+  ep=
+  for s in $sockets; do
+    if [ -S "$s" ]; then
+      ep=unix://$s
+      break
+    fi
+  done
+  [ -n "$ep" ] || return 0
+  ids=$(crictl --runtime-endpoint "$ep" ps -q 2>/dev/null) || return 0
+  for id in $ids; do
+    crictl --runtime-endpoint "$ep" stop --timeout 10 "$id" >/dev/null 2>&1 &
+  done
+  wait
+}
+
 do_reboot() {
   if command -v systemctl >/dev/null 2>&1 && systemctl reboot >/dev/null 2>&1; then
     note "reboot requested with systemctl reboot"
@@ -484,6 +507,7 @@ step start-runtime do_start_runtime roll_back
 step start-kubelet do_start_kubelet roll_back
 if [ "${CRIMIG_REBOOT:-0}" = 1 ]; then
   crimig_journal reboot started "rebooting the node"
+  quiesce_pods
   # systemctl reboot stops this job's unit at once, before the request even
   # returns: record the outcome first, or it is lost.
   crimig_journal swap "done" "the node runs $runtime; rebooting"
@@ -500,7 +524,9 @@ if [ "${CRIMIG_REBOOT:-0}" = 1 ]; then
   set -e
   if [ "$rc" -ne 0 ]; then
     # The node already runs on the new runtime; a reboot that cannot be asked
-    # for is no reason to undo that.
+    # for is no reason to undo that. The pods were stopped for the reboot:
+    # the kubelet starts them again.
+    systemctl start kubelet.service >/dev/null 2>&1 || true
     crimig_journal reboot failed "$(cat "$errfile" 2>/dev/null || echo "exit code $rc")"
     exit 0
   fi
