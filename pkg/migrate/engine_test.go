@@ -32,6 +32,8 @@ type fakeHost struct {
 	jobs     map[string]nodeexec.JobState
 	failSwap bool
 	failStep string
+	// failStderr overrides what the failing step prints.
+	failStderr string
 	// journals overrides the entries a failed job reports, by node/job.
 	journals map[string][]nodeexec.JournalEntry
 }
@@ -46,7 +48,11 @@ func (h *fakeHost) Run(_ context.Context, _ string, script string, env map[strin
 	name := scriptName(script)
 	h.record("run " + name)
 	if name == h.failStep {
-		return nodeexec.Result{ExitCode: 3, Stderr: []byte("no repo provides cri-o\n")}, nil
+		stderr := "no repo provides cri-o\n"
+		if h.failStderr != "" {
+			stderr = h.failStderr
+		}
+		return nodeexec.Result{ExitCode: 3, Stderr: []byte(stderr)}, nil
 	}
 	return nodeexec.Result{}, nil
 }
