@@ -50,7 +50,7 @@ func TestText(t *testing.T) {
 		"dnf could not install cri-o from https://u:p@m.example/x/": "dnf could not install cri-o from https://" + Mask + "@m.example/x/",
 		"https://u:p@ss@m.example/":                                 "https://" + Mask + "@m.example/",
 		"mail alice@example.com at https://m.example/a@b":           "mail alice@example.com at https://m.example/a@b",
-		"no url here":                                               "no url here",
+		"no url here": "no url here",
 	} {
 		if got := Text(in); got != want {
 			t.Errorf("Text(%q) = %q, want %q", in, got, want)
