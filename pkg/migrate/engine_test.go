@@ -34,6 +34,8 @@ type fakeHost struct {
 	failStep string
 	// failStderr overrides what the failing step prints.
 	failStderr string
+	// envs holds the environment each script last ran with, by script name.
+	envs map[string]map[string]string
 	// journals overrides the entries a failed job reports, by node/job.
 	journals map[string][]nodeexec.JournalEntry
 }
@@ -47,6 +49,12 @@ func (h *fakeHost) record(s string) {
 func (h *fakeHost) Run(_ context.Context, _ string, script string, env map[string]string) (nodeexec.Result, error) {
 	name := scriptName(script)
 	h.record("run " + name)
+	h.mu.Lock()
+	if h.envs == nil {
+		h.envs = map[string]map[string]string{}
+	}
+	h.envs[name] = env
+	h.mu.Unlock()
 	if name == h.failStep {
 		stderr := "no repo provides cri-o\n"
 		if h.failStderr != "" {

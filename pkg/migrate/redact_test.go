@@ -2,6 +2,8 @@ package migrate
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -32,5 +34,23 @@ func TestFailedStepRedactsURLUserinfo(t *testing.T) {
 		if strings.Contains(ev.Message+ev.Err, secret) {
 			t.Errorf("event holds the password: %+v", ev)
 		}
+	}
+}
+
+// repo=URL,key=FILE: install.sh gets the bare URL and the operator's key.
+func TestInstallGetsTheOperatorsRepoKey(t *testing.T) {
+	key := filepath.Join(t.TempDir(), "mirror.asc")
+	const armored = "-----BEGIN PGP PUBLIC KEY BLOCK-----\nabc\n-----END PGP PUBLIC KEY BLOCK-----\n"
+	if err := os.WriteFile(key, []byte(armored), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e, host, _ := newTestEngine(t)
+	e.Options.Source = "repo=http://m.example/crio/,key=" + key
+	if err := e.Migrate(context.Background(), "node-1"); err != nil {
+		t.Fatal(err)
+	}
+	env := host.envs["install.sh"]
+	if env["CRIMIG_REPO_URL"] != "http://m.example/crio/" || env["CRIMIG_REPO_KEY"] != armored || env["CRIMIG_REPO_INSECURE"] != "" {
+		t.Errorf("install.sh env = %v", env)
 	}
 }
