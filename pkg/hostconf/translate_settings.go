@@ -29,7 +29,7 @@ func resolveSettings(in Input, dc *DaemonConfig, flags FlagsResult, configDriver
 		Paths:        in.Options.CRIO.withDefaults(),
 	}
 	if s.CgroupDriver != "systemd" && s.CgroupDriver != "cgroupfs" {
-		return s, nil, fmt.Errorf("cgroup driver %q: want systemd or cgroupfs", s.CgroupDriver)
+		return s, nil, fmt.Errorf("%s: cgroup driver %q: want systemd or cgroupfs", cgroupDriverSource(in.Options, dc, flags.CgroupDriver), s.CgroupDriver)
 	}
 	if s.ConmonPath != "" {
 		s.Paths.Conmon = s.ConmonPath // crio.conf's conmon overrides every handler's
@@ -73,6 +73,19 @@ func cgroupDriver(o Options, dc *DaemonConfig, flagDriver, configDriver string) 
 		return "systemd"
 	}
 	return "cgroupfs"
+}
+
+// cgroupDriverSource names where cgroupDriver took its value, for errors.
+func cgroupDriverSource(o Options, dc *DaemonConfig, flagDriver string) string {
+	switch {
+	case o.CgroupDriver != "":
+		return "the cgroup driver option"
+	case dc.CgroupDriver() != "":
+		return "/etc/docker/daemon.json exec-opts native.cgroupdriver"
+	case flagDriver != "":
+		return "the kubelet's --cgroup-driver flag"
+	}
+	return KubeletConfigPath + " cgroupDriver"
 }
 
 // defaultRuntime carries docker's default-runtime over when the runtime is
