@@ -28,7 +28,9 @@ func TestRBACViewer(t *testing.T) {
 	if _, err := cs.RbacV1().ClusterRoleBindings().Create(ctx, b, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = cs.RbacV1().ClusterRoleBindings().Delete(context.Background(), b.Name, metav1.DeleteOptions{}) })
+	t.Cleanup(func() {
+		_ = cs.RbacV1().ClusterRoleBindings().Delete(context.Background(), b.Name, metav1.DeleteOptions{})
+	})
 	viewer := UserKubeconfig(deploy.Viewer)
 	WaitFor(t, 20*time.Second, func() (bool, error) {
 		out, err := TryKubectlAs(t, viewer, "auth", "can-i", "list", "nodes")
