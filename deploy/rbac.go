@@ -23,6 +23,10 @@ var RBACYAML []byte
 // Personas of rbac.yaml. Each is a ClusterRole (cluster-wide rules) and a
 // Role of the same name in the node pod namespace.
 const (
+	// Viewer reads the cluster (plan --no-host, status): no pods, no exec,
+	// nothing in the node pod namespace.
+	Viewer = "crimig-viewer"
+	// Planner is node-root: it may create privileged pods and exec into them.
 	Planner  = "crimig-planner"
 	Operator = "crimig-operator"
 )

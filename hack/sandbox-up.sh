@@ -69,6 +69,7 @@ USERS=(
   "system:kube-scheduler - direct"
   "kwok-controller system:masters direct"
   "crimig-sim system:masters direct"
+  "crimig-viewer - client"
   "crimig-planner - client"
   "crimig-operator - client"
   "nobody - client"

@@ -197,7 +197,7 @@ func setTopLevel(doc []byte, sets []keyValue) ([]byte, error) {
 func reencode(doc []byte, sets []keyValue) ([]byte, error) {
 	var m map[string]any
 	if err := yaml.Unmarshal(doc, &m); err != nil {
-		return nil, fmt.Errorf("kubelet config: %w", err)
+		return nil, fmt.Errorf("%s: %w", KubeletConfigPath, err)
 	}
 	for _, s := range sets {
 		m[s.key] = s.value

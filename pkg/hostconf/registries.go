@@ -4,6 +4,7 @@ import (
 	"net"
 	"net/url"
 	"path"
+	"regexp"
 	"sort"
 	"strings"
 )
@@ -44,6 +45,10 @@ func parseRegistries(c *DaemonConfig) registries {
 				"list each registry host in that range in insecure-registries before migrating"))
 			continue
 		}
+		if host != "" && !validRegistryHost(host) {
+			r.losses = append(r.losses, badHostLoss("insecure-registries", e))
+			continue
+		}
 		if host != "" && !seen[host] {
 			seen[host] = true
 			r.Insecure = append(r.Insecure, host)
@@ -71,6 +76,10 @@ func (r *registries) parseMirror(raw string) (mirror, bool) {
 			"not a valid mirror URL", "fix the URL and re-run the plan"))
 		return mirror{}, false
 	}
+	if !validRegistryHost(u.Host) {
+		r.losses = append(r.losses, badHostLoss("registry-mirrors", raw))
+		return mirror{}, false
+	}
 	if u.User != nil {
 		r.losses = append(r.losses, newLoss(LossWarning, "registry-mirrors", raw,
 			"credentials in a mirror URL are not copied", "configure pull credentials for the mirror separately"))
@@ -78,6 +87,19 @@ func (r *registries) parseMirror(raw string) (mirror, bool) {
 	m := mirror{Scheme: strings.ToLower(u.Scheme), Location: u.Host + strings.TrimRight(u.EscapedPath(), "/")}
 	m.Insecure = m.Scheme == "http" || r.isInsecure(u.Host)
 	return m, true
+}
+
+// registryHostRE is a registry's host[:port]: DNS labels or a bracketed
+// IPv6 address. Nothing else may be one, because containerd's writer makes
+// the name a directory under /etc/containerd/certs.d.
+var registryHostRE = regexp.MustCompile(`^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?(\.[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?)*)(:[0-9]{1,5})?$`)
+
+func validRegistryHost(h string) bool { return registryHostRE.MatchString(h) }
+
+func badHostLoss(key, raw string) Loss {
+	return newLoss(LossWarning, key, raw,
+		"not a registry host name (host[:port]): crimig would turn it into a path under "+ContainerdCertsDir+", so it is left out",
+		"fix the entry in /etc/docker/daemon.json, or configure the registry for the new runtime by hand")
 }
 
 // isInsecure applies docker's rule: a host is insecure when listed, or when

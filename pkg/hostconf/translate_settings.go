@@ -31,7 +31,7 @@ func resolveSettings(in Input, dc *DaemonConfig, flags FlagsResult, configDriver
 		Paths:            in.Options.CRIO.withDefaults(),
 	}
 	if s.CgroupDriver != "systemd" && s.CgroupDriver != "cgroupfs" {
-		return s, nil, fmt.Errorf("cgroup driver %q: want systemd or cgroupfs", s.CgroupDriver)
+		return s, nil, fmt.Errorf("%s: cgroup driver %q: want systemd or cgroupfs", cgroupDriverSource(in.Options, dc, flags.CgroupDriver), s.CgroupDriver)
 	}
 	if s.ConmonPath != "" {
 		s.Paths.Conmon = s.ConmonPath // crio.conf's conmon overrides every handler's
@@ -91,6 +91,19 @@ func cgroupDriver(o Options, dc *DaemonConfig, flagDriver, configDriver string) 
 		return "systemd", "docker's default on this cgroup v2 host"
 	}
 	return "cgroupfs", "docker's default on this cgroup v1 host"
+}
+
+// cgroupDriverSource names where cgroupDriver took its value, for errors.
+func cgroupDriverSource(o Options, dc *DaemonConfig, flagDriver string) string {
+	switch {
+	case o.CgroupDriver != "":
+		return "the cgroup driver option"
+	case dc.CgroupDriver() != "":
+		return "/etc/docker/daemon.json exec-opts native.cgroupdriver"
+	case flagDriver != "":
+		return "the kubelet's --cgroup-driver flag"
+	}
+	return KubeletConfigPath + " cgroupDriver"
 }
 
 // defaultRuntime carries docker's default-runtime over when the runtime is

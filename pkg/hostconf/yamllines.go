@@ -38,7 +38,7 @@ func (y *yamlLines) check() error {
 	for i, l := range y.lines {
 		t := strings.TrimRight(l, " \t\r")
 		if t == "---" && content {
-			return fmt.Errorf("kubelet config line %d: more than one YAML document", i+1)
+			return fmt.Errorf("%s line %d: more than one YAML document", KubeletConfigPath, i+1)
 		}
 		if t != "" && t != "---" && !strings.HasPrefix(t, "#") {
 			content = true

@@ -46,10 +46,12 @@ case $CRIMIG_TARGET in
   containerd) tool=ctr ;;
   *) die 2 "CRIMIG_TARGET must be cri-o or containerd, got $CRIMIG_TARGET" ;;
 esac
-# Only what a reference may hold: also keeps the JSON below unescaped.
+# Only what a reference may hold: also keeps the JSON below unescaped. A
+# reference starts with a letter or digit, so docker never reads it as an
+# option (the plan leaves such names out, with finding CRIMIG015).
 for img in $images; do
   case $img in
-    *[!A-Za-z0-9._/:@-]*) die 2 "bad image reference: $img" ;;
+    [!A-Za-z0-9]* | *[!A-Za-z0-9._/:@-]*) die 2 "bad image reference: $img: a reference starts with a letter or digit and holds only letters, digits and ._/:@-" ;;
   esac
 done
 

@@ -69,6 +69,9 @@ func TestCarryImagesToCRIO(t *testing.T) {
 		{"CRIMIG_RUN_ID=r1", "CRIMIG_TARGET=cri-o", "CRIMIG_IMAGES=busybox:1.36 $(reboot)"},
 		{"CRIMIG_RUN_ID=../x", "CRIMIG_TARGET=cri-o", "CRIMIG_IMAGES=busybox:1.36"},
 		{"CRIMIG_RUN_ID=r1", "CRIMIG_TARGET=cri-o", "CRIMIG_IMAGES=*"},
+		// docker save would read these as options.
+		{"CRIMIG_RUN_ID=r1", "CRIMIG_TARGET=cri-o", "CRIMIG_IMAGES=busybox:1.36\n--output=/etc/cron.d/x"},
+		{"CRIMIG_RUN_ID=r1", "CRIMIG_TARGET=cri-o", "CRIMIG_IMAGES=-o/tmp/x"},
 	} {
 		if out, err := s.sh(Get(CarryImages), env...); exitCode(err) != 2 {
 			t.Errorf("%q: %v\n%s", env, err, out)

@@ -41,9 +41,11 @@ unit=crimig-$CRIMIG_RUN_ID-$CRIMIG_JOB
 mkdir -p "$jobs"
 chmod 0700 "${CRIMIG_STATE_DIR:-/var/lib/crimig}" "$base"
 
-# single_quote prints its argument quoted for sh: 'it'\''s'.
+# single_quote prints its argument quoted for sh: 'it'\''s'. The x guards
+# trailing newlines, which command substitution would drop.
 single_quote() {
-  printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"
+  sq_out=$(printf '%sx' "$1" | sed "s/'/'\\\\''/g")
+  printf "'%s'" "${sq_out%x}"
 }
 
 # systemd-run starts the unit with systemd's environment, not ours: the job

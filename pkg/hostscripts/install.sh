@@ -8,6 +8,9 @@
 #                          1.29.6 work too); containerd: informational, 2.1 or 1.7
 #   CRIMIG_SOURCE          pkgs (default), repo or bundle
 #   CRIMIG_REPO_URL        repo: base URL of the private mirror
+#   CRIMIG_REPO_KEY        repo: optional, the mirror's ASCII-armored public key
+#                          from the operator; without it an https mirror's own
+#                          key is used and an http mirror is refused
 #   CRIMIG_REPO_INSECURE   optional, 1: the mirror is not signed (gpgcheck=0 or
 #                          [trusted=yes])
 #   CRIMIG_BUNDLE          bundle: host path of the uploaded release tarball
@@ -127,11 +130,16 @@ crio_minor() {
 }
 
 # write_repo NAME URL KEY_URL writes the repository definition for the
-# package manager; an empty KEY_URL means the repository is not signed.
+# package manager; an empty KEY_URL means the repository is not signed, and
+# with the operator's key (op_key) KEY_URL is ignored.
 write_repo() {
   name=$1 url=$2 key=$3
   case $pm in
     dnf | yum)
+      if [ -n "$op_key" ]; then
+        ensure_file "/etc/pki/rpm-gpg/crimig-$name.asc" "$op_key"
+        key=file:///etc/pki/rpm-gpg/crimig-$name.asc
+      fi
       check=1
       [ -n "$key" ] || check=0
       ensure_file "/etc/yum.repos.d/crimig-$name.repo" "[crimig-$name]
@@ -143,10 +151,12 @@ gpgkey=$key}"
       ;;
     apt)
       opt="[trusted=yes]"
-      if [ -n "$key" ]; then
+      if [ -n "$key" ] || [ -n "$op_key" ]; then
         keyring=/etc/apt/keyrings/crimig-$name.asc
         opt="[signed-by=$keyring]"
-        if [ ! -s "$keyring" ]; then
+        if [ -n "$op_key" ]; then
+          ensure_file "$keyring" "$op_key"
+        elif [ ! -s "$keyring" ]; then
           mkdir -p /etc/apt/keyrings
           fetch "$key" "$keyring.crimig-tmp" ||
             { rm -f "$keyring.crimig-tmp"; die "cannot download the signing key $key; put it at $keyring"; }
@@ -162,23 +172,34 @@ gpgkey=$key}"
   esac
 }
 
-# repo_url prints the repository to install from and sets key_url.
+# repo_url sets url, the repository to install from, and how it is signed:
+# op_key, the operator's key, or else key_url, the key on the mirror itself.
+# A key fetched from a plain-http mirror proves nothing, so such a mirror
+# needs the operator's key or CRIMIG_REPO_INSECURE=1.
 repo_url() {
   ext=rpm
   [ "$pm" != apt ] || ext=deb
+  op_key='' key_url=''
   if [ "$source" = repo ]; then
     [ -n "${CRIMIG_REPO_URL:-}" ] || die "CRIMIG_SOURCE=repo needs CRIMIG_REPO_URL, the base URL of your mirror"
+    case $CRIMIG_REPO_URL in
+      *[![:graph:]]*) die "CRIMIG_REPO_URL holds a space, newline or control character; give the mirror's plain URL" ;;
+    esac
     url=${CRIMIG_REPO_URL%/}/
+    op_key=${CRIMIG_REPO_KEY:-}
   else
     url=https://pkgs.k8s.io/addons:/cri-o:/stable:/v$(crio_minor)/$ext/
   fi
-  key_url=
-  if [ "${CRIMIG_REPO_INSECURE:-0}" != 1 ]; then
-    if [ "$ext" = rpm ]; then
-      key_url=${url}repodata/repomd.xml.key
-    else
-      key_url=${url}Release.key
-    fi
+  if [ -n "$op_key" ] || [ "${CRIMIG_REPO_INSECURE:-0}" = 1 ]; then
+    return 0
+  fi
+  case $url in
+    http://*) die "the mirror $url is plain http and no signing key was given, so a key fetched from it would prove nothing; pass the key (--source repo=URL,key=FILE) or accept an unsigned mirror (--insecure-repo)" ;;
+  esac
+  if [ "$ext" = rpm ]; then
+    key_url=${url}repodata/repomd.xml.key
+  else
+    key_url=${url}Release.key
   fi
 }
 

@@ -40,11 +40,17 @@ json_str() {
 }
 # --- end of json escaper ---
 
+# crimig_redact prints its argument with the user-info of every URL masked,
+# as pkg/redact does, so that no password reaches the journal.
+crimig_redact() {
+  printf '%s\n' "$1" | sed 's#://[^/[:space:]]*@#://<redacted>@#g'
+}
+
 # crimig_journal STEP PHASE [MESSAGE] appends one entry to the job's journal.
 crimig_journal() {
   printf '{"time":"%s","job":%s,"step":%s,"phase":%s,"message":%s}\n' \
     "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$(json_str "${CRIMIG_JOB:-}")" \
-    "$(json_str "$1")" "$(json_str "$2")" "$(json_str "${3:-}")" >>"$CRIMIG_JOURNAL"
+    "$(json_str "$1")" "$(json_str "$2")" "$(json_str "$(crimig_redact "${3:-}")")" >>"$CRIMIG_JOURNAL"
 }
 
 # crimig_journal_exit CODE records how the job ended.

@@ -51,6 +51,7 @@ const (
 	IDDockerDataMount     = "CRIMIG012" // workload mounts /var/lib/docker
 	IDDockerHost          = "CRIMIG013" // workload sets DOCKER_HOST
 	IDShortImageName      = "CRIMIG014" // short image names
+	IDBadImageRef         = "CRIMIG015" // image reference that is no reference (starts with '-'): not carried
 	IDLogAgentDockerJSON  = "CRIMIG020" // log agent parses docker JSON
 	IDLogAgent            = "CRIMIG021" // log agent found, format unknown
 	IDPDBZero             = "CRIMIG030" // PDB allows no disruption

@@ -7,6 +7,7 @@ import (
 
 	"github.com/crimig/kubectl-crimig/pkg/hostconf"
 	"github.com/crimig/kubectl-crimig/pkg/hostscripts"
+	"github.com/crimig/kubectl-crimig/pkg/redact"
 )
 
 // HostResult is the outcome of reading one node's host facts.
@@ -151,7 +152,7 @@ func (h *hostCheck) source(p *SourceProbe) {
 	if p == nil || p.Reachable == nil || *p.Reachable {
 		return
 	}
-	h.add(IDSourceUnreachable, Blocker, "package source", "no package source reachable from the host: "+p.URL+" ("+p.Detail+")",
+	h.add(IDSourceUnreachable, Blocker, "package source", "no package source reachable from the host: "+redact.Text(p.URL+" ("+p.Detail+")"),
 		"point --source repo=URL at a mirror the node can reach, or use --source bundle=FILE with the offline release bundle")
 }
 

@@ -1,7 +1,10 @@
 package inspect
 
 import (
+	"fmt"
+	"regexp"
 	"sort"
+	"strconv"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -13,7 +16,7 @@ import (
 // node by themselves, DaemonSet pods and mirror (static) pods. Evicted pods
 // are left out: they may be scheduled anywhere. migrate --carry-images copies
 // these from docker into the new runtime's store, for nodes that cannot pull.
-func nodeImages(pods []*corev1.Pod, pause string) []string {
+func nodeImages(pods []*corev1.Pod, pause string) (images, bad []string) {
 	set := map[string]bool{}
 	if pause != "" {
 		set[pause] = true
@@ -28,14 +31,31 @@ func nodeImages(pods []*corev1.Pod, pause string) []string {
 			}
 		}
 	}
-	if len(set) == 0 {
-		return nil
-	}
-	out := make([]string, 0, len(set))
 	for img := range set {
-		out = append(out, img)
+		if imageRefRE.MatchString(img) {
+			images = append(images, img)
+		} else {
+			bad = append(bad, img)
+		}
 	}
-	sort.Strings(out)
+	sort.Strings(images)
+	sort.Strings(bad)
+	return images, bad
+}
+
+// imageRefRE is what an image reference may look like by the time it
+// reaches a host command (carry-images.sh checks the same): starting with a
+// letter or digit, so that docker never reads one as an option.
+var imageRefRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._/:@-]*$`)
+
+func badImageFindings(node string, bad []string) []Finding {
+	var out []Finding
+	for _, img := range bad {
+		out = append(out, Finding{ID: IDBadImageRef, Severity: Warning, Node: node, Subject: "image " + strconv.Quote(img),
+			Message: fmt.Sprintf("a pod that returns to the node names the image %q, which is no image reference: "+
+				"a reference starting with '-' would reach docker save on the host as an option, so crimig leaves it out of --carry-images", img),
+			Remedy: "find the pod with \"kubectl get pods -A --field-selector spec.nodeName=" + node + " -o wide\" and fix its image"})
+	}
 	return out
 }
 

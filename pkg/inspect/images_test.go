@@ -1,6 +1,7 @@
 package inspect
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -68,5 +69,34 @@ func TestNodeImages(t *testing.T) {
 	}
 	if imgs := p.Nodes[0].Images; imgs != nil {
 		t.Errorf("node-3 (already on CRI-O) images: %v", imgs)
+	}
+}
+
+// An image reference that starts with '-' would reach `docker save` on the
+// host as an option: it is left out of the images to carry, with a finding.
+func TestNodeImagesRejectsOptionLikeReferences(t *testing.T) {
+	cf := fixtureCluster()
+	cf.Pods = append(cf.Pods, pod("logging", "evil-1", "node-1", func(p *corev1.Pod) {
+		p.OwnerReferences = ctrl("DaemonSet", "evil")
+		p.Spec.Containers[0].Image = "--output=/etc/cron.d/x"
+	}))
+	p, err := BuildPlan(cf, map[string]HostResult{"node-1": fixtureHost()}, Options{Target: hostconf.TargetCRIO, Nodes: []string{"node-1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	np := p.Nodes[0]
+	for _, img := range np.Images {
+		if img[0] == '-' {
+			t.Errorf("images to carry hold %q", img)
+		}
+	}
+	var f *Finding
+	for i := range np.Findings {
+		if np.Findings[i].ID == IDBadImageRef {
+			f = &np.Findings[i]
+		}
+	}
+	if f == nil || f.Severity != Warning || !strings.Contains(f.Message, `"--output=/etc/cron.d/x"`) || !strings.Contains(f.Message, "option") {
+		t.Fatalf("finding = %+v", f)
 	}
 }

@@ -134,7 +134,9 @@ func buildNodePlan(n *corev1.Node, pc *planContext, hosts map[string]HostResult,
 		np.Findings = append(np.Findings, hostFindings(n.Name, o.Target, r)...)
 		np.addTranslation(r, o.Target)
 	}
-	np.Images = nodeImages(pc.byNode[n.Name], np.pauseImage())
+	images, bad := nodeImages(pc.byNode[n.Name], np.pauseImage())
+	np.Images = images
+	np.Findings = append(np.Findings, badImageFindings(n.Name, bad)...)
 	np.Steps = Steps(np, o)
 	sortFindings(np.Findings)
 	np.Summary = summarize(np.Findings)

@@ -372,3 +372,21 @@ func TestPlanGivesEveryChangeAReason(t *testing.T) {
 		t.Errorf("-o json does not carry instance-config.yaml's reason:\n%s", b)
 	}
 }
+
+// A mirror URL with user-info is shown without it, in the steps and in the
+// unreachable-source finding.
+func TestPlanRedactsRepoUserinfo(t *testing.T) {
+	const secret = "S3CRET"
+	r := fixtureHost()
+	no := false
+	r.Source = &SourceProbe{Reachable: &no, URL: "https://bob:" + secret + "@m.example/repodata/repomd.xml", Detail: "curl exit 6"}
+	o := Options{Target: hostconf.TargetCRIO, Nodes: []string{"node-1"}, Source: "repo=https://bob:" + secret + "@m.example/"}
+	p, err := BuildPlan(fixtureCluster(), map[string]HostResult{"node-1": r}, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _ := json.Marshal(p)
+	if strings.Contains(string(out), secret) {
+		t.Errorf("the plan holds the password: %s", out)
+	}
+}

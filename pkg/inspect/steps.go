@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/crimig/kubectl-crimig/pkg/hostconf"
+	"github.com/crimig/kubectl-crimig/pkg/redact"
 )
 
 // Step is one ordered action of a migration, as the plan shows it.
@@ -38,7 +39,7 @@ const (
 
 // Steps lists what migrate does on the node, in order.
 func Steps(np NodePlan, o Options) []Step {
-	source := o.Source
+	source := redact.Text(o.Source)
 	if source == "" {
 		source = "pkgs"
 	}

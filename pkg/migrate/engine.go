@@ -41,8 +41,10 @@ type DrainOptions struct {
 // Options are the user's choices for a migration.
 type Options struct {
 	Target hostconf.Target
-	// Source is pkgs, repo=URL or bundle=FILE.
+	// Source is pkgs, repo=URL[,key=FILE] or bundle=FILE.
 	Source string
+	// InsecureRepo installs from repo=URL without a signature check.
+	InsecureRepo bool
 	// Accept holds finding IDs the user accepted; "all" accepts every one.
 	Accept      map[string]bool
 	Drain       DrainOptions

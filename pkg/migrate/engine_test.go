@@ -36,6 +36,10 @@ type fakeHost struct {
 	jobs     map[string]nodeexec.JobState
 	failSwap bool
 	failStep string
+	// failStderr overrides what the failing step prints.
+	failStderr string
+	// envs holds the environment each script last ran with, by script name.
+	envs map[string]map[string]string
 	// journals overrides the entries a failed job reports, by node/job.
 	journals map[string][]nodeexec.JournalEntry
 	logTail  []string // the failed swap job's log
@@ -57,8 +61,18 @@ func (h *fakeHost) record(s string) {
 func (h *fakeHost) Run(_ context.Context, _ string, script string, env map[string]string) (nodeexec.Result, error) {
 	name := scriptName(script)
 	h.record("run " + name)
+	h.mu.Lock()
+	if h.envs == nil {
+		h.envs = map[string]map[string]string{}
+	}
+	h.envs[name] = env
+	h.mu.Unlock()
 	if name == h.failStep {
-		return nodeexec.Result{ExitCode: 3, Stderr: []byte("no repo provides cri-o\n")}, nil
+		stderr := "no repo provides cri-o\n"
+		if h.failStderr != "" {
+			stderr = h.failStderr
+		}
+		return nodeexec.Result{ExitCode: 3, Stderr: []byte(stderr)}, nil
 	}
 	if name == hostscripts.ReuseFile {
 		return h.reuse(env), nil

@@ -1,6 +1,10 @@
 package migrate
 
-import "time"
+import (
+	"time"
+
+	"github.com/crimig/kubectl-crimig/pkg/redact"
+)
 
 // Phase of an Event.
 type Phase string
@@ -38,7 +42,7 @@ func (e *Engine) emitProgress(node, step string, phase Phase, msg string, progre
 	if e.Sink == nil {
 		return
 	}
-	e.Sink(Event{Time: e.eventTime(), Node: node, Step: step, Phase: phase, Message: msg, Progress: progress})
+	e.Sink(Event{Time: e.eventTime(), Node: node, Step: step, Phase: phase, Message: redact.Text(msg), Progress: progress})
 }
 
 // eventTime stamps events to the millisecond, for step timings; the state
@@ -54,5 +58,5 @@ func (e *Engine) emitErr(node, step string, err error) {
 	if e.Sink == nil {
 		return
 	}
-	e.Sink(Event{Time: e.eventTime(), Node: node, Step: step, Phase: PhaseFailed, Err: err.Error(), Progress: -1})
+	e.Sink(Event{Time: e.eventTime(), Node: node, Step: step, Phase: PhaseFailed, Err: redact.Text(err.Error()), Progress: -1})
 }

@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/crimig/kubectl-crimig/pkg/hostconf"
+	"github.com/crimig/kubectl-crimig/pkg/redact"
 )
 
 // AnnotationState holds the migration state on the Node. It never holds
@@ -89,6 +90,7 @@ func ReadState(n *corev1.Node) (*State, error) {
 // saveState writes the annotation with a JSON merge patch.
 func (e *Engine) saveState(ctx context.Context, node string, s *State) error {
 	s.Updated = e.now()
+	s.LastError = redact.Text(s.LastError)
 	b, err := json.Marshal(s)
 	if err != nil {
 		return err

@@ -105,25 +105,45 @@ func (r *run) install(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	kind, value, _ := strings.Cut(r.e.Options.Source, "=")
+	src, err := inspect.ParseSource(r.e.Options.Source)
+	if err != nil {
+		return err
+	}
 	env := map[string]string{
 		"CRIMIG_RUN_ID":         r.state.RunID,
 		"CRIMIG_TARGET":         r.state.To,
 		"CRIMIG_TARGET_VERSION": np.TargetVersion,
-		"CRIMIG_SOURCE":         kind,
+		"CRIMIG_SOURCE":         src.Kind,
 		"CRIMIG_PODMAN":         boolEnv(r.e.Options.Podman),
 	}
-	switch kind {
+	switch src.Kind {
 	case "repo":
-		env["CRIMIG_REPO_URL"] = value
+		if err := r.repoEnv(src, env); err != nil {
+			return err
+		}
 	case "bundle":
-		hostPath, err := r.uploadBundle(ctx, value)
+		hostPath, err := r.uploadBundle(ctx, src.File)
 		if err != nil {
 			return err
 		}
 		env["CRIMIG_BUNDLE"] = hostPath
 	}
 	return r.script(ctx, hostscripts.Install, env)
+}
+
+// repoEnv hands install.sh the mirror, and the operator's signing key or
+// the operator's word that the mirror is unsigned.
+func (r *run) repoEnv(src inspect.Source, env map[string]string) error {
+	env["CRIMIG_REPO_URL"] = src.URL
+	if r.e.Options.InsecureRepo {
+		env["CRIMIG_REPO_INSECURE"] = "1"
+	}
+	if src.KeyFile == "" {
+		return nil
+	}
+	key, err := inspect.ReadRepoKey(src.KeyFile)
+	env["CRIMIG_REPO_KEY"] = key
+	return err
 }
 
 // configure stages the translated files; the swap job installs them once

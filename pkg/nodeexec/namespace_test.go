@@ -15,11 +15,20 @@ import (
 )
 
 func namespace(name, level string) *corev1.Namespace {
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{}}}
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{LabelManagedBy: ManagedBy}}}
 	if level != "" {
 		ns.Labels[LabelPodSecurityEnforce] = level
 	}
 	return ns
+}
+
+func unmarked(ns *corev1.Namespace) *corev1.Namespace {
+	delete(ns.Labels, LabelManagedBy)
+	return ns
+}
+
+func workload(ns string, labels map[string]string) *corev1.Pod {
+	return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web-1", Namespace: ns, Labels: labels}}
 }
 
 func TestPrepareNamespace(t *testing.T) {
@@ -32,7 +41,7 @@ func TestPrepareNamespace(t *testing.T) {
 		{name: "missing default is created", ns: DefaultNamespace},
 		{name: "missing custom is created", ns: "ops"},
 		{name: "privileged is fine", ns: "ops", existing: namespace("ops", "privileged")},
-		{name: "unlabelled is left to admission", ns: "ops", existing: namespace("ops", "")},
+		{name: "marked, no level, is left to admission", ns: "ops", existing: namespace("ops", "")},
 		{name: "baseline blocks", ns: "ops", existing: namespace("ops", "baseline"), wantLevel: "baseline"},
 		{name: "restricted blocks", ns: "apps", existing: namespace("apps", "restricted"), wantLevel: "restricted"},
 	}
@@ -72,6 +81,47 @@ func TestPrepareNamespace(t *testing.T) {
 				t.Errorf("created namespace labels = %v", ns.Labels)
 			}
 		})
+	}
+}
+
+// Only a namespace crimig created, or one an admin marked for it, holds
+// crimig's node pods: anyone with pods/exec there is root on every node.
+func TestPrepareNamespaceRefusesOthers(t *testing.T) {
+	tests := []struct {
+		name string
+		objs []runtime.Object
+		want []string
+	}{
+		{name: "not marked", objs: []runtime.Object{unmarked(namespace("apps", "privileged"))},
+			want: []string{`namespace "apps" is not crimig's`, "kubectl label ns apps app.kubernetes.io/managed-by=crimig", DefaultNamespace}},
+		{name: "runs other workloads", objs: []runtime.Object{namespace("apps", "privileged"), workload("apps", map[string]string{"app": "web"})},
+			want: []string{`namespace "apps" runs other workloads (pod web-1)`, "kubectl create ns", DefaultNamespace}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			client := fakeCluster(t, nil, append(tt.objs, readyNode("node-1"))...)
+			e := newTestExecutor(t, client, localStreams(), Options{Namespace: "apps"})
+			_, err := e.Run(context.Background(), "node-1", "true", nil)
+			if err == nil {
+				t.Fatal("want an error")
+			}
+			for _, want := range tt.want {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q does not say %q", err, want)
+				}
+			}
+			if n := podCreates(client); n != 0 {
+				t.Errorf("%d pods created in a namespace that is not crimig's", n)
+			}
+		})
+	}
+}
+
+// crimig's own pods in the namespace are no reason to refuse it.
+func TestPrepareNamespaceAcceptsItsOwnPods(t *testing.T) {
+	client := fakeCluster(t, nil, namespace("ops", "privileged"), workload("ops", map[string]string{LabelManagedBy: ManagedBy}), readyNode("node-1"))
+	if err := PrepareNamespace(context.Background(), client, "ops"); err != nil {
+		t.Fatal(err)
 	}
 }
 

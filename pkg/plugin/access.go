@@ -16,6 +16,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"github.com/crimig/kubectl-crimig/deploy"
 	"github.com/crimig/kubectl-crimig/pkg/inspect"
 )
 
@@ -134,13 +135,38 @@ func commandNeeds(command string, host bool) []Need {
 	return n
 }
 
-// commandRole names the persona in deploy/rbac.yaml that grants a command.
-func commandRole(command string) string {
-	switch command {
-	case "plan", "status":
-		return "crimig-planner"
+// commandRole names the smallest persona in deploy/rbac.yaml that grants a
+// command; host is false for plan --no-host and non-interactive status.
+func commandRole(command string, host bool) string {
+	switch {
+	case (command == "plan" || command == "status") && !host:
+		return deploy.Viewer
+	case command == "plan" || command == "status":
+		return deploy.Planner
 	}
-	return "crimig-operator"
+	return deploy.Operator
+}
+
+// needRole names the smallest persona that grants one need: the viewer
+// reads the cluster, the planner (node-root) also runs node pods and reads
+// the Leases in their namespace, the operator changes things.
+func needRole(n Need) string {
+	switch {
+	case !n.PodNamespace && n.Namespace == "" && (n.Verb == "list" || (n.Verb == "watch" && n.Resource == "nodes")):
+		return deploy.Viewer
+	case hasNeed(needsNodePods, n) || hasNeed(needsStatus, n):
+		return deploy.Planner
+	}
+	return deploy.Operator
+}
+
+func hasNeed(list []Need, n Need) bool {
+	for _, m := range list {
+		if m.Verb == n.Verb && m.Group == n.Group && m.Resource == n.Resource && m.Subresource == n.Subresource && m.PodNamespace == n.PodNamespace {
+			return true
+		}
+	}
+	return false
 }
 
 func concatNeeds(lists ...[]Need) []Need {
@@ -158,6 +184,8 @@ type AccessError struct {
 	User      string
 	Namespace string
 	Missing   []Need
+	// Host is set when the command runs node pods.
+	Host bool
 }
 
 func (e *AccessError) Error() string {
@@ -171,7 +199,7 @@ func (e *AccessError) Error() string {
 		fmt.Fprintf(&b, "  %s\n", line)
 	}
 	fmt.Fprintf(&b, "Ask a cluster admin to bind the %s ClusterRole and Roles from %s to you (node pod namespace: %s); %s explains every rule.\n",
-		commandRole(e.Command), rbacManifest, e.Namespace, securityDoc)
+		commandRole(e.Command, e.Host), rbacManifest, e.Namespace, securityDoc)
 	q := e.Missing[0]
 	fmt.Fprintf(&b, "Check one with: %s", canICommand(q.Verb, q.Group, q.Resource, q.Subresource, nsFor(q, e.Namespace)))
 	return b.String()
@@ -201,6 +229,7 @@ func groupMissing(missing []Need, ns string) []string {
 	type key struct{ res, ns string }
 	verbs := map[key][]string{}
 	whys := map[key][]string{}
+	roles := map[key]string{}
 	var order []key
 	for _, n := range missing {
 		res := resourceString(n.Group, n.Resource, n.Subresource)
@@ -213,6 +242,9 @@ func groupMissing(missing []Need, ns string) []string {
 		}
 		verbs[k] = appendUnique(verbs[k], n.Verb)
 		whys[k] = appendUnique(whys[k], n.Why)
+		if r := needRole(n); roleRank(r) > roleRank(roles[k]) {
+			roles[k] = r
+		}
 	}
 	lines := make([]string, 0, len(order))
 	for _, k := range order {
@@ -223,9 +255,21 @@ func groupMissing(missing []Need, ns string) []string {
 		case k.ns != "":
 			where = " in namespace " + k.ns
 		}
-		lines = append(lines, fmt.Sprintf("%s %s%s (%s)", strings.Join(verbs[k], ","), res, where, summarizeWhys(whys[k])))
+		lines = append(lines, fmt.Sprintf("%s %s%s (%s; role %s)", strings.Join(verbs[k], ","), res, where, summarizeWhys(whys[k]), roles[k]))
 	}
 	return lines
+}
+
+func roleRank(r string) int {
+	switch r {
+	case deploy.Viewer:
+		return 1
+	case deploy.Planner:
+		return 2
+	case deploy.Operator:
+		return 3
+	}
+	return 0
 }
 
 // summarizeWhys keeps a single reason whole, and only the areas ("drain",
@@ -338,7 +382,8 @@ func CheckAccess(ctx context.Context, client kubernetes.Interface, command, podN
 	if len(missing) == 0 {
 		return nil
 	}
-	return &AccessError{Command: command, User: whoAmI(ctx, client), Namespace: podNamespace, Missing: missing}
+	return &AccessError{Command: command, User: whoAmI(ctx, client), Namespace: podNamespace, Missing: missing,
+		Host: hasNeed(needs, needsNodePods[2])}
 }
 
 // dedupNeeds drops repeated needs, keeping the first reason.

@@ -95,8 +95,8 @@ func TestRBACCoversEveryCommand(t *testing.T) {
 		}
 	}
 	for _, cmd := range allCommands {
-		if want := deploy.Planner; (cmd == "plan" || cmd == "status") != (commandRole(cmd) == want) {
-			t.Errorf("commandRole(%s) = %s", cmd, commandRole(cmd))
+		if want := deploy.Planner; (cmd == "plan" || cmd == "status") != (commandRole(cmd, true) == want) {
+			t.Errorf("commandRole(%s) = %s", cmd, commandRole(cmd, true))
 		}
 	}
 }
@@ -207,8 +207,8 @@ func TestCheckAccess(t *testing.T) {
 		{persona: deploy.Operator, command: "cleanup", host: true, ok: true},
 		{persona: deploy.Planner, command: "migrate", host: true, missing: []string{
 			"patch nodes (",
-			"get,create,update,delete leases.coordination.k8s.io in namespace crimig-system (lock)",
-			"get pods (drain: wait until evicted pods are gone)",
+			"get,create,update,delete leases.coordination.k8s.io in namespace crimig-system (lock; role crimig-operator)",
+			"get pods (drain: wait until evicted pods are gone; role crimig-operator)",
 			"create pods/eviction (drain:",
 			"get daemonsets.apps (drain:",
 		}},
@@ -217,7 +217,7 @@ func TestCheckAccess(t *testing.T) {
 			"list nodes (cluster facts:", "list configmaps (", "list poddisruptionbudgets.policy (",
 		}},
 		{persona: "nobody", command: "plan", host: true, missing: []string{
-			"list,create,get,watch,delete pods in namespace crimig-system (node pods)",
+			"list,create,get,watch,delete pods in namespace crimig-system (node pods; role crimig-planner)",
 			"create,get pods/exec in namespace crimig-system (",
 			"get namespace crimig-system (",
 		}},
@@ -243,7 +243,7 @@ func TestCheckAccess(t *testing.T) {
 			want := append([]string{
 				fmt.Sprintf("user %q may not do what 'kubectl crimig %s' needs, so nothing was changed", tc.persona, tc.command),
 				"deploy/rbac.yaml", "docs/security.md", "kubectl auth can-i ",
-				"bind the " + commandRole(tc.command) + " ClusterRole and Roles from deploy/rbac.yaml to you (node pod namespace: crimig-system)",
+				"bind the " + commandRole(tc.command, tc.host) + " ClusterRole and Roles from deploy/rbac.yaml to you (node pod namespace: crimig-system)",
 			}, tc.missing...)
 			for _, w := range want {
 				if !strings.Contains(msg, w) {
@@ -340,6 +340,61 @@ func TestFloatingImageFinding(t *testing.T) {
 		}
 		if !strings.Contains(last.Remedy, "pin it by digest") || !strings.Contains(last.Remedy, tc.repo+"@sha256:") {
 			t.Errorf("%s: remedy %q", tc.image, last.Remedy)
+		}
+	}
+}
+
+// viewerNeeds is what crimig-viewer must grant: plan --no-host, and status
+// without its Leases (lock holders) and journal pane.
+func viewerNeeds() []Need {
+	n := commandNeeds("plan", false)
+	for _, s := range needsStatus {
+		if !s.PodNamespace {
+			n = append(n, s)
+		}
+	}
+	return n
+}
+
+// crimig-viewer grants plan --no-host and status, and nothing that makes a
+// pod, execs, or touches the node pod namespace.
+func TestRBACViewer(t *testing.T) {
+	r := loadRBAC(t)
+	for _, n := range viewerNeeds() {
+		if len(r.Allowed(deploy.Viewer, needRequest(n, nodeexec.DefaultNamespace))) == 0 {
+			t.Errorf("%s does not grant %+v", deploy.Viewer, n)
+		}
+		if needRole(n) != deploy.Viewer {
+			t.Errorf("needRole(%+v) = %s, want %s", n, needRole(n), deploy.Viewer)
+		}
+	}
+	grants := r.Grants(deploy.Viewer)
+	for _, g := range grants {
+		if g.Kind != "ClusterRole" || g.Namespace != "" || (g.Verb != "list" && g.Verb != "watch") {
+			t.Errorf("%s grants %s: want cluster-wide list and watch only", deploy.Viewer, g)
+		}
+	}
+	for _, n := range append(needsNodePods[:8:8], needsLock...) {
+		if n.Verb == "list" {
+			continue // plan lists every pod, those in crimig-system too: names, not exec
+		}
+		if len(r.Allowed(deploy.Viewer, needRequest(n, nodeexec.DefaultNamespace))) > 0 {
+			t.Errorf("%s grants %+v", deploy.Viewer, n)
+		}
+	}
+	if commandRole("plan", false) != deploy.Viewer || commandRole("status", false) != deploy.Viewer || commandRole("plan", true) != deploy.Planner {
+		t.Error("commandRole does not name the viewer for plan --no-host and status")
+	}
+}
+
+// A missing permission names the role it belongs to.
+func TestAccessErrorNamesEachNeedsRole(t *testing.T) {
+	e := &AccessError{Command: "plan", Namespace: "crimig-system", Host: true, Missing: []Need{needsClusterFacts[0], needsNodePods[2]}}
+	msg := e.Error()
+	for _, want := range []string{"list nodes (cluster facts: runtimes, versions, cordon state, cri-socket annotations; role crimig-viewer)",
+		"create pods in namespace crimig-system (node pods: one per node; role crimig-planner)", "bind the crimig-planner ClusterRole"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("error lacks %q:\n%s", want, msg)
 		}
 	}
 }

@@ -39,7 +39,7 @@ func (f *NodeExecFlags) AddFlags(fs *pflag.FlagSet) {
 	fs.StringSliceVar(&f.PullSecrets, "image-pull-secret", f.PullSecrets,
 		"Image pull secret in --pod-namespace for --image (repeatable).")
 	fs.StringVar(&f.PodNamespace, "pod-namespace", f.PodNamespace,
-		"Namespace of the privileged node pods; created with PodSecurity level privileged when missing.")
+		"Namespace of the privileged node pods: one crimig created or an admin labelled app.kubernetes.io/managed-by=crimig, running no other pods; created with PodSecurity level privileged when missing.")
 	fs.IntVar(&f.Parallel, "parallel", f.Parallel, "How many nodes to inspect at once.")
 }
 

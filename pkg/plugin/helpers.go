@@ -6,8 +6,11 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	cmdutil "k8s.io/kubectl/pkg/cmd/util"
+
+	"github.com/crimig/kubectl-crimig/pkg/inspect"
 )
 
 // nodeNameCompletion completes node names, as `kubectl get nodes` would.
@@ -35,21 +38,31 @@ func nodeNameCompletion(f cmdutil.Factory) func(*cobra.Command, []string, string
 	}
 }
 
-// validateSource checks --source: pkgs, repo=URL or bundle=FILE.
-func validateSource(source string) error {
-	kind, value, hasValue := strings.Cut(source, "=")
-	switch {
-	case source == "pkgs":
-		return nil
-	case kind == "repo" && hasValue && (strings.HasPrefix(value, "http://") || strings.HasPrefix(value, "https://") || strings.HasPrefix(value, "file://")):
-		return nil
-	case kind == "repo":
-		return fmt.Errorf("--source repo=URL needs an http(s):// or file:// URL of your package mirror, got %q", source)
-	case kind == "bundle" && hasValue:
-		if _, err := os.Stat(value); err != nil {
-			return fmt.Errorf("--source bundle=%s: %w; give the path of the runtime's release tarball", value, err)
-		}
-		return nil
+// addSourceFlags binds --source and --insecure-repo, which plan and migrate share.
+func addSourceFlags(fs *pflag.FlagSet, o *PlanOptions) {
+	fs.StringVar(&o.Source, "source", o.Source, "Where the runtime comes from: pkgs, repo=URL[,key=FILE] or bundle=FILE. "+
+		"key=FILE is the mirror's ASCII-armored public signing key; without it the key comes from the mirror itself.")
+	fs.BoolVar(&o.InsecureRepo, "insecure-repo", o.InsecureRepo,
+		"Install from --source repo=URL without checking package signatures. Required for a plain-http mirror without key=FILE.")
+}
+
+// validateSource checks --source: pkgs, repo=URL[,key=FILE] or bundle=FILE.
+func validateSource(source string, insecureRepo bool) error {
+	src, err := inspect.ParseSource(source)
+	if err != nil {
+		return err
 	}
-	return fmt.Errorf("--source must be pkgs, repo=URL or bundle=FILE, got %q", source)
+	if err := src.CheckSigned(insecureRepo); err != nil {
+		return err
+	}
+	switch {
+	case src.KeyFile != "":
+		_, err = inspect.ReadRepoKey(src.KeyFile)
+		return err
+	case src.Kind == "bundle":
+		if _, err := os.Stat(src.File); err != nil {
+			return fmt.Errorf("--source bundle=%s: %w; give the path of the runtime's release tarball", src.File, err)
+		}
+	}
+	return nil
 }

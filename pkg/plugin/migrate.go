@@ -135,7 +135,7 @@ func NewCmdMigrate(f cmdutil.Factory, streams genericiooptions.IOStreams) *cobra
 	fs := cmd.Flags()
 	fs.StringVar(&o.Plan.Target, "to", o.Plan.Target, "Target runtime: cri-o or containerd.")
 	fs.StringVar(&o.Plan.TargetVersion, "target-version", "", "Runtime version to install; by default the one matching the kubelet's minor version.")
-	fs.StringVar(&o.Plan.Source, "source", o.Plan.Source, "Where the runtime comes from: pkgs, repo=URL or bundle=FILE.")
+	addSourceFlags(fs, o.Plan)
 	fs.StringSliceVar(&o.Accept, "accept", nil, "Accept a finding by ID and go on despite it (repeatable). 'all' accepts every finding: dangerous.")
 	fs.BoolVarP(&o.Yes, "yes", "y", false, "Do not ask for confirmation. Required when stdin is not a terminal.")
 	fs.DurationVar(&o.Drain.Timeout, "timeout", o.Drain.Timeout, "How long the drain may take; 0 waits forever (as kubectl drain).")
@@ -304,7 +304,7 @@ func (o *MigrateOptions) engine(ex *nodeexec.Executor) *migrate.Engine {
 			return o.planNode(ctx, node)
 		},
 		Options: migrate.Options{
-			Target: hostconf.Target(o.Plan.Target), Source: o.Plan.Source, Accept: accept,
+			Target: hostconf.Target(o.Plan.Target), Source: o.Plan.Source, InsecureRepo: o.Plan.InsecureRepo, Accept: accept,
 			Drain: o.Drain, Reboot: !o.NoReboot, Podman: !o.NoPodman, SwapTimeout: o.SwapTimeout,
 			AllowControlPlane: o.Fleet.AllowControlPlane,
 			CarryImages:       o.CarryImages,

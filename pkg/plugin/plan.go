@@ -48,6 +48,7 @@ type PlanOptions struct {
 	Target        string
 	TargetVersion string
 	Source        string
+	InsecureRepo  bool
 	NoHost        bool
 	Output        string
 	Exec          *NodeExecFlags
@@ -92,7 +93,7 @@ func (o *PlanOptions) AddFlags(cmd *cobra.Command) {
 	fs := cmd.Flags()
 	fs.StringVar(&o.Target, "to", o.Target, "Target runtime: cri-o or containerd.")
 	fs.StringVar(&o.TargetVersion, "target-version", o.TargetVersion, "Runtime version to install; by default the one matching each kubelet's minor version.")
-	fs.StringVar(&o.Source, "source", o.Source, "Where the runtime comes from: pkgs, repo=URL or bundle=FILE.")
+	addSourceFlags(fs, o)
 	fs.BoolVar(&o.NoHost, "no-host", o.NoHost, "Skip the host checks: no pods are created on nodes.")
 	fs.StringVarP(&o.Output, "output", "o", o.Output, "Output format: table (default), wide, json or yaml.")
 	o.Exec.AddFlags(fs)
@@ -114,7 +115,7 @@ func (o *PlanOptions) Validate() error {
 	if _, err := hostconf.Target(o.Target).Endpoint(); err != nil {
 		return fmt.Errorf("--to must be cri-o or containerd, got %q", o.Target)
 	}
-	if err := validateSource(o.Source); err != nil {
+	if err := validateSource(o.Source, o.InsecureRepo); err != nil {
 		return err
 	}
 	switch o.Output {

@@ -14,15 +14,15 @@ import (
 // probeSource asks the host whether it reaches the package source migrate
 // would use. A probe that cannot run says nothing: it is not a finding.
 func (o *PlanOptions) probeSource(ctx context.Context, ex *nodeexec.Executor, node, kubeletVersion string) *inspect.SourceProbe {
-	kind, url, _ := strings.Cut(o.Source, "=")
-	if kind == "bundle" {
+	src, err := inspect.ParseSource(o.Source)
+	if err != nil || src.Kind == "bundle" {
 		return nil
 	}
 	version := o.TargetVersion
 	if version == "" {
 		version = inspect.DefaultTargetVersion(hostconf.Target(o.Target), kubeletVersion)
 	}
-	env := map[string]string{"CRIMIG_TARGET": o.Target, "CRIMIG_TARGET_VERSION": version, "CRIMIG_SOURCE": kind, "CRIMIG_REPO_URL": url}
+	env := map[string]string{"CRIMIG_TARGET": o.Target, "CRIMIG_TARGET_VERSION": version, "CRIMIG_SOURCE": src.Kind, "CRIMIG_REPO_URL": src.URL}
 	res, err := ex.Run(ctx, node, hostscripts.Get(hostscripts.ProbeSource), env)
 	if err != nil || res.ExitCode != 0 {
 		return nil

@@ -32,6 +32,7 @@ import (
 	"github.com/crimig/kubectl-crimig/pkg/inspect"
 	"github.com/crimig/kubectl-crimig/pkg/migrate"
 	"github.com/crimig/kubectl-crimig/pkg/nodeexec"
+	"github.com/crimig/kubectl-crimig/pkg/redact"
 )
 
 // Host is what the bundle reads from a node's host.
@@ -76,6 +77,7 @@ func New(dir string, r Run) (*Bundle, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("--report: %w", err)
 	}
+	r.Command = redact.Args(r.Command)
 	b := &Bundle{Dir: dir, run: r, now: time.Now, plans: map[string]*inspect.NodePlan{}, events: map[string][]migrate.Event{}}
 	b.started = b.now()
 	return b, nil

@@ -137,6 +137,34 @@ func TestBundle(t *testing.T) {
 	}
 }
 
+// The command line is recorded with kubectl's credential flags and URL
+// user-info masked.
+func TestBundleRedactsTheCommandLine(t *testing.T) {
+	const secret = "S3CRET"
+	dir := filepath.Join(t.TempDir(), "evidence")
+	cmd := []string{"kubectl-crimig", "migrate", "node-1", "--token", secret, "--password=" + secret, "--username", secret,
+		"--source", "repo=https://bob:" + secret + "@mirror.example/crio/"}
+	b, err := New(dir, Run{Command: cmd})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Finish(context.Background(), fake.NewClientset(), &fakeHost{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"summary.md", "summary.json"} {
+		data, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(data), secret) {
+			t.Errorf("%s holds the secret:\n%s", f, data)
+		}
+		if f == "summary.md" && !strings.Contains(string(data), "--token <redacted>") {
+			t.Errorf("%s should show that --token was given:\n%s", f, data)
+		}
+	}
+}
+
 func TestUntarRejectsHugeFiles(t *testing.T) {
 	big := strings.Repeat("x", maxFileBytes+1)
 	if _, err := untarBase64([]byte(tarB64(t, map[string]string{"var/log/huge": big}))); err == nil {

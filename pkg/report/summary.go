@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/crimig/kubectl-crimig/pkg/migrate"
+	"github.com/crimig/kubectl-crimig/pkg/redact"
 )
 
 // maxFileBytes bounds one host file in the bundle; configuration files are
@@ -62,7 +63,7 @@ func (b *Bundle) writeSummary(nodes []NodeReport, runErr error) error {
 	b.mu.Unlock()
 	outcome := "succeeded"
 	if runErr != nil {
-		outcome = "failed: " + runErr.Error()
+		outcome = "failed: " + redact.Text(runErr.Error())
 	}
 	var waves []string
 	for _, ev := range fleet {

@@ -464,7 +464,7 @@ func TestNodeExecRestrictedNamespace(t *testing.T) {
 	ctx := context.Background()
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
 		Name:   "crimig-e2e-restricted",
-		Labels: map[string]string{nodeexec.LabelPodSecurityEnforce: "restricted"},
+		Labels: map[string]string{nodeexec.LabelPodSecurityEnforce: "restricted", nodeexec.LabelManagedBy: nodeexec.ManagedBy},
 	}}
 	freshNamespace(t, cs, ns)
 
@@ -517,7 +517,7 @@ func TestNodeExecAdmissionPolicyDenial(t *testing.T) {
 	cs := Clientset(t)
 	ctx := context.Background()
 	const name = "crimig-e2e-no-hostpid"
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"crimig-e2e": "vap"}}}
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"crimig-e2e": "vap", nodeexec.LabelManagedBy: nodeexec.ManagedBy}}}
 	freshNamespace(t, cs, ns)
 	policy := &admissionv1.ValidatingAdmissionPolicy{
 		ObjectMeta: metav1.ObjectMeta{Name: name},
@@ -597,7 +597,7 @@ func TestNodeExecPodSecurityRejection(t *testing.T) {
 	cs := Clientset(t)
 	ctx := context.Background()
 	const name = "crimig-e2e-tightened"
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{nodeexec.LabelManagedBy: nodeexec.ManagedBy}}}
 	freshNamespace(t, cs, ns)
 	nodes := simNodes(t, cs)
 	e, _ := newNodeExec(t, nodeexec.Options{Namespace: name})
