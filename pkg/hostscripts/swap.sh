@@ -103,14 +103,18 @@ note() {
 
 # unit_log UNIT prints, on one line, the last lines the unit's program wrote
 # to the journal, leaving out systemd's own (Started, Main process exited,
-# Scheduled restart...), which never say why.
+# Scheduled restart...), which never say why. Lines that report an error
+# (level=fatal, level=error, "error", "failed") come first: a daemon that
+# cannot start logs its reason last, after lines of start-up chatter.
 unit_log() {
   journalctl -u "$1" -n 30 --no-pager -o cat 2>/dev/null | U=$1 awk '
     { raw[m++] = $0 }
     index($0, ENVIRON["U"] ": ") == 1 { next }
     /^(Started|Stopped|Starting|Stopping|Failed to start|Scheduled restart) / { next }
     { keep[n++] = $0 }
+    /level=(fatal|error)|[Ee]rror|[Ff]atal|[Ff]ailed/ { bad[e++] = $0 }
     END {
+      if (e > 0) { for (i = (e > 2 ? e - 2 : 0); i < e; i++) printf "%s ", bad[i]; exit }
       if (n == 0) { for (i = 0; i < m; i++) keep[i] = raw[i]; n = m }
       for (i = (n > 3 ? n - 3 : 0); i < n; i++) printf "%s ", keep[i]
     }' | sed 's/ *$//' | cut -c 1-400
