@@ -89,6 +89,7 @@ main() {
   fi
   if (($# == 0)); then names=("${ALL[@]}"); else names=("$@"); fi
   command -v go >/dev/null || die "go is not on PATH; install Go 1.26 and rerun"
+  realnode_cache_lock
   mkdir -p "${REALNODE_BIN}"
   for name in "${names[@]}"; do
     build_one "${name}"

@@ -16,12 +16,13 @@ source "$(dirname "${BASH_SOURCE[0]}")/../sandbox/lib.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 main() {
+  realnode_cache_lock
   [[ "${1:-}" == "--force" ]] && rm -f "${REALNODE_BUNDLE}"
   if [[ -s "${REALNODE_BUNDLE}" ]]; then
     echo "${REALNODE_BUNDLE}"
     return
   fi
-  local b="${REALNODE_DIR}/bundle" r="${REALNODE_ROOTFS}" tmp
+  local b="${REALNODE_DIR}/bundle" r="${REALNODE_ROOTFS}"
   tmp=$(mktemp -d)
   trap 'rm -rf "${tmp}"' EXIT
   local c="${tmp}/cri-o"

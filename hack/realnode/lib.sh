@@ -45,6 +45,15 @@ realnode_sandbox_env() {
 # HOSTS_MARK tags the host's /etc/hosts line that names the node.
 HOSTS_MARK="# crimig-realnode"
 
+# realnode_cache_lock serialises the scripts that fill REALNODE_CACHE
+# (build-tools.sh, rootfs.sh, bundle.sh), so two runs never build into the
+# same temporary files; the second finds the first one's results cached.
+realnode_cache_lock() {
+  mkdir -p "${REALNODE_CACHE}"
+  exec 8>>"${REALNODE_CACHE}/.lock"
+  flock 8
+}
+
 # node_pid prints the PID of the node's systemd (PID 1 inside it), or fails.
 node_pid() {
   local pid

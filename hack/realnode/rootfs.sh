@@ -20,6 +20,7 @@ PACKAGES=(
 )
 
 main() {
+  realnode_cache_lock
   [[ "${1:-}" == "--force" ]] && rm -rf "${REALNODE_ROOTFS}"
   if [[ -x "${REALNODE_ROOTFS}/usr/sbin/dockerd" ]]; then
     log "rootfs: cached at ${REALNODE_ROOTFS}"
