@@ -222,8 +222,15 @@ func waitFor(t *testing.T, timeout time.Duration, what string, cond func() (bool
 // kubectl runs the sandbox's kubectl (the same version as the API server).
 func kubectl(t *testing.T, args ...string) (string, error) {
 	t.Helper()
+	return kubectlEnv(t, nil, args...)
+}
+
+// kubectlEnv is kubectl with extra environment variables.
+func kubectlEnv(t *testing.T, env []string, args ...string) (string, error) {
+	t.Helper()
 	bin := filepath.Join(cacheDir(), "crimig-sandbox", sandboxK8sVersion(t), "kubectl")
 	cmd := exec.Command(bin, append([]string{"--kubeconfig", kubeconfig()}, args...)...)
+	cmd.Env = append(os.Environ(), env...)
 	out, err := cmd.CombinedOutput()
 	return string(out), err
 }
