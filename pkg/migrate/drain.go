@@ -131,7 +131,7 @@ func (e *DrainRefusedError) Unwrap() error { return e.Err }
 func (e *Engine) refuseDrain(ctx context.Context, node string, st *State, cause error) error {
 	ctx = context.WithoutCancel(ctx)
 	if err := e.uncordonNode(ctx, node); err != nil {
-		return fmt.Errorf("%w; uncordoning it again also failed: %v: run kubectl uncordon %s", &DrainRefusedError{Err: cause}, err, node)
+		return fmt.Errorf("%w; uncordoning it again also failed: %w: run kubectl uncordon %s", &DrainRefusedError{Err: cause}, err, node)
 	}
 	if err := e.saveState(ctx, node, st); err != nil {
 		return err
