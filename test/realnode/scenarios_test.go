@@ -189,8 +189,8 @@ func TestSwapFailureRestoresDocker(t *testing.T) {
 		r := run(t, migrateTimeout, "migrate", NodeName, "--yes", "--source", "bundle="+bundle(t), "--no-reboot")
 		mustSucceed(t, r, "migrate after fixing the cause")
 		assertOn(t, cs, "cri-o://")
-		if !strings.Contains(r.stderr, "trying again") || !strings.Contains(r.stderr, "already on the host") {
-			t.Errorf("the second run should retry the swap as a new job and reuse the uploaded bundle:\n%s", r.stderr)
+		if !strings.Contains(r.stderr, "trying again") {
+			t.Errorf("the second run should retry the swap as a new job:\n%s", r.stderr)
 		}
 		waitWorkload(t, cs, 3*time.Minute)
 	})
