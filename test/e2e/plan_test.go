@@ -430,7 +430,7 @@ func TestPlanErrors(t *testing.T) {
 		{[]string{"plan", "nosuchnode"}, `error: node "nosuchnode" not found`},
 		{[]string{"plan", "--to", "bogus"}, `error: --to must be cri-o or containerd, got "bogus"`},
 		{[]string{"plan", "-o", "xml"}, `error: --output must be one of table, wide, json or yaml, got "xml"`},
-		{[]string{"plan", "--source", "ftp://x"}, `error: --source must be pkgs, repo=URL or bundle=FILE`},
+		{[]string{"plan", "--source", "ftp://x"}, `error: --source must be pkgs, repo=URL[,key=FILE] or bundle=FILE`},
 		{[]string{"plan", "--bogus-flag"}, `error: unknown flag: --bogus-flag`},
 	}
 	for _, c := range cases {
