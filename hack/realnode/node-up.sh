@@ -34,7 +34,7 @@ main() {
   mkdir -p "${REALNODE_STATE}"
   ensure_cluster
   ensure_registry
-  "${REALNODE_DIR}/node-down.sh" --node-only >&2
+  "${REALNODE_DIR}/node-down.sh" --discard >&2
   forget_node
   prepare_root
   host_prep
