@@ -177,25 +177,9 @@ func TestFactsSiblingStorage(t *testing.T) {
 				if err := os.MkdirAll(dir, 0o755); err != nil {
 					t.Fatal(err)
 				}
-				for name, content := range tc.files {
-					p := filepath.Join(dir, name)
-					if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-						t.Fatal(err)
-					}
-					if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-						t.Fatal(err)
-					}
-				}
+				writeFiles(t, dir, tc.files, 0o644)
 			}
-			for name, sh := range shells(t) {
-				out, err := withEnv(sh("-c", Get(Facts)), "CRIMIG_HOST_PREFIX="+root).Output()
-				if err != nil {
-					t.Fatalf("%s: facts.sh failed: %v\n%s", name, err, out)
-				}
-				f, err := ParseFacts(out)
-				if err != nil {
-					t.Fatal(err)
-				}
+			for name, f := range factsUnder(t, root) {
 				if f.Docker.SiblingStorage != tc.want || f.Docker.RootDir != "/data/docker" {
 					t.Errorf("%s: rootDir %q, siblingStorage %q; want /data/docker, %q", name, f.Docker.RootDir, f.Docker.SiblingStorage, tc.want)
 				}
@@ -225,19 +209,25 @@ func TestFactsOnAnEmptyHost(t *testing.T) {
 
 func ptr[T any](v T) *T { return &v }
 
-// CRI-O's packages and bundle keep conmon, crun and runc in
-// /usr/libexec/crio; an installed CRI-O uses those before $PATH's.
-func TestFactsCrioHelpersInLibexec(t *testing.T) {
-	root := factsRoot(t)
-	for name, out := range map[string]string{"conmon": "conmon version 2.2.1", "crun": "crun version 1.26", "runc": "runc version 1.4.2"} {
-		p := filepath.Join(root, "usr/libexec/crio", name)
+// writeFiles writes each file, by its path under dir, with mode.
+func writeFiles(t *testing.T, dir string, files map[string]string, mode os.FileMode) {
+	t.Helper()
+	for name, content := range files {
+		p := filepath.Join(dir, name)
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(p, []byte("#!/bin/sh\necho '"+out+"'\n"), 0o755); err != nil {
+		if err := os.WriteFile(p, []byte(content), mode); err != nil {
 			t.Fatal(err)
 		}
 	}
+}
+
+// factsUnder runs facts.sh under every shell with root as the host, and
+// returns the parsed facts by shell.
+func factsUnder(t *testing.T, root string) map[string]*HostFacts {
+	t.Helper()
+	got := map[string]*HostFacts{}
 	for name, sh := range shells(t) {
 		out, err := withEnv(sh("-c", Get(Facts)), "CRIMIG_HOST_PREFIX="+root).Output()
 		if err != nil {
@@ -245,8 +235,23 @@ func TestFactsCrioHelpersInLibexec(t *testing.T) {
 		}
 		f, err := ParseFacts(out)
 		if err != nil {
-			t.Fatal(err)
+			t.Fatalf("%s: %v\n%s", name, err, out)
 		}
+		got[name] = f
+	}
+	return got
+}
+
+// CRI-O's packages and bundle keep conmon, crun and runc in
+// /usr/libexec/crio; an installed CRI-O uses those before $PATH's.
+func TestFactsCrioHelpersInLibexec(t *testing.T) {
+	root := factsRoot(t)
+	writeFiles(t, filepath.Join(root, "usr/libexec/crio"), map[string]string{
+		"conmon": "#!/bin/sh\necho 'conmon version 2.2.1'\n",
+		"crun":   "#!/bin/sh\necho 'crun version 1.26'\n",
+		"runc":   "#!/bin/sh\necho 'runc version 1.4.2'\n",
+	}, 0o755)
+	for name, f := range factsUnder(t, root) {
 		want := RuntimeFacts{
 			Crun:       Binary{Installed: true, Path: "/usr/libexec/crio/crun", Version: "1.26"},
 			Runc:       Binary{Installed: true, Path: "/usr/libexec/crio/runc", Version: "1.4.2"},
@@ -284,24 +289,8 @@ func TestFactsCriDockerdPauseImage(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			root := factsRoot(t)
-			for name, content := range tc.files {
-				p := filepath.Join(root, name)
-				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			for name, sh := range shells(t) {
-				out, err := withEnv(sh("-c", Get(Facts)), "CRIMIG_HOST_PREFIX="+root).Output()
-				if err != nil {
-					t.Fatalf("%s: facts.sh failed: %v\n%s", name, err, out)
-				}
-				f, err := ParseFacts(out)
-				if err != nil {
-					t.Fatal(err)
-				}
+			writeFiles(t, root, tc.files, 0o644)
+			for name, f := range factsUnder(t, root) {
 				if f.Docker.CriDockerdPauseImage != tc.want {
 					t.Errorf("%s: criDockerdPauseImage %q, want %q", name, f.Docker.CriDockerdPauseImage, tc.want)
 				}
