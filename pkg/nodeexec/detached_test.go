@@ -8,7 +8,10 @@ import (
 	"time"
 )
 
-func TestDetachedJobRoundTrip(t *testing.T) {
+// localJobExecutor runs detached jobs on this machine, as setsid processes
+// in a state directory and fake cgroup of their own.
+func localJobExecutor(t *testing.T) *Executor {
+	t.Helper()
 	if _, err := os.Stat("/run/systemd/system"); err == nil {
 		t.Skip("this machine runs systemd; the job would become a real unit")
 	}
@@ -17,7 +20,11 @@ func TestDetachedJobRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	client := fakeCluster(t, nil, readyNode("node-1"))
-	e := newTestExecutor(t, client, localStreams("CRIMIG_STATE_DIR="+state, "CRIMIG_CGROUP_ROOT="+cg), Options{})
+	return newTestExecutor(t, client, localStreams("CRIMIG_STATE_DIR="+state, "CRIMIG_CGROUP_ROOT="+cg), Options{})
+}
+
+func TestDetachedJobRoundTrip(t *testing.T) {
+	e := localJobExecutor(t)
 	ctx := context.Background()
 
 	st, err := e.JobStatus(ctx, "node-1", "run1", "swap")
@@ -100,15 +107,7 @@ func TestParseJournalSkipsTornLines(t *testing.T) {
 // A job that dies before it journals why leaves the reason in its log:
 // JobStatus carries the log's last lines so that the error can quote them.
 func TestFailedJobStatusCarriesTheEndOfItsLog(t *testing.T) {
-	if _, err := os.Stat("/run/systemd/system"); err == nil {
-		t.Skip("this machine runs systemd; the job would become a real unit")
-	}
-	state, cg := t.TempDir(), t.TempDir()
-	if err := os.WriteFile(cg+"/cgroup.procs", nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	client := fakeCluster(t, nil, readyNode("node-1"))
-	e := newTestExecutor(t, client, localStreams("CRIMIG_STATE_DIR="+state, "CRIMIG_CGROUP_ROOT="+cg), Options{})
+	e := localJobExecutor(t)
 	ctx := context.Background()
 	script := `i=0; while [ $i -lt 20 ]; do echo "noise $i"; i=$((i + 1)); done
 echo 'swap: CRIMIG_RUN_ID is required, "quoted"' >&2
