@@ -133,7 +133,10 @@ func (c *Controller) syncStaticPods(ctx context.Context, name string, h *host.Ho
 	st.static.noteAPIServer(pods, o.KubeletUp)
 	st.controlPlane = o.Meta.ControlPlane
 	st.apiserverUp, st.apiserverWhy = apiServerRuns(h, o, dir, pods, st.static.apiSeen, c.StaticPodStart, time.Now())
-	if !o.Ready() || !c.APIServerUp() {
+	// No static pod path means no running kubelet by now: the observation
+	// (taken a moment earlier) is stale, and a stopped kubelet leaves its
+	// mirror pods alone rather than finding every manifest gone.
+	if !o.Ready() || !c.APIServerUp() || dir == "" {
 		return
 	}
 	want := map[string]host.StaticPod{}
