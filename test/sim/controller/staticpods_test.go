@@ -262,7 +262,9 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-// answers dials addr: true when it connects, false when refused.
+// answers dials addr: true when it connects, false when refused. A dial
+// that lands in the listen backlog just as the proxy closes its port is
+// reset instead of refused: the port is closing, so that counts as refused.
 func answers(t *testing.T, addr string) bool {
 	t.Helper()
 	c, err := net.DialTimeout("tcp", addr, time.Second)
@@ -270,8 +272,8 @@ func answers(t *testing.T, addr string) bool {
 		_ = c.Close()
 		return true
 	}
-	if !errors.Is(err, syscall.ECONNREFUSED) {
-		t.Fatalf("dial %s: %v, want success or ECONNREFUSED", addr, err)
+	if !errors.Is(err, syscall.ECONNREFUSED) && !errors.Is(err, syscall.ECONNRESET) {
+		t.Fatalf("dial %s: %v, want success, ECONNREFUSED or (port closing) ECONNRESET", addr, err)
 	}
 	return false
 }
