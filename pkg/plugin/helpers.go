@@ -3,38 +3,23 @@ package plugin
 import (
 	"fmt"
 	"os"
-	"strings"
+	"slices"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	cmdutil "k8s.io/kubectl/pkg/cmd/util"
+	"k8s.io/kubectl/pkg/util/completion"
 
 	"github.com/crimig/kubectl-crimig/pkg/inspect"
 )
 
-// nodeNameCompletion completes node names, as `kubectl get nodes` would.
+// nodeNameCompletion completes node names with kubectl's own completion
+// (a `kubectl get nodes` through the factory), leaving out the nodes
+// already named: the commands take several.
 func nodeNameCompletion(f cmdutil.Factory) func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
-	return func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
-		client, err := f.KubernetesClientSet()
-		if err != nil {
-			return nil, cobra.ShellCompDirectiveNoFileComp
-		}
-		nodes, err := client.CoreV1().Nodes().List(cmd.Context(), metav1.ListOptions{})
-		if err != nil {
-			return nil, cobra.ShellCompDirectiveNoFileComp
-		}
-		seen := map[string]bool{}
-		for _, a := range args {
-			seen[a] = true
-		}
-		var out []string
-		for _, n := range nodes.Items {
-			if !seen[n.Name] && strings.HasPrefix(n.Name, toComplete) {
-				out = append(out, n.Name)
-			}
-		}
-		return out, cobra.ShellCompDirectiveNoFileComp
+	return func(_ *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+		names := completion.CompGetResource(f, "node", toComplete)
+		return slices.DeleteFunc(names, func(n string) bool { return slices.Contains(args, n) }), cobra.ShellCompDirectiveNoFileComp
 	}
 }
 
