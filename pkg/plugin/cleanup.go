@@ -38,45 +38,67 @@ var cleanupExample = templates.Examples(i18n.T(`
 
 // CleanupOptions holds the flags of `kubectl crimig cleanup`.
 type CleanupOptions struct {
-	Migrate  *MigrateOptions
+	nodeActionOptions
 	KeepData bool
+}
+
+// NewCleanupOptions returns the defaults.
+func NewCleanupOptions(streams genericiooptions.IOStreams) *CleanupOptions {
+	return &CleanupOptions{nodeActionOptions: newNodeActionOptions(streams, "cleanup",
+		"name the node to clean up: kubectl crimig cleanup NODE (see 'kubectl crimig status')",
+		"clean up without confirmation: stdin is not a terminal; review 'kubectl crimig status' and pass --yes")}
 }
 
 // NewCmdCleanup builds `kubectl crimig cleanup`.
 func NewCmdCleanup(f cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &CleanupOptions{Migrate: NewMigrateOptions(streams)}
-	o.Migrate.noTerminal = "clean up without confirmation: stdin is not a terminal; review 'kubectl crimig status' and pass --yes"
+	o := NewCleanupOptions(streams)
 	cmd := &cobra.Command{
 		Use:               "cleanup NODE...",
 		Short:             "Remove docker and its data from migrated nodes",
 		Long:              cleanupLong,
 		Example:           cleanupExample,
 		ValidArgsFunction: nodeNameCompletion(f),
-		RunE:              o.action().runE(f, o.Migrate),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Complete(f, args); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(cmd.Context())
+		},
 	}
 	fs := cmd.Flags()
-	fs.BoolVarP(&o.Migrate.Yes, "yes", "y", false, "Do not ask for confirmation. Required when stdin is not a terminal.")
 	fs.BoolVar(&o.KeepData, "keep-data", false, "Keep /var/lib/docker; remove only the packages.")
-	fs.StringVarP(&o.Migrate.Output, "output", "o", "", "Output: empty for progress lines on stderr, json for events as JSON lines on stdout.")
-	o.Migrate.Plan.Exec.AddFlags(fs)
+	o.addFlags(fs)
 	return cmd
 }
 
-// action is built before the flags are parsed: read them in the closures.
-func (o *CleanupOptions) action() nodeAction {
-	return nodeAction{
-		access: "cleanup",
-		noNode: "name the node to clean up: kubectl crimig cleanup NODE",
-		prompt: func(node string) string {
-			what := "the docker packages and /var/lib/docker"
-			if o.KeepData {
-				what = "the docker packages"
-			}
-			return fmt.Sprintf("Remove %s from %s? Rollback is impossible afterwards. [y/N] ", what, node)
-		},
-		act: func(ctx context.Context, e *migrate.Engine, node string) error {
-			_, err := e.Cleanup(ctx, node, !o.KeepData)
-			return err
-		},
+// Complete takes the named nodes and resolves clients.
+func (o *CleanupOptions) Complete(f cmdutil.Factory, args []string) error {
+	return o.complete(f, args)
+}
+
+// Validate checks flag values without contacting the cluster.
+func (o *CleanupOptions) Validate() error {
+	if err := o.validateFlags(); err != nil {
+		return err
 	}
+	return o.validateConfirmation()
+}
+
+// Run removes docker from the nodes one after the other, stopping at the
+// first failure.
+func (o *CleanupOptions) Run(ctx context.Context) error {
+	what := "the docker packages and /var/lib/docker"
+	if o.KeepData {
+		what = "the docker packages"
+	}
+	prompt := func(node string) string {
+		return fmt.Sprintf("Remove %s from %s? Rollback is impossible afterwards. [y/N] ", what, node)
+	}
+	return o.run(ctx, migrate.Options{}, prompt, func(ctx context.Context, e *migrate.Engine, node string) error {
+		_, err := e.Cleanup(ctx, node, !o.KeepData)
+		return err
+	})
 }

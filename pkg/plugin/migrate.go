@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/kubernetes"
 	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 	"k8s.io/kubectl/pkg/util/i18n"
 	"k8s.io/kubectl/pkg/util/templates"
@@ -93,10 +94,6 @@ type MigrateOptions struct {
 	// sinkWrap records events besides showing them (the bundle's).
 	sinkWrap func(migrate.Sink) migrate.Sink
 
-	// noTerminal names the action in the no-terminal error, with its advice;
-	// rollback and cleanup, which share these options, set their own.
-	noTerminal string
-
 	isTerminal func() bool
 	genericiooptions.IOStreams
 }
@@ -107,7 +104,6 @@ func NewMigrateOptions(streams genericiooptions.IOStreams) *MigrateOptions {
 		Plan:        NewPlanOptions(streams),
 		Drain:       migrate.DrainOptions{Timeout: 10 * time.Minute, IgnoreDaemonSets: true},
 		SwapTimeout: migrate.DefaultSwapTimeout,
-		noTerminal:  "migrate without confirmation: stdin is not a terminal; review 'kubectl crimig plan' and pass --yes",
 		isTerminal:  func() bool { return isTerminal(streams.In) },
 		IOStreams:   streams,
 	}
@@ -204,7 +200,7 @@ func (o *MigrateOptions) Validate() error {
 		}
 	}
 	if !o.Yes && !o.DryRun && !o.isTerminal() {
-		return errors.New("refusing to " + o.noTerminal)
+		return errors.New("refusing to migrate without confirmation: stdin is not a terminal; review 'kubectl crimig plan' and pass --yes")
 	}
 	return nil
 }
@@ -289,31 +285,37 @@ func (o *MigrateOptions) engine(ex *nodeexec.Executor) *migrate.Engine {
 	for _, id := range o.Accept {
 		accept[id] = true
 	}
+	e := newEngine(o.Plan.client, ex, o.Plan.Exec, newEventPrinter(o.IOStreams, o.Output), migrate.Options{
+		Target: hostconf.Target(o.Plan.Target), Source: o.Plan.Source, InsecureRepo: o.Plan.InsecureRepo, Accept: accept,
+		Drain: o.Drain, Reboot: !o.NoReboot, Podman: !o.NoPodman, SwapTimeout: o.SwapTimeout,
+		AllowControlPlane: o.Fleet.AllowControlPlane,
+		CarryImages:       o.CarryImages,
+		SmokeImage:        o.smokeImage(), SmokePullSecrets: o.Plan.Exec.PullSecrets,
+	})
+	e.Preflight = func(ctx context.Context, node string) (*inspect.Plan, error) {
+		// The plan the user just confirmed is the preflight: reading the
+		// host facts again seconds later would only cost another pod.
+		if p, ok := o.reviewed.LoadAndDelete(node); ok {
+			return p.(*inspect.Plan), nil
+		}
+		return o.planNode(ctx, node)
+	}
+	return e
+}
+
+// newEngine is the migrate engine of one command over ex, reporting to sink.
+func newEngine(client kubernetes.Interface, ex *nodeexec.Executor, flags *NodeExecFlags, sink migrate.Sink, opts migrate.Options) *migrate.Engine {
 	e := &migrate.Engine{
-		Client:        o.Plan.client,
+		Client:        client,
 		Host:          ex,
-		Sink:          newEventPrinter(o.IOStreams, o.Output),
-		LockNamespace: o.Plan.Exec.PodNamespace,
+		Sink:          sink,
+		LockNamespace: flags.PodNamespace,
 		Identity:      identity(ex.RunID()),
-		Preflight: func(ctx context.Context, node string) (*inspect.Plan, error) {
-			// The plan the user just confirmed is the preflight: reading the
-			// host facts again seconds later would only cost another pod.
-			if p, ok := o.reviewed.LoadAndDelete(node); ok {
-				return p.(*inspect.Plan), nil
-			}
-			return o.planNode(ctx, node)
-		},
-		Options: migrate.Options{
-			Target: hostconf.Target(o.Plan.Target), Source: o.Plan.Source, InsecureRepo: o.Plan.InsecureRepo, Accept: accept,
-			Drain: o.Drain, Reboot: !o.NoReboot, Podman: !o.NoPodman, SwapTimeout: o.SwapTimeout,
-			AllowControlPlane: o.Fleet.AllowControlPlane,
-			CarryImages:       o.CarryImages,
-			SmokeImage:        o.smokeImage(), SmokePullSecrets: o.Plan.Exec.PullSecrets,
-		},
+		Options:       opts,
 	}
 	// The view and the evidence bundle replace the engine's sink later:
 	// transport events go to whichever it is then.
-	o.Plan.Exec.events.setSink(func(ev migrate.Event) {
+	flags.events.setSink(func(ev migrate.Event) {
 		if e.Sink != nil {
 			e.Sink(ev)
 		}

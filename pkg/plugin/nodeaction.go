@@ -5,55 +5,103 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 
 	"github.com/crimig/kubectl-crimig/pkg/migrate"
 )
 
-// nodeAction is a command that acts on named nodes one at a time through
-// the migrate engine, asking first unless --yes: rollback and cleanup.
-type nodeAction struct {
-	// access names the command's needs in access.go.
-	access string
-	// noNode is the error when no node is named.
-	noNode string
-	prompt func(node string) string
-	act    func(ctx context.Context, e *migrate.Engine, node string) error
+// nodeActionOptions are the flags and clients of the commands that act on
+// named nodes one at a time through the migrate engine, asking first unless
+// --yes: rollback and cleanup. Each command has its own Options around it.
+type nodeActionOptions struct {
+	Nodes  []string
+	Yes    bool
+	Output string
+	Exec   *NodeExecFlags
+
+	// command names the command in the permission check (access.go).
+	command string
+	// noNode is the error when no node is named; noTerminal names the
+	// action, with its advice, when --yes is missing without a terminal.
+	noNode, noTerminal string
+
+	client     kubernetes.Interface
+	restConfig *rest.Config
+	isTerminal func() bool
+	genericiooptions.IOStreams
 }
 
-// runE completes and validates m, then runs a on the named nodes.
-func (a nodeAction) runE(f cmdutil.Factory, m *MigrateOptions) func(*cobra.Command, []string) error {
-	return func(cmd *cobra.Command, args []string) error {
-		if len(args) == 0 {
-			return errors.New(a.noNode)
-		}
-		if err := m.Plan.Complete(f, args); err != nil {
-			return err
-		}
-		if err := m.Validate(); err != nil {
-			return err
-		}
-		return a.run(cmd.Context(), m)
+func newNodeActionOptions(streams genericiooptions.IOStreams, command, noNode, noTerminal string) nodeActionOptions {
+	return nodeActionOptions{
+		Exec: NewNodeExecFlags(), command: command, noNode: noNode, noTerminal: noTerminal,
+		isTerminal: func() bool { return isTerminal(streams.In) },
+		IOStreams:  streams,
 	}
 }
 
-func (a nodeAction) run(ctx context.Context, m *MigrateOptions) error {
-	if err := m.Plan.checkAccess(ctx, a.access); err != nil {
+// addFlags binds --yes, -o and the node pod flags.
+func (o *nodeActionOptions) addFlags(fs *pflag.FlagSet) {
+	fs.BoolVarP(&o.Yes, "yes", "y", false, "Do not ask for confirmation. Required when stdin is not a terminal.")
+	fs.StringVarP(&o.Output, "output", "o", "", "Output: empty for progress lines on stderr, json for events as JSON lines on stdout.")
+	o.Exec.AddFlags(fs)
+}
+
+// complete takes the named nodes and resolves the clients.
+func (o *nodeActionOptions) complete(f cmdutil.Factory, args []string) error {
+	if len(args) == 0 {
+		return errors.New(o.noNode)
+	}
+	o.Nodes = args
+	var err error
+	if o.restConfig, err = f.ToRESTConfig(); err != nil {
 		return err
 	}
-	ex, err := newExecutor(ctx, m.Plan.restConfig, m.Plan.client, m.Plan.Exec, m.ErrOut)
+	o.client, err = f.KubernetesClientSet()
+	return err
+}
+
+// validateFlags checks the shared flags without contacting the cluster.
+func (o *nodeActionOptions) validateFlags() error {
+	if err := o.Exec.Validate(); err != nil {
+		return err
+	}
+	if o.Output != "" && o.Output != "json" {
+		return fmt.Errorf("--output must be json, or left out for progress lines on stderr; got %q", o.Output)
+	}
+	return nil
+}
+
+// validateConfirmation refuses to act without --yes when nobody can answer.
+func (o *nodeActionOptions) validateConfirmation() error {
+	if !o.Yes && !o.isTerminal() {
+		return errors.New("refusing to " + o.noTerminal)
+	}
+	return nil
+}
+
+// run acts on each named node in turn, asking first unless --yes.
+func (o *nodeActionOptions) run(ctx context.Context, opts migrate.Options, prompt func(node string) string,
+	act func(ctx context.Context, e *migrate.Engine, node string) error) error {
+	access := PlanOptions{Exec: o.Exec, client: o.client, restConfig: o.restConfig}
+	if err := access.checkAccess(ctx, o.command); err != nil {
+		return err
+	}
+	ex, err := newExecutor(ctx, o.restConfig, o.client, o.Exec, o.ErrOut)
 	if err != nil {
 		return err
 	}
-	defer closeExecutor(ex, m.ErrOut)
-	engine := m.engine(ex)
-	for _, node := range m.Plan.Nodes {
-		if !m.Yes && !askYes(m.IOStreams, a.prompt(node)) {
-			fmt.Fprintln(m.ErrOut, "Nothing was changed.")
+	defer closeExecutor(ex, o.ErrOut)
+	engine := newEngine(o.client, ex, o.Exec, newEventPrinter(o.IOStreams, o.Output), opts)
+	for _, node := range o.Nodes {
+		if !o.Yes && !askYes(o.IOStreams, prompt(node)) {
+			fmt.Fprintln(o.ErrOut, "Nothing was changed.")
 			return nil
 		}
-		if err := a.act(ctx, engine, node); err != nil {
+		if err := act(ctx, engine, node); err != nil {
 			return err
 		}
 	}

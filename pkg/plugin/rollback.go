@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -30,44 +31,76 @@ var rollbackExample = templates.Examples(i18n.T(`
 
 // RollbackOptions holds the flags of `kubectl crimig rollback`.
 type RollbackOptions struct {
-	Migrate *MigrateOptions
+	nodeActionOptions
+	Drain       migrate.DrainOptions
+	SwapTimeout time.Duration
+}
+
+// NewRollbackOptions returns the defaults.
+func NewRollbackOptions(streams genericiooptions.IOStreams) *RollbackOptions {
+	return &RollbackOptions{
+		nodeActionOptions: newNodeActionOptions(streams, "rollback",
+			"name the node to roll back: kubectl crimig rollback NODE (see 'kubectl crimig status')",
+			"roll back without confirmation: stdin is not a terminal; pass --yes"),
+		Drain:       migrate.DrainOptions{Timeout: 10 * time.Minute, IgnoreDaemonSets: true},
+		SwapTimeout: migrate.DefaultSwapTimeout,
+	}
 }
 
 // NewCmdRollback builds `kubectl crimig rollback`.
 func NewCmdRollback(f cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &RollbackOptions{Migrate: NewMigrateOptions(streams)}
-	o.Migrate.noTerminal = "roll back without confirmation: stdin is not a terminal; pass --yes"
+	o := NewRollbackOptions(streams)
 	cmd := &cobra.Command{
 		Use:               "rollback NODE...",
 		Short:             "Return nodes to Docker from the backups taken by migrate",
 		Long:              rollbackLong,
 		Example:           rollbackExample,
 		ValidArgsFunction: nodeNameCompletion(f),
-		RunE:              o.action().runE(f, o.Migrate),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Complete(f, args); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(cmd.Context())
+		},
 	}
 	fs := cmd.Flags()
-	fs.BoolVarP(&o.Migrate.Yes, "yes", "y", false, "Do not ask for confirmation. Required when stdin is not a terminal.")
-	fs.DurationVar(&o.Migrate.SwapTimeout, "swap-timeout", o.Migrate.SwapTimeout, "How long to wait for the node to come back on docker.")
-	fs.DurationVar(&o.Migrate.Drain.Timeout, "timeout", o.Migrate.Drain.Timeout, "How long the drain may take; 0 waits forever (as kubectl drain).")
-	fs.BoolVar(&o.Migrate.Drain.DeleteEmptyDir, "delete-emptydir-data", false, "Drain pods with emptyDir volumes; their data is lost (as kubectl drain).")
-	fs.BoolVar(&o.Migrate.Drain.Force, "force", false, "Drain pods without a controller; they are not recreated (as kubectl drain).")
-	fs.StringVarP(&o.Migrate.Output, "output", "o", "", "Output: empty for progress lines on stderr, json for events as JSON lines on stdout.")
-	o.Migrate.Plan.Exec.AddFlags(fs)
+	fs.DurationVar(&o.SwapTimeout, "swap-timeout", o.SwapTimeout, "How long to wait for the node to come back on docker.")
+	fs.DurationVar(&o.Drain.Timeout, "timeout", o.Drain.Timeout, "How long the drain may take; 0 waits forever (as kubectl drain).")
+	fs.BoolVar(&o.Drain.DeleteEmptyDir, "delete-emptydir-data", false, "Drain pods with emptyDir volumes; their data is lost (as kubectl drain).")
+	fs.BoolVar(&o.Drain.Force, "force", false, "Drain pods without a controller; they are not recreated (as kubectl drain).")
+	o.addFlags(fs)
 	return cmd
 }
 
-func (o *RollbackOptions) action() nodeAction {
-	return nodeAction{
-		access: "rollback",
-		noNode: "name the node to roll back: kubectl crimig rollback NODE",
-		prompt: func(node string) string { return fmt.Sprintf("Roll %s back to docker now? [y/N] ", node) },
-		act: func(ctx context.Context, e *migrate.Engine, node string) error {
-			err := e.Rollback(ctx, node)
-			var locked *migrate.LockedError
-			if err == nil || errors.As(err, &locked) || ctx.Err() == nil {
-				return err
-			}
-			return fmt.Errorf("interrupted while rolling back %s; run the same command again to finish", node)
-		},
+// Complete takes the named nodes and resolves clients.
+func (o *RollbackOptions) Complete(f cmdutil.Factory, args []string) error {
+	return o.complete(f, args)
+}
+
+// Validate checks flag values without contacting the cluster.
+func (o *RollbackOptions) Validate() error {
+	if err := o.validateFlags(); err != nil {
+		return err
 	}
+	if o.SwapTimeout < time.Minute {
+		return fmt.Errorf("--swap-timeout must be at least 1m, the time a node needs to restart docker and the kubelet; got %s", o.SwapTimeout)
+	}
+	return o.validateConfirmation()
+}
+
+// Run rolls the nodes back one after the other, stopping at the first failure.
+func (o *RollbackOptions) Run(ctx context.Context) error {
+	opts := migrate.Options{Drain: o.Drain, SwapTimeout: o.SwapTimeout}
+	prompt := func(node string) string { return fmt.Sprintf("Roll %s back to docker now? [y/N] ", node) }
+	return o.run(ctx, opts, prompt, func(ctx context.Context, e *migrate.Engine, node string) error {
+		err := e.Rollback(ctx, node)
+		var locked *migrate.LockedError
+		if err == nil || errors.As(err, &locked) || ctx.Err() == nil {
+			return err
+		}
+		return fmt.Errorf("interrupted while rolling back %s; run the same command again to finish", node)
+	})
 }
