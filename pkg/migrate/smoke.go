@@ -13,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/crimig/kubectl-crimig/pkg/hostscripts"
 	"github.com/crimig/kubectl-crimig/pkg/inspect"
@@ -176,45 +177,41 @@ func (r *run) waitSmokeRunning(ctx context.Context, name string) (*corev1.Pod, e
 	if timeout <= 0 {
 		timeout = DefaultSmokeTimeout
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
+	var running *corev1.Pod
 	last := ""
-	for {
+	err := wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
 		p, err := r.e.Client.CoreV1().Pods(r.e.LockNamespace).Get(ctx, name, metav1.GetOptions{})
 		switch {
-		case err == nil:
-			if p.Status.Phase == corev1.PodRunning && containerRunning(p) {
-				return p, nil
-			}
-			if p.Status.Phase == corev1.PodFailed || p.Status.Phase == corev1.PodSucceeded {
-				return nil, fmt.Errorf("the smoke-test pod ended (%s) before it could be checked", p.Status.Phase)
-			}
-			if reason, msg := waitingReason(p); reason != "" {
-				if nonRetryableWaiting[reason] {
-					return nil, fmt.Errorf("the smoke-test pod cannot start: %s: %s", reason, msg)
-				}
-				if reason != last {
-					r.e.emitProgress(r.node, inspect.StepSmoke, PhaseProgress, "smoke-test pod waiting: "+reason, 0.2)
-					last = reason
-				}
-			}
 		case apierrors.IsNotFound(err):
-			return nil, fmt.Errorf("the smoke-test pod %s was deleted while crimig waited for it", name)
+			return false, fmt.Errorf("the smoke-test pod %s was deleted while crimig waited for it", name)
+		case err != nil:
+			return false, nil
+		case p.Status.Phase == corev1.PodRunning && containerRunning(p):
+			running = p
+			return true, nil
+		case p.Status.Phase == corev1.PodFailed || p.Status.Phase == corev1.PodSucceeded:
+			return false, fmt.Errorf("the smoke-test pod ended (%s) before it could be checked", p.Status.Phase)
 		}
-		select {
-		case <-ctx.Done():
-			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				why := "it never ran"
-				if last != "" {
-					why = "last waiting reason " + last
-				}
-				return nil, fmt.Errorf("the smoke-test pod did not run within %s (%s); check the image %s is pullable from the node, or set --image",
-					timeout, why, r.e.Options.SmokeImage)
+		if reason, msg := waitingReason(p); reason != "" {
+			if nonRetryableWaiting[reason] {
+				return false, fmt.Errorf("the smoke-test pod cannot start: %s: %s", reason, msg)
 			}
-			return nil, ctx.Err()
-		case <-time.After(500 * time.Millisecond):
+			if reason != last {
+				r.e.emitProgress(r.node, inspect.StepSmoke, PhaseProgress, "smoke-test pod waiting: "+reason, 0.2)
+				last = reason
+			}
 		}
+		return false, nil
+	})
+	if errors.Is(err, context.DeadlineExceeded) {
+		why := "it never ran"
+		if last != "" {
+			why = "last waiting reason " + last
+		}
+		return nil, fmt.Errorf("the smoke-test pod did not run within %s (%s); check the image %s is pullable from the node, or set --image",
+			timeout, why, r.e.Options.SmokeImage)
 	}
+	return running, err
 }
 
 func containerRunning(p *corev1.Pod) bool {
@@ -238,25 +235,23 @@ func waitingReason(p *corev1.Pod) (reason, msg string) {
 // smokeLogs reads the container's log through the API until it shows what
 // the container printed.
 func (r *run) smokeLogs(ctx context.Context, name, token string) error {
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
 	var last string
-	for {
+	err := wait.PollUntilContextTimeout(ctx, time.Second, 30*time.Second, true, func(ctx context.Context) (bool, error) {
 		b, err := r.e.Client.CoreV1().Pods(r.e.LockNamespace).GetLogs(name, &corev1.PodLogOptions{Container: smokeContainer}).DoRaw(ctx)
-		if err == nil && strings.Contains(string(b), token) {
-			return nil
-		}
-		if err != nil {
+		switch {
+		case err != nil:
 			last = err.Error()
-		} else {
+		case strings.Contains(string(b), token):
+			return true, nil
+		default:
 			last = fmt.Sprintf("the log has %d byte(s) but not the expected line", len(b))
 		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("kubectl logs of the smoke-test pod does not show its output: %s", last)
-		case <-time.After(time.Second):
-		}
+		return false, nil
+	})
+	if err != nil {
+		return fmt.Errorf("kubectl logs of the smoke-test pod does not show its output: %s", last)
 	}
+	return nil
 }
 
 // deleteSmokePod removes the node's smoke pod and waits until it is gone,
@@ -271,16 +266,12 @@ func (e *Engine) deleteSmokePod(ctx context.Context, name string) error {
 	if err != nil {
 		return fmt.Errorf("deleting the smoke-test pod %s: %w", name, err)
 	}
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	for {
-		if _, err := pods.Get(ctx, name, metav1.GetOptions{}); apierrors.IsNotFound(err) {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("the smoke-test pod %s is still terminating", name)
-		case <-time.After(300 * time.Millisecond):
-		}
+	err = wait.PollUntilContextTimeout(ctx, 300*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		_, err := pods.Get(ctx, name, metav1.GetOptions{})
+		return apierrors.IsNotFound(err), nil
+	})
+	if err != nil {
+		return fmt.Errorf("the smoke-test pod %s is still terminating", name)
 	}
+	return nil
 }

@@ -7,9 +7,15 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/tools/cache"
+	watchtools "k8s.io/client-go/tools/watch"
+	"k8s.io/klog/v2"
 
 	"github.com/crimig/kubectl-crimig/pkg/inspect"
 	"github.com/crimig/kubectl-crimig/pkg/nodeexec"
@@ -149,26 +155,36 @@ func logTail(runID, job string, lines []string) string {
 	return fmt.Sprintf("; the last lines of %s on the host:\n  %s", nodeexec.JobLogPath(runID, job), strings.Join(lines, "\n  "))
 }
 
-// watchNode pokes wake on every change of the Node, re-establishing the
-// watch when it ends (API server restarts included).
+// watchNode pokes wake on every change of the Node. client-go's
+// RetryWatcher re-establishes the watch from the last resource version when
+// it ends (API server restarts included); when it gives up (the version
+// expired, or watch was refused), the Node is listed again after a pause.
 func (e *Engine) watchNode(ctx context.Context, node string, wake chan<- struct{}) {
+	// The API server going away is expected here (a control-plane node, a
+	// reboot): the wait reports it itself, so the retries log nothing.
+	ctx = klog.NewContext(ctx, logr.Discard())
 	sel := fields.OneTermEqualSelector("metadata.name", node).String()
-	for ctx.Err() == nil {
-		w, err := e.Client.CoreV1().Nodes().Watch(ctx, metav1.ListOptions{FieldSelector: sel})
+	nodes := e.Client.CoreV1().Nodes()
+	lw := &cache.ListWatch{WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+		o.FieldSelector = sel
+		return nodes.Watch(ctx, o)
+	}}
+	_ = wait.PollUntilContextCancel(ctx, 2*time.Second, true, func(ctx context.Context) (bool, error) {
+		list, err := nodes.List(ctx, metav1.ListOptions{FieldSelector: sel})
 		if err != nil {
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(2 * time.Second):
-				continue
-			}
+			return false, nil
 		}
+		w, err := watchtools.NewRetryWatcherWithContext(ctx, list.ResourceVersion, lw)
+		if err != nil {
+			return false, nil
+		}
+		defer w.Stop()
 		for range w.ResultChan() {
 			select {
 			case wake <- struct{}{}:
 			default:
 			}
 		}
-		w.Stop()
-	}
+		return false, nil
+	})
 }
