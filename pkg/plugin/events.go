@@ -9,8 +9,10 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"time"
 
 	"golang.org/x/term"
+	"k8s.io/apimachinery/pkg/util/duration"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/crimig/kubectl-crimig/pkg/migrate"
@@ -22,10 +24,10 @@ func isTerminal(in io.Reader) bool {
 }
 
 // newEventPrinter renders engine events: JSON lines on stdout for -o json,
-// otherwise one readable line per event on stderr.
+// otherwise readable lines on stderr (see linePrinter).
 func newEventPrinter(streams genericiooptions.IOStreams, output string) migrate.Sink {
-	var mu sync.Mutex
 	if output == "json" {
+		var mu sync.Mutex
 		enc := json.NewEncoder(streams.Out)
 		return func(ev migrate.Event) {
 			mu.Lock()
@@ -33,16 +35,51 @@ func newEventPrinter(streams genericiooptions.IOStreams, output string) migrate.
 			_ = enc.Encode(ev)
 		}
 	}
-	return func(ev migrate.Event) {
-		mu.Lock()
-		defer mu.Unlock()
-		fmt.Fprintln(streams.ErrOut, formatEvent(ev))
-	}
+	p := &linePrinter{out: streams.ErrOut, held: map[string]*heldLine{}}
+	return p.print
 }
 
-func formatEvent(ev migrate.Event) string {
+// linePrinter writes one line per event, but a node's state is printed
+// once: while the engine reports the same line again (the wait for the
+// swap polls the Node every few seconds), nothing is printed, and when the
+// node's next different event comes, a line first says how long that state
+// lasted, as in "node NotReady, runtime cri-o://1.23.0 (for 39s)".
+type linePrinter struct {
+	mu  sync.Mutex
+	out io.Writer
+	// held is each node's last line (fleet events have node ""), with the
+	// time it was first printed and how often it came again since.
+	held map[string]*heldLine
+}
+
+type heldLine struct {
+	text    string
+	since   time.Time
+	repeats int
+}
+
+func (p *linePrinter) print(ev migrate.Event) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	text := formatEventBody(ev)
+	h := p.held[ev.Node]
+	if h != nil && h.text == text {
+		h.repeats++
+		return
+	}
+	if h != nil && h.repeats > 0 {
+		fmt.Fprintf(p.out, "%s %s (for %s)\n", stamp(ev), h.text, duration.HumanDuration(ev.Time.Sub(h.since)))
+	}
+	fmt.Fprintf(p.out, "%s %s\n", stamp(ev), text)
+	p.held[ev.Node] = &heldLine{text: text, since: ev.Time}
+}
+
+func stamp(ev migrate.Event) string { return ev.Time.Format("15:04:05") }
+
+// formatEventBody is an event's line without its time.
+func formatEventBody(ev migrate.Event) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s %-8s %-10s %-8s", ev.Time.Format("15:04:05"), ev.Node, dash(ev.Step), ev.Phase)
+	fmt.Fprintf(&b, "%-8s %-10s %-8s", ev.Node, dash(ev.Step), ev.Phase)
 	if ev.Progress >= 0 && ev.Phase == migrate.PhaseProgress {
 		fmt.Fprintf(&b, " [%3.0f%%]", ev.Progress*100)
 	}

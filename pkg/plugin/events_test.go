@@ -29,3 +29,46 @@ func TestFleetEventLines(t *testing.T) {
 		t.Errorf("lines:\n%s\nwant:\n%s", got, want)
 	}
 }
+
+// TestRepeatedStateLines: the swap's wait reports the same Node state every
+// few seconds; the line is printed once, and when the state changes, a line
+// says how long it lasted. Each node's states are followed on their own.
+func TestRepeatedStateLines(t *testing.T) {
+	streams, _, _, errOut := genericiooptions.NewTestIOStreams()
+	print := newEventPrinter(streams, "")
+	at := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	ev := func(sec int, node string, phase migrate.Phase, msg string) migrate.Event {
+		return migrate.Event{Time: at.Add(time.Duration(sec) * time.Second), Node: node, Step: "swap", Phase: phase, Message: msg, Progress: -1}
+	}
+	docker, crio := "node NotReady, runtime docker://20.10.24", "node NotReady, runtime cri-o://1.23.0"
+	events := []migrate.Event{
+		ev(0, "node-1", migrate.PhaseInfo, "swap job started"),
+		ev(2, "node-1", migrate.PhaseProgress, docker),
+		ev(2, "node-1", migrate.PhaseProgress, docker),
+		ev(3, "node-1", migrate.PhaseProgress, crio),
+	}
+	for sec := 6; sec <= 39; sec += 3 {
+		events = append(events, ev(sec, "node-1", migrate.PhaseProgress, crio))
+		if sec == 9 {
+			// Another node's events neither print node-1's state again
+			// nor end it.
+			events = append(events, ev(sec, "node-2", migrate.PhaseProgress, crio), ev(sec+1, "node-2", migrate.PhaseProgress, crio))
+		}
+	}
+	events = append(events, ev(42, "node-1", migrate.PhaseDone, ""), ev(43, "node-2", migrate.PhaseDone, ""))
+	for _, e := range events {
+		print(e)
+	}
+	want := "12:00:00 node-1   swap       info     swap job started\n" +
+		"12:00:02 node-1   swap       progress " + docker + "\n" +
+		"12:00:03 node-1   swap       progress " + docker + " (for 1s)\n" +
+		"12:00:03 node-1   swap       progress " + crio + "\n" +
+		"12:00:09 node-2   swap       progress " + crio + "\n" +
+		"12:00:42 node-1   swap       progress " + crio + " (for 39s)\n" +
+		"12:00:42 node-1   swap       done    \n" +
+		"12:00:43 node-2   swap       progress " + crio + " (for 34s)\n" +
+		"12:00:43 node-2   swap       done    \n"
+	if got := errOut.String(); got != want {
+		t.Errorf("lines:\n%s\nwant:\n%s", got, want)
+	}
+}
