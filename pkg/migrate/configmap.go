@@ -46,7 +46,7 @@ func (r *run) kubeletConfigMap(ctx context.Context) error {
 		r.e.emit(r.node, inspect.StepKubeletConfig, PhaseInfo, "ConfigMap kube-system/"+cm.Name+" already up to date")
 		return nil
 	}
-	patch, err := json.Marshal(map[string]any{"data": map[string]string{"kubelet": edit.After}})
+	patch, err := kubeletConfigPatch(edit.After)
 	if err != nil {
 		return err
 	}
@@ -55,6 +55,12 @@ func (r *run) kubeletConfigMap(ctx context.Context) error {
 	}
 	r.e.emit(r.node, inspect.StepKubeletConfig, PhaseInfo, "ConfigMap kube-system/"+cm.Name+" updated:\n"+strings.TrimSpace(edit.Diff))
 	return nil
+}
+
+// kubeletConfigPatch is the JSON merge patch that gives the kubelet-config
+// ConfigMap the kubelet configuration kubelet.
+func kubeletConfigPatch(kubelet string) ([]byte, error) {
+	return json.Marshal(map[string]any{"data": map[string]string{"kubelet": kubelet}})
 }
 
 // cgroupDriverSafe tells whether the kubelet-config ConfigMap may take

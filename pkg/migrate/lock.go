@@ -54,11 +54,7 @@ func (e *Engine) acquireNamed(ctx context.Context, name, what string) (*Lock, er
 	l, err := leases.Get(ctx, name, metav1.GetOptions{})
 	switch {
 	case apierrors.IsNotFound(err):
-		l = &coordinationv1.Lease{
-			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: e.LockNamespace, Labels: map[string]string{"app.kubernetes.io/managed-by": "crimig"}},
-			Spec:       coordinationv1.LeaseSpec{HolderIdentity: &e.Identity, LeaseDurationSeconds: &dur, AcquireTime: &now, RenewTime: &now},
-		}
-		if _, err := leases.Create(ctx, l, metav1.CreateOptions{}); err != nil {
+		if _, err := leases.Create(ctx, e.newLease(name, now, dur), metav1.CreateOptions{}); err != nil {
 			if !apierrors.IsAlreadyExists(err) {
 				return nil, fmt.Errorf("taking the lock %s/%s: %w", e.LockNamespace, name, err)
 			}
@@ -84,7 +80,16 @@ func (e *Engine) acquireNamed(ctx context.Context, name, what string) (*Lock, er
 	return lk, nil
 }
 
-func (e *Engine) takeOver(ctx context.Context, node string, l *coordinationv1.Lease, now metav1.MicroTime, dur int32) error {
+// newLease is the Lease that locks name for this run.
+func (e *Engine) newLease(name string, now metav1.MicroTime, dur int32) *coordinationv1.Lease {
+	return &coordinationv1.Lease{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: e.LockNamespace, Labels: map[string]string{"app.kubernetes.io/managed-by": "crimig"}},
+		Spec:       coordinationv1.LeaseSpec{HolderIdentity: &e.Identity, LeaseDurationSeconds: &dur, AcquireTime: &now, RenewTime: &now},
+	}
+}
+
+// lockedBy is a *LockedError when another run holds l and it has not expired.
+func (e *Engine) lockedBy(node string, l *coordinationv1.Lease) error {
 	holder := ""
 	if l.Spec.HolderIdentity != nil {
 		holder = *l.Spec.HolderIdentity
@@ -95,10 +100,22 @@ func (e *Engine) takeOver(ctx context.Context, node string, l *coordinationv1.Le
 			return &LockedError{Node: node, Holder: holder, Renewed: l.Spec.RenewTime.Time, Expires: expires}
 		}
 	}
+	return nil
+}
+
+// holdLease makes l this run's, from now on for dur.
+func (e *Engine) holdLease(l *coordinationv1.Lease, now metav1.MicroTime, dur int32) {
 	l.Spec.HolderIdentity = &e.Identity
 	l.Spec.LeaseDurationSeconds = &dur
 	l.Spec.AcquireTime = &now
 	l.Spec.RenewTime = &now
+}
+
+func (e *Engine) takeOver(ctx context.Context, node string, l *coordinationv1.Lease, now metav1.MicroTime, dur int32) error {
+	if err := e.lockedBy(node, l); err != nil {
+		return err
+	}
+	e.holdLease(l, now, dur)
 	if _, err := e.Client.CoordinationV1().Leases(e.LockNamespace).Update(ctx, l, metav1.UpdateOptions{}); err != nil {
 		if apierrors.IsConflict(err) {
 			return fmt.Errorf("another crimig took the lock of %s at the same moment; try again", node)

@@ -89,13 +89,7 @@ func ReadState(n *corev1.Node) (*State, error) {
 
 // saveState writes the annotation with a JSON merge patch.
 func (e *Engine) saveState(ctx context.Context, node string, s *State) error {
-	s.Updated = e.now()
-	s.LastError = redact.Text(s.LastError)
-	b, err := json.Marshal(s)
-	if err != nil {
-		return err
-	}
-	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": map[string]string{AnnotationState: string(b)}}})
+	patch, err := e.statePatch(s)
 	if err != nil {
 		return err
 	}
@@ -104,6 +98,17 @@ func (e *Engine) saveState(ctx context.Context, node string, s *State) error {
 		return fmt.Errorf("recording state on node %s: %w", node, err)
 	}
 	return nil
+}
+
+// statePatch is the JSON merge patch that records s on its Node.
+func (e *Engine) statePatch(s *State) ([]byte, error) {
+	s.Updated = e.now()
+	s.LastError = redact.Text(s.LastError)
+	b, err := json.Marshal(s)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(map[string]any{"metadata": map[string]any{"annotations": map[string]string{AnnotationState: string(b)}}})
 }
 
 // patchAnnotation sets (or, with value nil, removes) one Node annotation.

@@ -81,7 +81,9 @@ type MigrateOptions struct {
 	CarryImages bool
 	SwapTimeout time.Duration
 	Output      string
-	DryRun      bool
+	// DryRun is kubectl's --dry-run: client prints the plan and checks the
+	// cordon; server sends every kind of write with DryRun=All.
+	DryRun cmdutil.DryRunStrategy
 	// reviewed holds the plans shown for confirmation, by node.
 	reviewed sync.Map
 	Fleet    FleetFlags
@@ -111,7 +113,11 @@ func NewMigrateOptions(streams genericiooptions.IOStreams) *MigrateOptions {
 
 // NewCmdMigrate builds `kubectl crimig migrate`.
 func NewCmdMigrate(f cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.Command {
-	o := NewMigrateOptions(streams)
+	return newCmdMigrate(f, NewMigrateOptions(streams))
+}
+
+// newCmdMigrate binds the flags of migrate to o.
+func newCmdMigrate(f cmdutil.Factory, o *MigrateOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:               "migrate NODE...",
 		Short:             "Migrate nodes from Docker to CRI-O or containerd",
@@ -119,7 +125,7 @@ func NewCmdMigrate(f cmdutil.Factory, streams genericiooptions.IOStreams) *cobra
 		Example:           migrateExample,
 		ValidArgsFunction: nodeNameCompletion(f),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(f, args); err != nil {
+			if err := o.Complete(f, cmd, args); err != nil {
 				return err
 			}
 			if err := o.Validate(); err != nil {
@@ -128,6 +134,11 @@ func NewCmdMigrate(f cmdutil.Factory, streams genericiooptions.IOStreams) *cobra
 			return o.Run(cmd.Context())
 		},
 	}
+	cmdutil.AddDryRunFlag(cmd)
+	cmd.Flags().Lookup("dry-run").Usage = `Must be "none", "server", or "client". client (or --dry-run alone): print what would be done, per node, ` +
+		`reading the host facts through a node pod, and check the cordon with a server-side dry run. server: send each kind of ` +
+		`API write migrate makes (lease, state annotation, cordon, evictions, node and smoke-test pods, kubelet-config) with ` +
+		`DryRun=All, so the API server checks permissions and admission and stores nothing; no pod is created and no host is touched.`
 	fs := cmd.Flags()
 	fs.StringVar(&o.Plan.Target, "to", o.Plan.Target, "Target runtime: cri-o or containerd.")
 	fs.StringVar(&o.Plan.TargetVersion, "target-version", "", "Runtime version to install; by default the one matching the kubelet's minor version.")
@@ -150,7 +161,6 @@ func NewCmdMigrate(f cmdutil.Factory, streams genericiooptions.IOStreams) *cobra
 	fs.DurationVar(&o.Fleet.PauseBetween, "pause-between", 0, "Wait this long between waves.")
 	fs.BoolVar(&o.Fleet.ContinueOnError, "continue-on-error", false, "Go on with the next waves after a node fails (never after the canary).")
 	fs.BoolVar(&o.Fleet.AllowControlPlane, "allow-control-plane", false, "Allow control-plane nodes; they go last, one at a time.")
-	fs.BoolVar(&o.DryRun, "dry-run", false, "Print what would be done, per node, and change nothing (the cordon is checked with a server-side dry run).")
 	fs.StringVar(&o.ReportDir, "report", "", "Write an evidence bundle for change records to this new directory: per node the plan, host files before and after with diffs, the host job's journal, timings and the smoke test, plus summary.md.")
 	fs.StringVar(&o.SmokeImage, "smoke-image", "", "Image of the smoke-test pod run on each migrated node (it needs sh and echo); by default --image. Use one from the registry your workloads pull from.")
 	addLogFileFlag(fs, &o.LogFile)
@@ -158,8 +168,12 @@ func NewCmdMigrate(f cmdutil.Factory, streams genericiooptions.IOStreams) *cobra
 	return cmd
 }
 
-// Complete resolves clients.
-func (o *MigrateOptions) Complete(f cmdutil.Factory, args []string) error {
+// Complete resolves the dry-run strategy and clients.
+func (o *MigrateOptions) Complete(f cmdutil.Factory, cmd *cobra.Command, args []string) error {
+	var err error
+	if o.DryRun, err = cmdutil.GetDryRunStrategy(cmd); err != nil {
+		return err
+	}
 	if len(args) == 0 && !o.Fleet.All && o.Fleet.Selector == "" {
 		return errors.New("name at least one node: kubectl crimig migrate NODE, or select them with --all or --selector (list them with 'kubectl crimig plan')")
 	}
@@ -191,7 +205,7 @@ func (o *MigrateOptions) Validate() error {
 	if o.SmokeImage != "" && strings.TrimSpace(o.SmokeImage) == "" {
 		return errors.New("--smoke-image must name an image with sh and echo, such as " + nodeexec.DefaultImage)
 	}
-	if o.ReportDir != "" && o.DryRun {
+	if o.ReportDir != "" && o.DryRun != cmdutil.DryRunNone {
 		return errors.New("--report records a migration; it cannot be combined with --dry-run")
 	}
 	if o.ReportDir != "" {
@@ -199,7 +213,7 @@ func (o *MigrateOptions) Validate() error {
 			return fmt.Errorf("--report directory %s is not empty; give each run a new directory so that no evidence is overwritten", o.ReportDir)
 		}
 	}
-	if !o.Yes && !o.DryRun && !o.isTerminal() {
+	if !o.Yes && o.DryRun == cmdutil.DryRunNone && !o.isTerminal() {
 		return errors.New("refusing to migrate without confirmation: stdin is not a terminal; review 'kubectl crimig plan' and pass --yes")
 	}
 	return nil
@@ -219,8 +233,11 @@ func validFindingID(id string) bool {
 
 // Run migrates the nodes one after the other, stopping at the first failure.
 func (o *MigrateOptions) Run(ctx context.Context) error {
-	if o.DryRun {
+	switch o.DryRun {
+	case cmdutil.DryRunClient:
 		return o.dryRun(ctx)
+	case cmdutil.DryRunServer:
+		return o.serverDryRun(ctx)
 	}
 	if err := o.Plan.checkAccess(ctx, "migrate"); err != nil {
 		return err
@@ -280,18 +297,23 @@ func (o *MigrateOptions) migrate(ctx context.Context, engine *migrate.Engine) er
 	return nil
 }
 
-func (o *MigrateOptions) engine(ex *nodeexec.Executor) *migrate.Engine {
+// engineOptions are the user's choices, as the engine takes them.
+func (o *MigrateOptions) engineOptions() migrate.Options {
 	accept := map[string]bool{}
 	for _, id := range o.Accept {
 		accept[id] = true
 	}
-	e := newEngine(o.Plan.client, ex, o.Plan.Exec, newEventPrinter(o.IOStreams, o.Output), migrate.Options{
+	return migrate.Options{
 		Target: hostconf.Target(o.Plan.Target), Source: o.Plan.Source, InsecureRepo: o.Plan.InsecureRepo, Accept: accept,
 		Drain: o.Drain, Reboot: !o.NoReboot, Podman: !o.NoPodman, SwapTimeout: o.SwapTimeout,
 		AllowControlPlane: o.Fleet.AllowControlPlane,
 		CarryImages:       o.CarryImages,
 		SmokeImage:        o.smokeImage(), SmokePullSecrets: o.Plan.Exec.PullSecrets,
-	})
+	}
+}
+
+func (o *MigrateOptions) engine(ex *nodeexec.Executor) *migrate.Engine {
+	e := newEngine(o.Plan.client, ex, o.Plan.Exec, newEventPrinter(o.IOStreams, o.Output), o.engineOptions())
 	e.Preflight = func(ctx context.Context, node string) (*inspect.Plan, error) {
 		// The plan the user just confirmed is the preflight: reading the
 		// host facts again seconds later would only cost another pod.
