@@ -11,9 +11,19 @@ import (
 
 const benchNodes = 2000
 
-// BenchmarkStatusUpdate: the view takes a status in which one row changed
-// and renders it.
+// BenchmarkStatusUpdate: the view takes a status in which one row, anywhere
+// in the fleet, changed, and renders it.
 func BenchmarkStatusUpdate(b *testing.B) {
+	benchUpdates(b, func(i int) int { return i * 31 % benchNodes })
+}
+
+// BenchmarkStatusUpdateShown: as BenchmarkStatusUpdate, with the row among
+// those on screen.
+func BenchmarkStatusUpdateShown(b *testing.B) {
+	benchUpdates(b, func(i int) int { return i % 20 })
+}
+
+func benchUpdates(b *testing.B, node func(int) int) {
 	m := benchModel(b)
 	s := fst.Large(benchNodes)
 	f := fleetstatus.BuildFleet(s, nil)
@@ -21,8 +31,9 @@ func BenchmarkStatusUpdate(b *testing.B) {
 	// cost is its own benchmark.
 	sts := make([]*fleetstatus.Status, 64)
 	for i := range sts {
-		s.Nodes[i].Spec.Unschedulable = !s.Nodes[i].Spec.Unschedulable
-		f.SetNode(&s.Nodes[i])
+		n := &s.Nodes[node(i)]
+		n.Spec.Unschedulable = !n.Spec.Unschedulable
+		f.SetNode(n)
 		sts[i] = f.Status()
 	}
 	b.ReportAllocs()

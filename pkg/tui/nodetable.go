@@ -82,6 +82,12 @@ type nodeTable struct {
 	width    int
 	// nameWidth fits the longest node name and the cursor mark.
 	nameWidth int
+	// height is the table's, header included.
+	height int
+	// cursor is the selected row's index in rows.
+	cursor int
+	// shown is the window of rows the table last rendered.
+	shown window
 }
 
 func newNodeTable(s styles) nodeTable {
@@ -92,8 +98,13 @@ func newNodeTable(s styles) nodeTable {
 }
 
 func (t *nodeTable) setSize(width, height int) {
+	if width == t.width && height == t.height {
+		return
+	}
+	t.height = height
 	t.setWidth(width)
 	t.table.SetHeight(max(height, 3))
+	t.remember()
 }
 
 // setWidth gives the fixed columns their width and the rest to LAST ERROR;
@@ -119,8 +130,10 @@ func (t *nodeTable) setWidth(width int) {
 		left -= w + 1
 		cols[i] = table.Column{Title: t.title(i, c), Width: w}
 	}
+	t.sync()
 	t.table.SetColumns(cols)
 	t.table.SetWidth(width)
+	t.remember()
 }
 
 // minErrorWidth is the LAST ERROR width below which other columns give way.
@@ -304,7 +317,7 @@ func (t *nodeTable) tick(now time.Time) bool {
 		}
 	}
 	if shown {
-		t.table.SetRows(t.rows)
+		t.show()
 	}
 	return shown
 }
@@ -359,8 +372,7 @@ func (t *nodeTable) placeCursor() {
 		}
 	}
 	t.markCursor(cursor)
-	t.table.SetRows(t.rows)
-	t.table.SetCursor(cursor)
+	t.show()
 }
 
 // markCursor moves the visible cursor mark (without colour the highlight is
@@ -371,6 +383,7 @@ func (t *nodeTable) markCursor(cursor int) {
 			t.rows[i] = markRow(r, noMark)
 		}
 	}
+	t.cursor = cursor
 	if cursor < len(t.rows) {
 		t.rows[cursor] = markRow(t.rows[cursor], cursorMark)
 		t.selected = t.visible[cursor].Name
@@ -416,11 +429,13 @@ func (t *nodeTable) matches(n fleetstatus.NodeStatus, now time.Time) bool {
 
 // update moves the cursor and re-marks the selected row.
 func (t *nodeTable) update(msg tea.Msg) tea.Cmd {
+	t.sync()
 	var cmd tea.Cmd
 	t.table, cmd = t.table.Update(msg)
+	t.remember()
 	if c := t.table.Cursor(); c < len(t.visible) && t.visible[c].Name != t.selected {
 		t.markCursor(c)
-		t.table.SetRows(t.rows)
+		t.show()
 	}
 	return cmd
 }
