@@ -249,7 +249,7 @@ func (o *StatusOptions) watch(ctx context.Context) error {
 	if err := src.Start(ctx); err != nil {
 		return err
 	}
-	wp := &watchPrinter{o: o, printed: map[string]string{}}
+	wp := &watchPrinter{o: o, printed: map[string]string{}, seen: map[string]fleetstatus.NodeStatus{}}
 	for st := range src.Updates() {
 		if err := wp.printChanged(st); err != nil {
 			return err
@@ -263,8 +263,11 @@ func (o *StatusOptions) watch(ctx context.Context) error {
 type watchPrinter struct {
 	o       *StatusOptions
 	printed map[string]string
-	widths  []int
-	header  bool
+	// seen are the rows as last compared: a row the source did not change
+	// is skipped without rendering it.
+	seen   map[string]fleetstatus.NodeStatus
+	widths []int
+	header bool
 	// fleet is the fleet run as last printed, "" when there was none.
 	fleet string
 }
@@ -273,6 +276,10 @@ func (wp *watchPrinter) printChanged(st *fleetstatus.Status) error {
 	now := time.Now()
 	wp.printFleet(st.FleetLock, now)
 	for _, n := range st.Items {
+		if old, ok := wp.seen[n.Name]; ok && old == n {
+			continue
+		}
+		wp.seen[n.Name] = n
 		// Elapsed ticks on its own; only real changes print a row.
 		key := statusRow(n, true, time.Time{})
 		if wp.printed[n.Name] == key {
