@@ -2,15 +2,10 @@ package plugin
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"strings"
-	"sync"
 	"time"
 
-	tea "github.com/charmbracelet/bubbletea"
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/cli-runtime/pkg/printers"
@@ -19,10 +14,9 @@ import (
 	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 	"k8s.io/kubectl/pkg/util/i18n"
 	"k8s.io/kubectl/pkg/util/templates"
-	"sigs.k8s.io/yaml"
 
-	"github.com/crimig/kubectl-crimig/pkg/nodeexec"
-	"github.com/crimig/kubectl-crimig/pkg/tui"
+	"github.com/crimig/kubectl-crimig/pkg/fleetstatus"
+	"github.com/crimig/kubectl-crimig/pkg/migrate"
 )
 
 var statusLong = templates.LongDesc(i18n.T(`
@@ -37,7 +31,9 @@ var statusLong = templates.LongDesc(i18n.T(`
 	through watches: / filters, s and S sort, enter shows a node's steps and the
 	host journal of its last run (read through a short-lived node pod), ? shows
 	every key. Elsewhere, or with -o, it prints the nodes once; --watch then
-	prints each node again whenever it changes, until Ctrl-C.
+	prints each node again whenever it changes, until Ctrl-C. -o takes
+	kubectl's formats too: json, yaml, name, jsonpath, go-template and
+	custom-columns, over a NodeStatusList with one item per node.
 
 	The data comes from one paginated list of Nodes and one of the Leases in
 	--pod-namespace; nothing is changed.`))
@@ -53,18 +49,25 @@ var statusExample = templates.Examples(i18n.T(`
 	kubectl crimig status --watch
 
 	# Machine-readable, e.g. for dashboards
-	kubectl crimig status -o json`))
+	kubectl crimig status -o json
+
+	# The phase of every node, as kubectl prints fields
+	kubectl crimig status -o custom-columns=NAME:.name,PHASE:.state.phase,STEP:.state.step
+	kubectl crimig status -o jsonpath='{range .items[?(@.state.phase=="Failed")]}{.name}{"\n"}{end}'`))
 
 // StatusOptions holds the flags of `kubectl crimig status`.
 type StatusOptions struct {
-	Nodes   []string
-	Output  string
-	Watch   bool
-	LogFile string
+	Nodes []string
+	// PrintFlags is -o: status prints table and wide itself, kubectl's
+	// printers print the rest.
+	PrintFlags *PrintFlags
+	Watch      bool
+	LogFile    string
 	// Exec names the pod namespace (Leases) and the node pod used to read a
 	// run's journal from the interactive view.
 	Exec *NodeExecFlags
 
+	printer    printers.ResourcePrinter
 	client     kubernetes.Interface
 	restConfig *rest.Config
 	isTerminal func() bool
@@ -75,6 +78,7 @@ type StatusOptions struct {
 func NewStatusOptions(streams genericiooptions.IOStreams) *StatusOptions {
 	return &StatusOptions{
 		Exec:       NewNodeExecFlags(),
+		PrintFlags: NewPrintFlags("table", "wide"),
 		isTerminal: func() bool { return isTerminal(streams.In) && isTerminalWriter(streams.Out) },
 		IOStreams:  streams,
 	}
@@ -101,16 +105,20 @@ func NewCmdStatus(f cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.
 		},
 	}
 	fs := cmd.Flags()
-	fs.StringVarP(&o.Output, "output", "o", "", "Output format: table, wide, json or yaml. Default: the interactive view on a terminal, table otherwise.")
+	o.PrintFlags.AddFlags(cmd)
+	fs.Lookup("output").Usage += " Default: the interactive view on a terminal, table otherwise."
 	fs.BoolVarP(&o.Watch, "watch", "w", false, "After the list, print each node again whenever it changes, until Ctrl-C.")
 	addLogFileFlag(fs, &o.LogFile)
 	o.Exec.AddFlags(fs)
 	return cmd
 }
 
-// Complete resolves clients.
+// Complete resolves the printer and clients.
 func (o *StatusOptions) Complete(f cmdutil.Factory, args []string) error {
 	o.Nodes = args
+	if err := o.completePrinter(); err != nil {
+		return err
+	}
 	var err error
 	if o.restConfig, err = f.ToRESTConfig(); err != nil {
 		return err
@@ -119,29 +127,37 @@ func (o *StatusOptions) Complete(f cmdutil.Factory, args []string) error {
 	return err
 }
 
+// completePrinter resolves -o: a table status prints itself, or one of
+// kubectl's printers.
+func (o *StatusOptions) completePrinter() error {
+	if o.PrintFlags.IsTable() {
+		o.printer = nil
+		return nil
+	}
+	var err error
+	o.printer, err = o.PrintFlags.ToPrinter()
+	return err
+}
+
 // Validate checks flag values without contacting the cluster.
 func (o *StatusOptions) Validate() error {
-	switch o.Output {
-	case "", "table", "wide", "json", "yaml":
-	default:
-		return fmt.Errorf("--output must be one of table, wide, json or yaml, got %q", o.Output)
-	}
 	return o.Exec.Validate()
 }
+
+func (o *StatusOptions) wide() bool { return o.PrintFlags.Format() == "wide" }
 
 // Run prints the status, follows it with --watch, or opens the view.
 func (o *StatusOptions) Run(ctx context.Context) error {
 	switch {
 	case o.Watch:
 		return o.watch(ctx)
-	case o.Output == "" && o.isTerminal():
+	case o.PrintFlags.Format() == "" && o.isTerminal():
 		return o.runTUI(ctx)
 	}
-	snap, err := tui.ListSnapshot(ctx, o.client, o.Exec.PodNamespace)
+	st, err := fleetstatus.List(ctx, o.client, o.Exec.PodNamespace, o.Nodes)
 	if err != nil {
 		return err
 	}
-	st := tui.BuildStatus(snap, o.Nodes)
 	if err := o.checkNodes(st); err != nil {
 		return err
 	}
@@ -149,9 +165,9 @@ func (o *StatusOptions) Run(ctx context.Context) error {
 }
 
 // checkNodes fails on named nodes that do not exist, as kubectl get does.
-func (o *StatusOptions) checkNodes(st tui.Status) error {
+func (o *StatusOptions) checkNodes(st *fleetstatus.Status) error {
 	found := map[string]bool{}
-	for _, n := range st.Nodes {
+	for _, n := range st.Items {
 		found[n.Name] = true
 	}
 	var missing []string
@@ -166,41 +182,28 @@ func (o *StatusOptions) checkNodes(st tui.Status) error {
 	return nil
 }
 
-func (o *StatusOptions) print(st tui.Status) error {
+func (o *StatusOptions) print(st *fleetstatus.Status) error {
 	for _, w := range st.Warnings {
 		fmt.Fprintf(o.ErrOut, "warning: %s\n", w)
 	}
-	switch o.Output {
-	case "json":
-		b, err := json.MarshalIndent(st, "", "  ")
-		if err != nil {
-			return err
-		}
-		_, err = fmt.Fprintln(o.Out, string(b))
-		return err
-	case "yaml":
-		b, err := yaml.Marshal(st)
-		if err != nil {
-			return err
-		}
-		_, err = o.Out.Write(b)
-		return err
+	if o.printer != nil {
+		return PrintObject(o.printer, st, o.Out)
 	}
 	if st.FleetLock != nil {
 		fmt.Fprintln(o.ErrOut, fleetLine(st.FleetLock, time.Now()))
 	}
 	w := printers.GetNewTabWriter(o.Out)
-	fmt.Fprintln(w, statusHeader(o.Output == "wide"))
-	for _, n := range st.Nodes {
-		fmt.Fprintln(w, statusRow(n, o.Output == "wide", time.Now()))
+	fmt.Fprintln(w, statusHeader(o.wide()))
+	for _, n := range st.Items {
+		fmt.Fprintln(w, statusRow(n, o.wide(), time.Now()))
 	}
 	return w.Flush()
 }
 
 // fleetLine is the fleet run for the plain outputs: who runs it, the wave
 // and why, the nodes in flight, done, failed and waiting.
-func fleetLine(l *tui.LeaseStatus, now time.Time) string {
-	line := "A fleet run holds " + l.Name + ": " + strings.TrimPrefix(tui.FormatFleetRun(l, now), "fleet run: ")
+func fleetLine(l *fleetstatus.LeaseStatus, now time.Time) string {
+	line := "A fleet run holds " + l.Name + ": " + strings.TrimPrefix(fleetstatus.FormatFleetRun(l, now), "fleet run: ")
 	if l.Fleet != nil && l.Fleet.Wave > 0 && l.Fleet.WaveWhy != "" {
 		line += fmt.Sprintf(" (wave %d: %s)", l.Fleet.Wave, l.Fleet.WaveWhy)
 	}
@@ -215,13 +218,13 @@ func statusHeader(wide bool) string {
 	return h
 }
 
-func statusRow(n tui.NodeStatus, wide bool, now time.Time) string {
+func statusRow(n fleetstatus.NodeStatus, wide bool, now time.Time) string {
 	progress := "-"
 	if n.State != nil {
 		progress = fmt.Sprintf("%d/%d", n.StepsDone, n.StepsTotal)
 	}
-	cells := []string{n.Name, n.Role, dash(n.RuntimeString()), dash(n.KubeletVersion), tui.YesNo(n.Ready), tui.YesNo(n.Cordoned),
-		n.Phase(), n.Step(), progress, tui.FormatElapsed(n.Elapsed(now))}
+	cells := []string{n.Name, n.Role, dash(n.RuntimeString()), dash(n.KubeletVersion), fleetstatus.YesNo(n.Ready), fleetstatus.YesNo(n.Cordoned),
+		n.Phase(), n.Step(), progress, fleetstatus.FormatElapsed(n.Elapsed(now))}
 	if wide {
 		run, to, holder := "-", "-", "-"
 		if n.State != nil {
@@ -242,13 +245,13 @@ func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 func (o *StatusOptions) watch(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	src := tui.NewWatchSource(o.client, o.Exec.PodNamespace)
+	src := fleetstatus.NewWatchSource(o.client, o.Exec.PodNamespace, o.Nodes)
 	if err := src.Start(ctx); err != nil {
 		return err
 	}
-	wp := &watchPrinter{o: o, printed: map[string]string{}}
-	for snap := range src.Updates() {
-		if err := wp.printChanged(tui.BuildStatus(snap, o.Nodes)); err != nil {
+	wp := &watchPrinter{o: o, printed: map[string]string{}, seen: map[string]fleetstatus.NodeStatus{}}
+	for st := range src.Updates() {
+		if err := wp.printChanged(st); err != nil {
 			return err
 		}
 	}
@@ -260,16 +263,23 @@ func (o *StatusOptions) watch(ctx context.Context) error {
 type watchPrinter struct {
 	o       *StatusOptions
 	printed map[string]string
-	widths  []int
-	header  bool
+	// seen are the rows as last compared: a row the source did not change
+	// is skipped without rendering it.
+	seen   map[string]fleetstatus.NodeStatus
+	widths []int
+	header bool
 	// fleet is the fleet run as last printed, "" when there was none.
 	fleet string
 }
 
-func (wp *watchPrinter) printChanged(st tui.Status) error {
+func (wp *watchPrinter) printChanged(st *fleetstatus.Status) error {
 	now := time.Now()
 	wp.printFleet(st.FleetLock, now)
-	for _, n := range st.Nodes {
+	for _, n := range st.Items {
+		if old, ok := wp.seen[n.Name]; ok && old == n {
+			continue
+		}
+		wp.seen[n.Name] = n
 		// Elapsed ticks on its own; only real changes print a row.
 		key := statusRow(n, true, time.Time{})
 		if wp.printed[n.Name] == key {
@@ -284,7 +294,7 @@ func (wp *watchPrinter) printChanged(st tui.Status) error {
 }
 
 // printFleet says on stderr when a fleet run starts, moves on or ends.
-func (wp *watchPrinter) printFleet(l *tui.LeaseStatus, now time.Time) {
+func (wp *watchPrinter) printFleet(l *fleetstatus.LeaseStatus, now time.Time) {
 	line := ""
 	if l != nil {
 		line = fleetLine(l, now)
@@ -295,30 +305,17 @@ func (wp *watchPrinter) printFleet(l *tui.LeaseStatus, now time.Time) {
 	case line != "":
 		fmt.Fprintln(wp.o.ErrOut, line)
 	default:
-		fmt.Fprintln(wp.o.ErrOut, "The fleet run released "+tui.FleetLeaseName+".")
+		fmt.Fprintln(wp.o.ErrOut, "The fleet run released "+migrate.FleetLeaseName+".")
 	}
 	wp.fleet = line
 }
 
-func (wp *watchPrinter) print(n tui.NodeStatus, now time.Time) error {
+func (wp *watchPrinter) print(n fleetstatus.NodeStatus, now time.Time) error {
 	out := wp.o.Out
-	switch wp.o.Output {
-	case "json":
-		b, err := json.Marshal(n)
-		if err != nil {
-			return err
-		}
-		_, err = fmt.Fprintln(out, string(b))
-		return err
-	case "yaml":
-		b, err := yaml.Marshal(n)
-		if err != nil {
-			return err
-		}
-		_, err = fmt.Fprintf(out, "---\n%s", b)
-		return err
+	if wp.o.printer != nil {
+		return PrintObject(wp.o.printer, &n, out)
 	}
-	wide := wp.o.Output == "wide"
+	wide := wp.o.wide()
 	if !wp.header {
 		wp.header = true
 		wp.fit(statusHeader(wide))
@@ -348,60 +345,4 @@ func (wp *watchPrinter) pad(row string) string {
 		cells[i] = fmt.Sprintf("%-*s", wp.widths[i]+1, cells[i])
 	}
 	return strings.Join(cells, "")
-}
-
-// runTUI opens the interactive view; klog goes to --log-file meanwhile.
-func (o *StatusOptions) runTUI(ctx context.Context) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	src := tui.NewWatchSource(o.client, o.Exec.PodNamespace)
-	if err := src.Start(ctx); err != nil {
-		return err
-	}
-	logs, restore, err := redirectKlog(o.LogFile)
-	if err != nil {
-		return err
-	}
-	defer restore()
-	journal := &lazyJournal{o: o, log: logs}
-	defer journal.close(o.ErrOut)
-	m := tui.NewStatus(tui.StatusConfig{Context: ctx, Source: src, Journal: journal.read, Nodes: o.Nodes})
-	p := tea.NewProgram(m, tea.WithContext(ctx), tea.WithInput(o.In), tea.WithOutput(o.Out), tea.WithAltScreen())
-	_, err = p.Run()
-	// Stop the watches and any journal read before the node pod is deleted.
-	cancel()
-	if err != nil && !errors.Is(err, tea.ErrProgramKilled) {
-		return fmt.Errorf("the status view failed: %w; use -o table instead", err)
-	}
-	return nil
-}
-
-// lazyJournal creates the node pod executor on the first journal read, so
-// that looking at the table never starts a pod.
-type lazyJournal struct {
-	o   *StatusOptions
-	log io.Writer
-	mu  sync.Mutex
-	ex  *nodeexec.Executor
-}
-
-func (j *lazyJournal) read(ctx context.Context, node, runID string) ([]nodeexec.JournalEntry, error) {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	if j.ex == nil {
-		ex, err := newExecutor(ctx, j.o.restConfig, j.o.client, j.o.Exec, j.log)
-		if err != nil {
-			return nil, err
-		}
-		j.ex = ex
-	}
-	return j.ex.JobLog(ctx, node, runID)
-}
-
-func (j *lazyJournal) close(errOut io.Writer) {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	if j.ex != nil {
-		closeExecutor(j.ex, errOut)
-	}
 }

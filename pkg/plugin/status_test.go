@@ -20,8 +20,8 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 
+	"github.com/crimig/kubectl-crimig/pkg/fleetstatus"
 	"github.com/crimig/kubectl-crimig/pkg/migrate"
-	"github.com/crimig/kubectl-crimig/pkg/tui"
 )
 
 func statusNode(name, runtime string, state *migrate.State) *corev1.Node {
@@ -50,7 +50,7 @@ func statusFixture() *fake.Clientset {
 		statusNode("node-2", "cri-o://1.29.1", &migrate.State{RunID: "r1", From: "docker", To: "cri-o", Phase: migrate.StateSucceeded, Step: "uncordon", Started: started, Updated: started.Add(9 * time.Minute)}),
 		statusNode("node-3", "docker://20.10.24", &migrate.State{RunID: "r2", From: "docker", To: "cri-o", Phase: migrate.StateFailed, Step: "configure", FailedStep: "swap", Started: started, Updated: started, LastError: "swap: crio did not start"}),
 		statusLease("crimig-system", "crimig-node-node-3", "bob@ci/r2"),
-		statusLease("crimig-system", tui.FleetLeaseName, "bob@ci/fleet"),
+		statusLease("crimig-system", migrate.FleetLeaseName, "bob@ci/fleet"),
 		statusLease("other", "crimig-node-node-1", "not ours"),
 	)
 }
@@ -59,7 +59,11 @@ func runStatus(t *testing.T, client *fake.Clientset, output string, nodes ...str
 	t.Helper()
 	streams, _, out, errOut := genericiooptions.NewTestIOStreams()
 	o := NewStatusOptions(streams)
-	o.client, o.Output, o.Nodes = client, output, nodes
+	o.client, o.Nodes = client, nodes
+	*o.PrintFlags.OutputFormat = output
+	if err := o.completePrinter(); err != nil {
+		t.Fatal(err)
+	}
 	if err := o.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -73,26 +77,26 @@ func TestStatusJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var got tui.Status
+	var got fleetstatus.Status
 	if err := json.Unmarshal([]byte(out), &got); err != nil {
 		t.Fatalf("not JSON: %v\n%s", err, out)
 	}
-	if len(got.Nodes) != 3 || got.FleetLock == nil || got.FleetLock.Holder != "bob@ci/fleet" {
+	if got.Kind != "NodeStatusList" || got.APIVersion != "crimig.io/v1alpha1" || len(got.Items) != 3 || got.FleetLock == nil || got.FleetLock.Holder != "bob@ci/fleet" {
 		t.Fatalf("unexpected document:\n%s", out)
 	}
-	n3 := got.Nodes[2]
-	if n3.Name != "node-3" || n3.State == nil || n3.State.Phase != migrate.StateFailed || n3.StepsDone != 8 || n3.StepsTotal != len(tui.StepNames()) ||
+	n3 := got.Items[2]
+	if n3.Name != "node-3" || n3.Kind != "NodeStatus" || n3.Metadata.Name != "node-3" || n3.State == nil || n3.State.Phase != migrate.StateFailed || n3.StepsDone != 8 || n3.StepsTotal != len(fleetstatus.StepNames()) ||
 		n3.Lock == nil || n3.Lock.Holder != "bob@ci/r2" || n3.State.LastError != "swap: crio did not start" ||
 		n3.State.Step != "configure" || n3.State.FailedStep != "swap" {
 		t.Errorf("node-3 = %+v", n3)
 	}
-	if got.Nodes[0].Lock != nil {
-		t.Errorf("a Lease outside --pod-namespace was used: %+v", got.Nodes[0].Lock)
+	if got.Items[0].Lock != nil {
+		t.Errorf("a Lease outside --pod-namespace was used: %+v", got.Items[0].Lock)
 	}
-	if tui.FormatCounts(got.Counts) != "docker 2 · cri-o 1 · migrating 0 · failed 1" {
-		t.Errorf("counts = %s", tui.FormatCounts(got.Counts))
+	if fleetstatus.FormatCounts(got.Counts) != "docker 2 · cri-o 1 · migrating 0 · failed 1" {
+		t.Errorf("counts = %s", fleetstatus.FormatCounts(got.Counts))
 	}
-	for _, want := range []string{`"name": "node-1"`, `"runtime": "docker"`, fmt.Sprintf(`"stepsDone": %d`, len(tui.StepNames())), `"runId": "r1"`} {
+	for _, want := range []string{`"name": "node-1"`, `"runtime": "docker"`, fmt.Sprintf(`"stepsDone": %d`, len(fleetstatus.StepNames())), `"runId": "r1"`} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %s", want)
 		}
@@ -118,7 +122,7 @@ func TestStatusTableAndNodeArgs(t *testing.T) {
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	if len(lines) != 2 || !strings.HasPrefix(lines[0], "NAME") || !strings.Contains(lines[1], "swap: crio did not start") ||
-		!strings.Contains(lines[1], "bob@ci/r2") || !strings.Contains(lines[1], fmt.Sprintf("8/%d", len(tui.StepNames()))) {
+		!strings.Contains(lines[1], "bob@ci/r2") || !strings.Contains(lines[1], fmt.Sprintf("8/%d", len(fleetstatus.StepNames()))) {
 		t.Errorf("unexpected table:\n%s", out)
 	}
 	if !strings.Contains(errOut, "bob@ci/fleet") {
@@ -148,11 +152,78 @@ func TestStatusLeasesForbidden(t *testing.T) {
 	}
 }
 
-func TestStatusValidate(t *testing.T) {
+// TestStatusUnknownOutput: an unknown -o gets kubectl's error, listing
+// status's own formats and kubectl's.
+func TestStatusUnknownOutput(t *testing.T) {
 	o := NewStatusOptions(genericiooptions.NewTestIOStreamsDiscard())
-	o.Output = "name"
-	if err := o.Validate(); err == nil || !strings.Contains(err.Error(), "--output") {
-		t.Errorf("Validate() = %v", err)
+	*o.PrintFlags.OutputFormat = "x"
+	err := o.completePrinter()
+	want := `unable to match a printer suitable for the output format "x", allowed formats are: ` +
+		"custom-columns,custom-columns-file,go-template,go-template-file,json,jsonpath,jsonpath-as-json,jsonpath-file,kyaml,name,table,template,templatefile,wide,yaml"
+	if err == nil || err.Error() != want {
+		t.Errorf("completePrinter() = %v\nwant %s", err, want)
+	}
+}
+
+// TestStatusOutputFormats: kubectl's formats print the NodeStatusList, one
+// item per node where the format is per object.
+func TestStatusOutputFormats(t *testing.T) {
+	for _, tc := range []struct{ output, want string }{
+		{"name", "nodestatus.crimig.io/node-1\nnodestatus.crimig.io/node-2\nnodestatus.crimig.io/node-3\n"},
+		{"jsonpath={.items[*].name}", "node-1 node-2 node-3"},
+		{`jsonpath={range .items[?(@.state.phase=="Failed")]}{.name}{"\n"}{end}`, "node-3\n"},
+		{`go-template={{range .items}}{{.name}} {{.runtime}} {{.stepsDone}}/{{.stepsTotal}}{{"\n"}}{{end}}`,
+			fmt.Sprintf("node-1 docker 0/%[1]d\nnode-2 cri-o %[1]d/%[1]d\nnode-3 docker 8/%[1]d\n", len(fleetstatus.StepNames()))},
+		{"custom-columns=NAME:.metadata.name,PHASE:.state.phase,HOLDER:.lock.holder",
+			"NAME     PHASE       HOLDER\nnode-1   <none>      <none>\nnode-2   Succeeded   <none>\nnode-3   Failed      bob@ci/r2\n"},
+		{"yaml", "apiVersion: crimig.io/v1alpha1\ncounts:\n"},
+		{"kyaml", `kind: "NodeStatusList"`},
+	} {
+		t.Run(tc.output, func(t *testing.T) {
+			out, _, err := runStatus(t, statusFixture(), tc.output)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.HasPrefix(tc.output, "yaml") && !strings.HasPrefix(tc.output, "kyaml") && out != tc.want {
+				t.Errorf("got\n%s\nwant\n%s", out, tc.want)
+			}
+			if !strings.Contains(out, tc.want) {
+				t.Errorf("output lacks %q:\n%s", tc.want, out)
+			}
+		})
+	}
+}
+
+// TestStatusWatchName: --watch with a kubectl format prints each node that
+// changes as one object.
+func TestStatusWatchName(t *testing.T) {
+	client := statusFixture()
+	out := &syncBuffer{}
+	o := NewStatusOptions(genericiooptions.IOStreams{In: strings.NewReader(""), Out: out, ErrOut: io.Discard})
+	o.client, o.Watch = client, true
+	*o.PrintFlags.OutputFormat = "jsonpath={.metadata.name} {.cordoned}{\"\\n\"}"
+	if err := o.completePrinter(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- o.Run(ctx) }()
+	waitForText(t, out, "node-3 false\n")
+	n, err := client.CoreV1().Nodes().Get(ctx, "node-1", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.Spec.Unschedulable = true
+	if _, err := client.CoreV1().Nodes().Update(ctx, n, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitForText(t, out, "node-1 true\n")
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if want := "node-1 false\nnode-2 false\nnode-3 false\nnode-1 true\n"; out.String() != want {
+		t.Errorf("got\n%s\nwant\n%s", out.String(), want)
 	}
 }
 
@@ -294,7 +365,7 @@ func TestEventFeedStopsAfterStep(t *testing.T) {
 }
 
 func fleetStatusLease(p *migrate.FleetProgress) *coordinationv1.Lease {
-	l := statusLease("crimig-system", tui.FleetLeaseName, "bob@ci/fleet")
+	l := statusLease("crimig-system", migrate.FleetLeaseName, "bob@ci/fleet")
 	if p != nil {
 		b, _ := json.Marshal(p)
 		l.Annotations = map[string]string{migrate.AnnotationFleet: string(b)}
@@ -356,7 +427,7 @@ func TestStatusFleetRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitForText(t, errBuf, "wave 3/3 · in flight: node-1 · 2 done")
-	if err := client.CoordinationV1().Leases("crimig-system").Delete(ctx, tui.FleetLeaseName, metav1.DeleteOptions{}); err != nil {
+	if err := client.CoordinationV1().Leases("crimig-system").Delete(ctx, migrate.FleetLeaseName, metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	waitForText(t, errBuf, "The fleet run released crimig-fleet.")

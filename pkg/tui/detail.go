@@ -10,6 +10,7 @@ import (
 	"github.com/charmbracelet/bubbles/viewport"
 	tea "github.com/charmbracelet/bubbletea"
 
+	"github.com/crimig/kubectl-crimig/pkg/fleetstatus"
 	"github.com/crimig/kubectl-crimig/pkg/migrate"
 	"github.com/crimig/kubectl-crimig/pkg/nodeexec"
 )
@@ -35,7 +36,7 @@ func fetchJournal(ctx context.Context, fn JournalFunc, node, runID string) tea.C
 // detailPane shows one node: its state, the step timeline and the journal
 // of its last run in a scrollable viewport.
 type detailPane struct {
-	node       NodeStatus
+	node       fleetstatus.NodeStatus
 	loading    bool
 	journal    []nodeexec.JournalEntry
 	journalErr error
@@ -46,14 +47,14 @@ type detailPane struct {
 	height     int
 }
 
-func newDetailPane(n NodeStatus, s styles, width, height int) *detailPane {
+func newDetailPane(n fleetstatus.NodeStatus, s styles, width, height int) *detailPane {
 	d := &detailPane{node: n, styles: s, vp: viewport.New(width, 5),
 		bar: progress.New(progress.WithSolidFill("#5A56E0"), progress.WithoutPercentage())}
 	d.setSize(width, height)
 	return d
 }
 
-func (d *detailPane) setNode(n NodeStatus) {
+func (d *detailPane) setNode(n fleetstatus.NodeStatus) {
 	d.node = n
 	d.setSize(d.width, d.height)
 }
@@ -121,7 +122,7 @@ func (d *detailPane) summary() string {
 		fmt.Fprintf(&b, "Phase:    %s, last completed step %s\n", s.Phase, n.Step())
 	}
 	fmt.Fprintf(&b, "Started:  %s   Updated: %s\n", stamp(s.Started), stamp(s.Updated))
-	fmt.Fprintf(&b, "Cordoned by crimig: %s\n", YesNo(s.CordonedByCrimig))
+	fmt.Fprintf(&b, "Cordoned by crimig: %s\n", fleetstatus.YesNo(s.CordonedByCrimig))
 	if s.LastError != "" {
 		b.WriteString(d.styles.bad.Render("Error:    "+s.LastError) + "\n")
 	}
@@ -136,8 +137,8 @@ func (d *detailPane) timeline(now time.Time) string {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "\n%s %s %d/%d, %s\n", d.styles.title.Render("Steps"), d.bar.ViewAs(float64(n.StepsDone)/float64(max(n.StepsTotal, 1))),
-		n.StepsDone, n.StepsTotal, FormatElapsed(n.Elapsed(now)))
-	for i, name := range StepNames() {
+		n.StepsDone, n.StepsTotal, fleetstatus.FormatElapsed(n.Elapsed(now)))
+	for i, name := range fleetstatus.StepNames() {
 		mark, style := "·", d.styles.dim
 		switch {
 		case i < n.StepsDone:
@@ -189,4 +190,4 @@ func stamp(t time.Time) string {
 }
 
 // hasRun reports whether there is a journal to read for the node.
-func hasRun(n NodeStatus) bool { return n.State != nil && n.State.RunID != "" }
+func hasRun(n fleetstatus.NodeStatus) bool { return n.State != nil && n.State.RunID != "" }

@@ -3,6 +3,7 @@ package tui
 import (
 	"time"
 
+	"github.com/crimig/kubectl-crimig/pkg/fleetstatus"
 	"github.com/crimig/kubectl-crimig/pkg/migrate"
 )
 
@@ -41,7 +42,7 @@ type nodeProgress struct {
 
 func newNodeProgress(name string, logLines int) *nodeProgress {
 	np := &nodeProgress{name: name, current: -1, logLines: logLines}
-	for _, s := range StepNames() {
+	for _, s := range fleetstatus.StepNames() {
 		np.steps = append(np.steps, stepState{name: s, progress: -1})
 	}
 	return np

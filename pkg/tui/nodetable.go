@@ -1,12 +1,15 @@
 package tui
 
 import (
+	"slices"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/charmbracelet/bubbles/table"
 	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/crimig/kubectl-crimig/pkg/fleetstatus"
 )
 
 // column is one column of the node table: how to render a row's cell and,
@@ -17,38 +20,38 @@ type column struct {
 	// drop orders the columns hidden on a narrow terminal: highest first;
 	// 0 is never hidden.
 	drop int
-	cell func(n NodeStatus, now time.Time) string
-	less func(a, b NodeStatus, now time.Time) bool
+	cell func(n fleetstatus.NodeStatus, now time.Time) string
+	less func(a, b fleetstatus.NodeStatus, now time.Time) bool
 }
 
 const progressCellWidth = 6
 
 var nodeColumns = []column{
-	{title: "NODE", width: -1, cell: func(n NodeStatus, _ time.Time) string { return n.Name },
-		less: func(a, b NodeStatus, _ time.Time) bool { return a.Name < b.Name }},
-	{title: "ROLE", drop: 3, width: 13, cell: func(n NodeStatus, _ time.Time) string { return n.Role },
-		less: func(a, b NodeStatus, _ time.Time) bool { return a.Role < b.Role }},
-	{title: "RUNTIME", width: 16, cell: func(n NodeStatus, _ time.Time) string { return n.RuntimeString() },
-		less: func(a, b NodeStatus, _ time.Time) bool { return a.RuntimeString() < b.RuntimeString() }},
-	{title: "KUBELET", drop: 5, width: 9, cell: func(n NodeStatus, _ time.Time) string { return n.KubeletVersion },
-		less: func(a, b NodeStatus, _ time.Time) bool { return a.KubeletVersion < b.KubeletVersion }},
-	{title: "READY", drop: 2, width: 5, cell: func(n NodeStatus, _ time.Time) string { return YesNo(n.Ready) },
-		less: func(a, b NodeStatus, _ time.Time) bool { return !a.Ready && b.Ready }},
-	{title: "CORDONED", drop: 4, width: 8, cell: func(n NodeStatus, _ time.Time) string { return YesNo(n.Cordoned) },
-		less: func(a, b NodeStatus, _ time.Time) bool { return !a.Cordoned && b.Cordoned }},
-	{title: "PHASE", width: 11, cell: func(n NodeStatus, _ time.Time) string { return n.Phase() },
-		less: func(a, b NodeStatus, _ time.Time) bool { return a.Phase() < b.Phase() }},
-	{title: "STEP", width: 9, cell: func(n NodeStatus, _ time.Time) string { return n.Step() }},
-	{title: "PROGRESS", width: progressCellWidth + 6, cell: func(n NodeStatus, _ time.Time) string { return progressCell(n) },
-		less: func(a, b NodeStatus, _ time.Time) bool { return a.StepsDone < b.StepsDone }},
-	{title: "ELAPSED", drop: 1, width: 7, cell: func(n NodeStatus, now time.Time) string { return FormatElapsed(n.Elapsed(now)) },
-		less: func(a, b NodeStatus, now time.Time) bool { return a.Elapsed(now) < b.Elapsed(now) }},
-	{title: "LAST ERROR", cell: func(n NodeStatus, _ time.Time) string { return n.LastError() }},
+	{title: "NODE", width: -1, cell: func(n fleetstatus.NodeStatus, _ time.Time) string { return n.Name },
+		less: func(a, b fleetstatus.NodeStatus, _ time.Time) bool { return a.Name < b.Name }},
+	{title: "ROLE", drop: 3, width: 13, cell: func(n fleetstatus.NodeStatus, _ time.Time) string { return n.Role },
+		less: func(a, b fleetstatus.NodeStatus, _ time.Time) bool { return a.Role < b.Role }},
+	{title: "RUNTIME", width: 16, cell: func(n fleetstatus.NodeStatus, _ time.Time) string { return n.RuntimeString() },
+		less: func(a, b fleetstatus.NodeStatus, _ time.Time) bool { return a.RuntimeString() < b.RuntimeString() }},
+	{title: "KUBELET", drop: 5, width: 9, cell: func(n fleetstatus.NodeStatus, _ time.Time) string { return n.KubeletVersion },
+		less: func(a, b fleetstatus.NodeStatus, _ time.Time) bool { return a.KubeletVersion < b.KubeletVersion }},
+	{title: "READY", drop: 2, width: 5, cell: func(n fleetstatus.NodeStatus, _ time.Time) string { return fleetstatus.YesNo(n.Ready) },
+		less: func(a, b fleetstatus.NodeStatus, _ time.Time) bool { return !a.Ready && b.Ready }},
+	{title: "CORDONED", drop: 4, width: 8, cell: func(n fleetstatus.NodeStatus, _ time.Time) string { return fleetstatus.YesNo(n.Cordoned) },
+		less: func(a, b fleetstatus.NodeStatus, _ time.Time) bool { return !a.Cordoned && b.Cordoned }},
+	{title: "PHASE", width: 11, cell: func(n fleetstatus.NodeStatus, _ time.Time) string { return n.Phase() },
+		less: func(a, b fleetstatus.NodeStatus, _ time.Time) bool { return a.Phase() < b.Phase() }},
+	{title: "STEP", width: 9, cell: func(n fleetstatus.NodeStatus, _ time.Time) string { return n.Step() }},
+	{title: "PROGRESS", width: progressCellWidth + 6, cell: func(n fleetstatus.NodeStatus, _ time.Time) string { return progressCell(n) },
+		less: func(a, b fleetstatus.NodeStatus, _ time.Time) bool { return a.StepsDone < b.StepsDone }},
+	{title: "ELAPSED", drop: 1, width: 7, cell: func(n fleetstatus.NodeStatus, now time.Time) string { return fleetstatus.FormatElapsed(n.Elapsed(now)) },
+		less: func(a, b fleetstatus.NodeStatus, now time.Time) bool { return a.Elapsed(now) < b.Elapsed(now) }},
+	{title: "LAST ERROR", cell: func(n fleetstatus.NodeStatus, _ time.Time) string { return n.LastError() }},
 }
 
 // progressCell is a plain-text bar: table cells are truncated by width, so
 // they must not carry escape sequences.
-func progressCell(n NodeStatus) string {
+func progressCell(n fleetstatus.NodeStatus) string {
 	if n.State == nil || n.StepsTotal == 0 {
 		return "-"
 	}
@@ -62,11 +65,16 @@ func textBar(p float64, width int) string {
 }
 
 // nodeTable is the table pane: filtering, sorting and a selection that
-// follows the node, not the row index, across updates.
+// follows the node, not the row index, across updates. A status in which a
+// few rows changed moves and re-renders only those rows.
 type nodeTable struct {
-	table    table.Model
-	all      []NodeStatus
-	visible  []NodeStatus
+	table table.Model
+	// all are the rows by name, as the source sorts them.
+	all []fleetstatus.NodeStatus
+	// visible are the rows that pass the filter, in sort order, and rows
+	// their cells; the selected row's first cell carries the cursor mark.
+	visible  []fleetstatus.NodeStatus
+	rows     []table.Row
 	filter   string
 	sortCol  int
 	reverse  bool
@@ -74,6 +82,12 @@ type nodeTable struct {
 	width    int
 	// nameWidth fits the longest node name and the cursor mark.
 	nameWidth int
+	// height is the table's, header included.
+	height int
+	// cursor is the selected row's index in rows.
+	cursor int
+	// shown is the window of rows the table last rendered.
+	shown window
 }
 
 func newNodeTable(s styles) nodeTable {
@@ -84,8 +98,13 @@ func newNodeTable(s styles) nodeTable {
 }
 
 func (t *nodeTable) setSize(width, height int) {
+	if width == t.width && height == t.height {
+		return
+	}
+	t.height = height
 	t.setWidth(width)
 	t.table.SetHeight(max(height, 3))
+	t.remember()
 }
 
 // setWidth gives the fixed columns their width and the rest to LAST ERROR;
@@ -111,8 +130,10 @@ func (t *nodeTable) setWidth(width int) {
 		left -= w + 1
 		cols[i] = table.Column{Title: t.title(i, c), Width: w}
 	}
+	t.sync()
 	t.table.SetColumns(cols)
 	t.table.SetWidth(width)
+	t.remember()
 }
 
 // minErrorWidth is the LAST ERROR width below which other columns give way.
@@ -158,17 +179,147 @@ func (t *nodeTable) title(i int, c column) string {
 	return c.title + " ↑"
 }
 
-func (t *nodeTable) setData(all []NodeStatus, now time.Time) {
+// maxMoves is how many changed rows are moved one by one; beyond it, a
+// full sort is cheaper.
+const maxMoves = 32
+
+// setData takes the rows of a new status; it reports whether the table
+// shows anything new.
+func (t *nodeTable) setData(all []fleetstatus.NodeStatus, now time.Time) bool {
+	old := t.all
 	t.all = all
+	if t.fitNames() {
+		t.setWidth(t.width)
+	}
+	changed, ok := changedRows(old, all, maxMoves)
+	if !ok || nodeColumns[t.sortCol].title == "ELAPSED" {
+		// The order by elapsed time moves with the clock: sort it all.
+		t.refresh(now)
+		return true
+	}
+	shown := false
+	for _, c := range changed {
+		if t.move(c, now) {
+			shown = true
+		}
+	}
+	if shown {
+		t.placeCursor()
+	}
+	return shown
+}
+
+// fitNames sizes the name column to the longest name; it reports whether
+// the width changed.
+func (t *nodeTable) fitNames() bool {
 	nameWidth := 6
-	for _, n := range all {
-		nameWidth = max(nameWidth, len(n.Name)+2)
+	for i := range t.all {
+		nameWidth = max(nameWidth, len(t.all[i].Name)+2)
 	}
 	if nameWidth = min(nameWidth, 40); nameWidth != t.nameWidth {
 		t.nameWidth = nameWidth
-		t.setWidth(t.width)
+		return true
 	}
-	t.refresh(now)
+	return false
+}
+
+// rowChange is a row that was added, changed or removed (then row is nil).
+type rowChange struct {
+	name string
+	row  *fleetstatus.NodeStatus
+}
+
+// changedRows compares two name-sorted row lists; ok is false when more
+// than limit rows differ.
+func changedRows(old, cur []fleetstatus.NodeStatus, limit int) (changes []rowChange, ok bool) {
+	i, j := 0, 0
+	for i < len(old) || j < len(cur) {
+		switch {
+		case j == len(cur) || (i < len(old) && old[i].Name < cur[j].Name):
+			changes = append(changes, rowChange{name: old[i].Name})
+			i++
+		case i == len(old) || cur[j].Name < old[i].Name:
+			changes = append(changes, rowChange{name: cur[j].Name, row: &cur[j]})
+			j++
+		default:
+			if old[i] != cur[j] {
+				changes = append(changes, rowChange{name: cur[j].Name, row: &cur[j]})
+			}
+			i++
+			j++
+		}
+		if len(changes) > limit {
+			return nil, false
+		}
+	}
+	return changes, true
+}
+
+// move puts a changed row where it belongs; it reports whether the table
+// shows anything different.
+func (t *nodeTable) move(c rowChange, now time.Time) bool {
+	at := slices.IndexFunc(t.visible, func(n fleetstatus.NodeStatus) bool { return n.Name == c.name })
+	var cells table.Row
+	if c.row != nil && t.matches(*c.row, now) {
+		cells = cellsOf(*c.row, now)
+	}
+	if at >= 0 && cells != nil && slices.Equal(cells[1:], t.rows[at][1:]) {
+		// Nothing shown changed, so neither did the order.
+		t.visible[at] = *c.row
+		return false
+	}
+	if at >= 0 {
+		t.visible = slices.Delete(t.visible, at, at+1)
+		t.rows = slices.Delete(t.rows, at, at+1)
+	}
+	if cells != nil {
+		i := sort.Search(len(t.visible), func(i int) bool { return t.before(*c.row, t.visible[i], now) })
+		t.visible = slices.Insert(t.visible, i, *c.row)
+		t.rows = slices.Insert(t.rows, i, cells)
+	}
+	return at >= 0 || cells != nil
+}
+
+// before is the table order: the sort column, then the name.
+func (t *nodeTable) before(a, b fleetstatus.NodeStatus, now time.Time) bool {
+	less := nodeColumns[t.sortCol].less
+	x, y := a, b
+	if t.reverse {
+		x, y = b, a
+	}
+	if less(x, y, now) {
+		return true
+	}
+	if less(y, x, now) {
+		return false
+	}
+	return a.Name < b.Name
+}
+
+// tick follows the clock: only runs in flight show a new elapsed time. It
+// reports whether the table shows anything new.
+func (t *nodeTable) tick(now time.Time) bool {
+	if t.filter != "" || nodeColumns[t.sortCol].title == "ELAPSED" {
+		// What matches the filter, or the order, may move with the clock.
+		t.refresh(now)
+		return true
+	}
+	shown := false
+	for i := range t.visible {
+		if !t.visible[i].ElapsedTicks() {
+			continue
+		}
+		cells := cellsOf(t.visible[i], now)
+		if !slices.Equal(cells[1:], t.rows[i][1:]) {
+			cells[0] = t.rows[i][0]
+			t.rows[i] = cells
+			shown = true
+		}
+	}
+	if shown {
+		t.show()
+	}
+	return shown
 }
 
 // cycleSort moves to the next sortable column.
@@ -195,7 +346,7 @@ func (t *nodeTable) setFilter(f string, now time.Time) {
 	t.refresh(now)
 }
 
-// refresh filters, sorts and renders the rows, keeping the selected node.
+// refresh filters, sorts and renders every row, keeping the selected node.
 func (t *nodeTable) refresh(now time.Time) {
 	t.visible = t.visible[:0]
 	for _, n := range t.all {
@@ -203,52 +354,67 @@ func (t *nodeTable) refresh(now time.Time) {
 			t.visible = append(t.visible, n)
 		}
 	}
-	less := nodeColumns[t.sortCol].less
-	sort.SliceStable(t.visible, func(i, j int) bool {
-		a, b := t.visible[i], t.visible[j]
-		if t.reverse {
-			a, b = b, a
-		}
-		if less(a, b, now) {
-			return true
-		}
-		if less(b, a, now) {
-			return false
-		}
-		return t.visible[i].Name < t.visible[j].Name
-	})
+	sort.Slice(t.visible, func(i, j int) bool { return t.before(t.visible[i], t.visible[j], now) })
+	t.rows = make([]table.Row, len(t.visible))
+	for i := range t.visible {
+		t.rows[i] = cellsOf(t.visible[i], now)
+	}
+	t.placeCursor()
+}
+
+// placeCursor puts the cursor on the selected node, or on the first row
+// when it is gone, and marks that row.
+func (t *nodeTable) placeCursor() {
 	cursor := 0
-	for i, n := range t.visible {
-		if n.Name == t.selected {
+	for i := range t.visible {
+		if t.visible[i].Name == t.selected {
 			cursor = i
 		}
 	}
-	t.render(cursor, now)
+	t.markCursor(cursor)
+	t.show()
 }
 
-func (t *nodeTable) render(cursor int, now time.Time) {
-	rows := make([]table.Row, len(t.visible))
-	for i, n := range t.visible {
-		row := make(table.Row, len(nodeColumns))
-		for j, c := range nodeColumns {
-			row[j] = c.cell(n, now)
+// markCursor moves the visible cursor mark (without colour the highlight is
+// gone) to row cursor, which becomes the selected node.
+func (t *nodeTable) markCursor(cursor int) {
+	for i, r := range t.rows {
+		if i != cursor && strings.HasPrefix(r[0], cursorMark) {
+			t.rows[i] = markRow(r, noMark)
 		}
-		// A visible cursor mark: without colour the highlight is gone.
-		mark := "  "
-		if i == cursor {
-			mark = "› "
-		}
-		row[0] = mark + row[0]
-		rows[i] = row
 	}
-	t.table.SetRows(rows)
-	t.table.SetCursor(cursor)
-	if cursor < len(t.visible) {
+	t.cursor = cursor
+	if cursor < len(t.rows) {
+		t.rows[cursor] = markRow(t.rows[cursor], cursorMark)
 		t.selected = t.visible[cursor].Name
 	}
 }
 
-func (t *nodeTable) matches(n NodeStatus, now time.Time) bool {
+const cursorMark, noMark = "› ", "  "
+
+// cellsOf renders a row; its first cell leaves room for the cursor mark.
+func cellsOf(n fleetstatus.NodeStatus, now time.Time) table.Row {
+	row := make(table.Row, len(nodeColumns))
+	for j, c := range nodeColumns {
+		row[j] = c.cell(n, now)
+	}
+	row[0] = noMark + row[0]
+	return row
+}
+
+// markRow is r with mark in front of the name; r itself may be shared with
+// the table, so it is copied.
+func markRow(r table.Row, mark string) table.Row {
+	c := slices.Clone(r)
+	name, ok := strings.CutPrefix(c[0], cursorMark)
+	if !ok {
+		name = c[0][len(noMark):]
+	}
+	c[0] = mark + name
+	return c
+}
+
+func (t *nodeTable) matches(n fleetstatus.NodeStatus, now time.Time) bool {
 	if t.filter == "" {
 		return true
 	}
@@ -262,23 +428,26 @@ func (t *nodeTable) matches(n NodeStatus, now time.Time) bool {
 }
 
 // update moves the cursor and re-marks the selected row.
-func (t *nodeTable) update(msg tea.Msg, now time.Time) tea.Cmd {
+func (t *nodeTable) update(msg tea.Msg) tea.Cmd {
+	t.sync()
 	var cmd tea.Cmd
 	t.table, cmd = t.table.Update(msg)
+	t.remember()
 	if c := t.table.Cursor(); c < len(t.visible) && t.visible[c].Name != t.selected {
-		t.render(c, now)
+		t.markCursor(c)
+		t.show()
 	}
 	return cmd
 }
 
 // Selected is the node under the cursor.
-func (t *nodeTable) Selected() (NodeStatus, bool) {
+func (t *nodeTable) Selected() (fleetstatus.NodeStatus, bool) {
 	for _, n := range t.visible {
 		if n.Name == t.selected {
 			return n, true
 		}
 	}
-	return NodeStatus{}, false
+	return fleetstatus.NodeStatus{}, false
 }
 
 func (t *nodeTable) View() string {

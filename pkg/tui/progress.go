@@ -11,6 +11,7 @@ import (
 	"github.com/charmbracelet/bubbles/viewport"
 	tea "github.com/charmbracelet/bubbletea"
 
+	"github.com/crimig/kubectl-crimig/pkg/fleetstatus"
 	"github.com/crimig/kubectl-crimig/pkg/migrate"
 )
 
@@ -241,7 +242,7 @@ func (m *ProgressModel) titleView() string {
 		pct = float64(done) / float64(total)
 	}
 	return fmt.Sprintf("%s  %s %d/%d steps  %s", m.styles.title.Render(title), m.overall.ViewAs(pct), done, total,
-		FormatElapsed(m.now().Sub(m.started)))
+		fleetstatus.FormatElapsed(m.now().Sub(m.started)))
 }
 
 // nodeRow is one line per node: state glyph, current step, its bar, the
@@ -264,7 +265,7 @@ func (m *ProgressModel) nodeRow(np *nodeProgress) string {
 	if np.done && np.info != "" {
 		what = "done: " + np.info
 	}
-	return fmt.Sprintf("%s %-*s %6s  %s", glyph, m.nameWidth(), np.name, FormatElapsed(np.elapsed(m.now())), what)
+	return fmt.Sprintf("%s %-*s %6s  %s", glyph, m.nameWidth(), np.name, fleetstatus.FormatElapsed(np.elapsed(m.now())), what)
 }
 
 // currentStep describes the step a node is in: its bar and last message
@@ -354,7 +355,7 @@ func (m *ProgressModel) summaryView() string {
 			done++
 		}
 	}
-	line := fmt.Sprintf("%d of %d node(s) migrated in %s", done, len(m.nodes), FormatElapsed(m.ended.Sub(m.started)))
+	line := fmt.Sprintf("%d of %d node(s) migrated in %s", done, len(m.nodes), fleetstatus.FormatElapsed(m.ended.Sub(m.started)))
 	if next := m.nextView(); next != "" {
 		return line + "\n" + next
 	}

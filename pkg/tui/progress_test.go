@@ -13,6 +13,7 @@ import (
 	"github.com/charmbracelet/x/exp/golden"
 	"github.com/charmbracelet/x/exp/teatest"
 
+	"github.com/crimig/kubectl-crimig/pkg/fleetstatus"
 	"github.com/crimig/kubectl-crimig/pkg/migrate"
 )
 
@@ -83,7 +84,7 @@ func TestProgressSuccess(t *testing.T) {
 	waitFor(t, tm, "web-2")
 	f.send("drain", migrate.PhaseDone, "", -1)
 	// The rest of the steps, whichever inspect lists.
-	for _, step := range StepNames()[3:] {
+	for _, step := range fleetstatus.StepNames()[3:] {
 		switch step {
 		case "install":
 			f.send(step, migrate.PhaseStarted, "", -1)
@@ -98,7 +99,7 @@ func TestProgressSuccess(t *testing.T) {
 	f.send("", migrate.PhaseDone, "node node-1 runs cri-o (run r-1)", 1)
 	close(ch)
 	view := finalProgress(t, tm)
-	total := len(StepNames())
+	total := len(fleetstatus.StepNames())
 	if !strings.Contains(view, "1 of 1 node(s) migrated") || !strings.Contains(view, fmt.Sprintf("%d/%d steps", total, total)) {
 		t.Errorf("unexpected final view:\n%s", view)
 	}
@@ -205,7 +206,7 @@ func TestProgressFleet(t *testing.T) {
 	fleet := &eventFeed{ch: ch}
 	fleet.fleet(migrate.PhaseInfo, "wave 1/2 (up to 2 at once): [node-1 node-2]", -1)
 	n1, n2 := &eventFeed{ch: ch, node: "node-1"}, &eventFeed{ch: ch, node: "node-2"}
-	n1.steps(StepNames()...)
+	n1.steps(fleetstatus.StepNames()...)
 	n1.send("", migrate.PhaseDone, "node node-1 runs cri-o (run r-1)", 1)
 	fleet.fleet(migrate.PhaseProgress, "node-1 done: 1/4 nodes done", 0.25)
 	n2.steps("lock", "preflight", "drain", "backup", "kernel")

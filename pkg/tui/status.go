@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"time"
 
@@ -9,37 +10,37 @@ import (
 	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/crimig/kubectl-crimig/pkg/fleetstatus"
 )
 
 // StatusConfig is what the status view needs from its caller.
 type StatusConfig struct {
 	// Context bounds the journal reads.
 	Context context.Context
-	Source  Source
+	Source  fleetstatus.Source
 	// Journal reads a run's host journal; nil hides the journal.
 	Journal JournalFunc
-	// Nodes, when set, limits the view to these nodes.
-	Nodes []string
 	// Now is the clock, replaceable in tests.
 	Now func() time.Time
 }
 
 // Messages of the status view.
 type (
-	snapshotMsg     Snapshot
+	statusMsg       *fleetstatus.Status
 	sourceClosedMsg struct{}
 	clockMsg        time.Time
 )
 
 // waitForUpdate blocks on the source in a Cmd; Update re-arms it after each
-// snapshot, so the watch feeds the view without a polling loop.
-func waitForUpdate(ch <-chan Snapshot) tea.Cmd {
+// status, so the watch feeds the view without a polling loop.
+func waitForUpdate(ch <-chan *fleetstatus.Status) tea.Cmd {
 	return func() tea.Msg {
 		s, ok := <-ch
 		if !ok {
 			return sourceClosedMsg{}
 		}
-		return snapshotMsg(s)
+		return statusMsg(s)
 	}
 }
 
@@ -59,7 +60,7 @@ type StatusModel struct {
 	filter    textinput.Model
 	filtering bool
 	detail    *detailPane
-	status    Status
+	status    *fleetstatus.Status
 	loaded    bool
 	closed    bool
 	width     int
@@ -78,7 +79,8 @@ func NewStatus(cfg StatusConfig) *StatusModel {
 	ti := textinput.New()
 	ti.Prompt = "/"
 	ti.Placeholder = "filter nodes"
-	m := &StatusModel{cfg: cfg, keys: newStatusKeys(), styles: s, help: help.New(), table: newNodeTable(s), filter: ti, width: 120, height: 24}
+	m := &StatusModel{cfg: cfg, keys: newStatusKeys(), styles: s, help: help.New(), table: newNodeTable(s), filter: ti, width: 120, height: 24,
+		status: &fleetstatus.Status{}}
 	m.layout()
 	return m
 }
@@ -95,14 +97,14 @@ func (m *StatusModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.width, m.height = msg.Width, msg.Height
 		m.layout()
 		return m, nil
-	case snapshotMsg:
-		m.applySnapshot(Snapshot(msg))
+	case statusMsg:
+		m.applyStatus(msg)
 		return m, waitForUpdate(m.cfg.Source.Updates())
 	case sourceClosedMsg:
 		m.closed = true
 		return m, nil
 	case clockMsg:
-		m.table.refresh(m.cfg.Now())
+		m.table.tick(m.cfg.Now())
 		return m, clockTick()
 	case journalMsg:
 		if m.detail != nil && m.detail.node.Name == msg.node {
@@ -115,15 +117,16 @@ func (m *StatusModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	return m, nil
 }
 
-func (m *StatusModel) applySnapshot(s Snapshot) {
-	m.status = BuildStatus(s, m.cfg.Nodes)
+// applyStatus takes a new status: only the rows that changed move or are
+// rendered again.
+func (m *StatusModel) applyStatus(st *fleetstatus.Status) {
+	m.status = st
 	m.loaded = true
-	m.table.setData(m.status.Nodes, m.cfg.Now())
+	m.table.setData(st.Items, m.cfg.Now())
 	if m.detail != nil {
-		for _, n := range m.status.Nodes {
-			if n.Name == m.detail.node.Name {
-				m.detail.setNode(n)
-			}
+		name := m.detail.node.Name
+		if i, ok := slices.BinarySearchFunc(st.Items, name, func(n fleetstatus.NodeStatus, name string) int { return strings.Compare(n.Name, name) }); ok {
+			m.detail.setNode(st.Items[i])
 		}
 	}
 	m.layout()
@@ -168,7 +171,7 @@ func (m *StatusModel) onKey(msg tea.KeyMsg) tea.Cmd {
 		m.table.setFilter("", now)
 		m.layout()
 	default:
-		return m.table.update(msg, now)
+		return m.table.update(msg)
 	}
 	return nil
 }
@@ -248,11 +251,11 @@ func (m *StatusModel) View() string {
 func (m *StatusModel) headerView() string {
 	line := m.styles.title.Render("crimig status")
 	if m.loaded {
-		line += "  " + FormatCounts(m.status.Counts)
+		line += "  " + fleetstatus.FormatCounts(m.status.Counts)
 	}
 	lines := []string{truncate(line, m.width)}
 	if l := m.status.FleetLock; l != nil {
-		lines = append(lines, truncate(m.styles.warn.Render(FormatFleetRun(l, m.cfg.Now())), m.width))
+		lines = append(lines, truncate(m.styles.warn.Render(fleetstatus.FormatFleetRun(l, m.cfg.Now())), m.width))
 	}
 	for _, w := range m.status.Warnings {
 		lines = append(lines, truncate(m.styles.warn.Render("warning: "+w), m.width))

@@ -14,6 +14,8 @@ import (
 	"github.com/charmbracelet/x/exp/golden"
 	"github.com/charmbracelet/x/exp/teatest"
 
+	"github.com/crimig/kubectl-crimig/pkg/fleetstatus"
+	fst "github.com/crimig/kubectl-crimig/pkg/fleetstatus/fleetstatustest"
 	"github.com/crimig/kubectl-crimig/pkg/nodeexec"
 )
 
@@ -137,10 +139,10 @@ func TestStatusFollowsWatch(t *testing.T) {
 	tm, src := startStatus(t, StatusConfig{}, 140, 14)
 	tm.Type("jj")
 	waitFor(t, tm, "› node-b")
-	s := fleet()
+	s := fst.Fleet()
 	s.Nodes = s.Nodes[1:]
 	s.Nodes[0].Status.NodeInfo.ContainerRuntimeVersion = "containerd://2.1.0"
-	src.ch <- s
+	src.ch <- fleetstatus.BuildStatus(s, nil)
 	waitFor(t, tm, "containerd 2.1.0")
 	close(src.ch)
 	waitFor(t, tm, "watch ended")

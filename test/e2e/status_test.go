@@ -16,7 +16,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/crimig/kubectl-crimig/pkg/tui"
+	"github.com/crimig/kubectl-crimig/pkg/fleetstatus"
 )
 
 // runtimesNow maps node names to their container runtime string.
@@ -43,18 +43,21 @@ func TestStatusJSON(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d\nstderr:\n%s", code, stderr)
 	}
-	var st tui.Status
+	var st fleetstatus.Status
 	if err := json.Unmarshal([]byte(stdout), &st); err != nil {
 		t.Fatalf("not JSON: %v\n%s", err, stdout)
 	}
+	if st.Kind != "NodeStatusList" {
+		t.Errorf("kind %q, want NodeStatusList", st.Kind)
+	}
 	seen := map[string]bool{}
-	for _, n := range st.Nodes {
+	for _, n := range st.Items {
 		seen[n.Name] = true
 		got := n.Runtime + "://" + n.RuntimeVersion
 		if got != before[n.Name] && got != after[n.Name] {
 			t.Errorf("node %s: runtime %s, the API says %q then %q", n.Name, got, before[n.Name], after[n.Name])
 		}
-		if n.StepsTotal != len(tui.StepNames()) {
+		if n.StepsTotal != len(fleetstatus.StepNames()) {
 			t.Errorf("node %s: stepsTotal %d", n.Name, n.StepsTotal)
 		}
 	}
@@ -65,6 +68,52 @@ func TestStatusJSON(t *testing.T) {
 	}
 	if len(st.Counts) < 2 {
 		t.Errorf("counts: %+v", st.Counts)
+	}
+}
+
+// TestStatusJSONPath: -o jsonpath and -o custom-columns work as in kubectl
+// get: every node the API lists, once.
+func TestStatusJSONPath(t *testing.T) {
+	before := runtimesNow(t)
+	stdout, stderr, code := RunCrimig(t, "status", "-o", "jsonpath={range .items[*]}{.metadata.name}={.runtime}://{.runtimeVersion}{\"\\n\"}{end}")
+	after := runtimesNow(t)
+	if code != 0 {
+		t.Fatalf("exit %d\nstderr:\n%s", code, stderr)
+	}
+	seen := map[string]bool{}
+	for _, line := range strings.Split(strings.TrimSpace(stdout), "\n") {
+		name, rt, ok := strings.Cut(line, "=")
+		if !ok || seen[name] {
+			t.Fatalf("line %q in\n%s", line, stdout)
+		}
+		seen[name] = true
+		if rt != before[name] && rt != after[name] {
+			t.Errorf("node %s: runtime %s, the API says %q then %q", name, rt, before[name], after[name])
+		}
+	}
+	for name := range before {
+		if _, still := after[name]; still && !seen[name] {
+			t.Errorf("node %s is missing from the output", name)
+		}
+	}
+
+	stdout, stderr, code = RunCrimig(t, "status", "-o", "custom-columns=NODE:.metadata.name,STEPS:.stepsTotal")
+	if code != 0 {
+		t.Fatalf("exit %d\nstderr:\n%s", code, stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	if strings.Join(strings.Fields(lines[0]), " ") != "NODE STEPS" || len(lines) < 2 {
+		t.Fatalf("custom-columns:\n%s", stdout)
+	}
+	for _, l := range lines[1:] {
+		if f := strings.Fields(l); len(f) != 2 || f[1] != fmt.Sprint(len(fleetstatus.StepNames())) {
+			t.Errorf("custom-columns row %q", l)
+		}
+	}
+
+	_, stderr, code = RunCrimig(t, "status", "-o", "x")
+	if code == 0 || !strings.HasPrefix(stderr, `error: unable to match a printer suitable for the output format "x", allowed formats are: `) {
+		t.Errorf("-o x: exit %d, stderr:\n%s", code, stderr)
 	}
 }
 
