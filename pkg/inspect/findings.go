@@ -89,16 +89,20 @@ type Summary struct {
 func summarize(fs []Finding) Summary {
 	var s Summary
 	for _, f := range fs {
-		switch f.Severity {
-		case Blocker:
-			s.Blockers++
-		case Warning:
-			s.Warnings++
-		default:
-			s.Infos++
-		}
+		s.add(f.Severity)
 	}
 	return s
+}
+
+func (s *Summary) add(sev Severity) {
+	switch sev {
+	case Blocker:
+		s.Blockers++
+	case Warning:
+		s.Warnings++
+	default:
+		s.Infos++
+	}
 }
 
 // sortFindings orders findings by severity, then ID, node and subject, so
