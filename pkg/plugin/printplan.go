@@ -6,31 +6,57 @@ import (
 	"io"
 	"strings"
 
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/cli-runtime/pkg/printers"
-	"sigs.k8s.io/yaml"
 
 	"github.com/crimig/kubectl-crimig/pkg/hostconf"
 	"github.com/crimig/kubectl-crimig/pkg/inspect"
 )
 
-func printPlan(out io.Writer, p *inspect.Plan, format string) error {
-	switch format {
-	case "json":
-		b, err := json.MarshalIndent(p, "", "  ")
-		if err != nil {
-			return err
-		}
-		_, err = fmt.Fprintln(out, string(b))
-		return err
-	case "yaml":
-		b, err := yaml.Marshal(p)
-		if err != nil {
-			return err
-		}
-		_, err = out.Write(b)
+// printPlan prints the plan as -o asks. The table and wide are crimig's own;
+// every other format is cli-runtime's printer over the plan document, and
+// name and custom-columns walk its nodes (planItems).
+func printPlan(out io.Writer, p *inspect.Plan, pf *printFlags) error {
+	if format, own := pf.ownFormat(); own {
+		return printPlanTable(out, p, format == "wide")
+	}
+	printer, err := pf.ToPrinter()
+	if err != nil {
 		return err
 	}
-	return printPlanTable(out, p, format == "wide")
+	if !pf.printsItems() {
+		return printer.PrintObj(p, out)
+	}
+	items, err := planItems(p)
+	if err != nil {
+		return err
+	}
+	return printer.PrintObj(items, out)
+}
+
+// planItems is what -o name and -o custom-columns walk, as kubectl's
+// printers walk a List: one item per node of the plan. An item is the
+// node's entry of the document's .nodes[], so custom-columns reads the
+// fields -o json shows (NODE:.name,VERDICT:.verdict), named as kubectl names
+// the Node: -o name prints node/<name>.
+func planItems(p *inspect.Plan) (*unstructured.UnstructuredList, error) {
+	list := &unstructured.UnstructuredList{Object: map[string]any{"apiVersion": "v1", "kind": "List"}}
+	for _, np := range p.Nodes {
+		b, err := json.Marshal(np)
+		if err != nil {
+			return nil, err
+		}
+		item := map[string]any{}
+		if err := json.Unmarshal(b, &item); err != nil {
+			return nil, err
+		}
+		u := unstructured.Unstructured{Object: item}
+		u.SetAPIVersion("v1")
+		u.SetKind("Node")
+		u.SetName(np.Name)
+		list.Items = append(list.Items, u)
+	}
+	return list, nil
 }
 
 func printPlanTable(out io.Writer, p *inspect.Plan, wide bool) error {

@@ -430,7 +430,8 @@ func TestPlanErrors(t *testing.T) {
 	}{
 		{[]string{"plan", "nosuchnode"}, `error: node "nosuchnode" not found`},
 		{[]string{"plan", "--to", "bogus"}, `error: --to must be cri-o or containerd, got "bogus"`},
-		{[]string{"plan", "-o", "xml"}, `error: --output must be one of table, wide, json or yaml, got "xml"`},
+		{[]string{"plan", "-o", "xml"}, `error: unable to match a printer suitable for the output format "xml", allowed formats are: custom-columns,`},
+		{[]string{"plan", "-o", "jsonpath={.nodes"}, `error: unclosed action`},
 		{[]string{"plan", "--source", "ftp://x"}, `error: --source must be pkgs, repo=URL[,key=FILE] or bundle=FILE`},
 		{[]string{"plan", "--bogus-flag"}, `error: unknown flag: --bogus-flag`},
 	}
@@ -442,6 +443,50 @@ func TestPlanErrors(t *testing.T) {
 		if out != "" {
 			t.Errorf("%v printed on stdout: %q", c.args, out)
 		}
+	}
+}
+
+// TestPlanOutputFormats runs kubectl's -o formats against two fresh nodes:
+// jsonpath and go-template read the plan document, name and custom-columns
+// print a line per node.
+func TestPlanOutputFormats(t *testing.T) {
+	t.Parallel()
+	a := AddSimNode(t, "ubuntu22", "fmt")
+	b := AddSimNode(t, "rocky9", "fmt")
+	plan := func(args ...string) string {
+		t.Helper()
+		out, errOut, code := RunCrimig(t, append([]string{"plan", a.Name, b.Name, "--no-host"}, args...)...)
+		// Other tests' CronJobs may block every node: exit 2, not 1.
+		if code != 0 && code != 2 {
+			t.Fatalf("plan %v exited %d\nstdout:\n%s\nstderr:\n%s", args, code, out, errOut)
+		}
+		return out
+	}
+	// Values that other tests' workloads cannot change (verdicts can).
+	p, _, _, _ := PlanJSON(t, a.Name, b.Name, "--no-host")
+	na, nb := NodePlanOf(t, p, a.Name), NodePlanOf(t, p, b.Name)
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-o", "name"}, "node/" + a.Name + "\nnode/" + b.Name + "\n"},
+		{[]string{"-o", "jsonpath={.kind} {.target} {.nodes[*].name}"}, "Plan cri-o " + a.Name + " " + b.Name},
+		{[]string{"-o", `go-template={{range .nodes}}{{.name}}:{{.kubeletVersion}} {{end}}`},
+			a.Name + ":" + na.KubeletVersion + " " + b.Name + ":" + nb.KubeletVersion + " "},
+	}
+	for _, c := range cases {
+		if got := plan(c.args...); got != c.want {
+			t.Errorf("plan %v:\n%q\nwant:\n%q", c.args, got, c.want)
+		}
+	}
+	cols := plan("-o", "custom-columns=NODE:.name,RUNTIME:.runtime,TARGET:.targetVersion")
+	want := fmt.Sprintf("NODE RUNTIME TARGET\n%s docker %s\n%s docker %s", a.Name, na.TargetVersion, b.Name, nb.TargetVersion)
+	var got []string
+	for _, line := range strings.Split(strings.TrimSpace(cols), "\n") {
+		got = append(got, strings.Join(strings.Fields(line), " "))
+	}
+	if strings.Join(got, "\n") != want || na.TargetVersion == "" {
+		t.Errorf("plan -o custom-columns:\n%s\nwant (spacing aside):\n%s", cols, want)
 	}
 }
 
