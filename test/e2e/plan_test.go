@@ -431,7 +431,7 @@ func TestPlanErrors(t *testing.T) {
 		{[]string{"plan", "nosuchnode"}, `error: node "nosuchnode" not found`},
 		{[]string{"plan", "--to", "bogus"}, `error: --to must be cri-o or containerd, got "bogus"`},
 		{[]string{"plan", "-o", "xml"}, `error: unable to match a printer suitable for the output format "xml", allowed formats are: custom-columns,`},
-		{[]string{"plan", "-o", "jsonpath={.nodes"}, `error: unclosed action`},
+		{[]string{"plan", "-o", "jsonpath={.nodes"}, `error: error parsing jsonpath {.nodes, unclosed action`},
 		{[]string{"plan", "--source", "ftp://x"}, `error: --source must be pkgs, repo=URL[,key=FILE] or bundle=FILE`},
 		{[]string{"plan", "--bogus-flag"}, `error: unknown flag: --bogus-flag`},
 	}
