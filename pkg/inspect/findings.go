@@ -12,7 +12,8 @@ const (
 	Info    Severity = "info"
 )
 
-func (s Severity) rank() int {
+// Rank orders severities: 0 for a blocker, the most serious, then up.
+func (s Severity) Rank() int {
 	switch s {
 	case Blocker:
 		return 0
@@ -110,8 +111,8 @@ func (s *Summary) add(sev Severity) {
 func sortFindings(fs []Finding) {
 	sort.SliceStable(fs, func(i, j int) bool {
 		a, b := fs[i], fs[j]
-		if a.Severity.rank() != b.Severity.rank() {
-			return a.Severity.rank() < b.Severity.rank()
+		if a.Severity.Rank() != b.Severity.Rank() {
+			return a.Severity.Rank() < b.Severity.Rank()
 		}
 		if a.ID != b.ID {
 			return a.ID < b.ID

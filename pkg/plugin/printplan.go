@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/cli-runtime/pkg/printers"
 
 	"github.com/crimig/kubectl-crimig/pkg/hostconf"
 	"github.com/crimig/kubectl-crimig/pkg/inspect"
@@ -59,51 +58,6 @@ func planItems(p *inspect.Plan) (*unstructured.UnstructuredList, error) {
 	return list, nil
 }
 
-func printPlanTable(out io.Writer, p *inspect.Plan, wide bool) error {
-	w := printers.GetNewTabWriter(out)
-	header := "NODE\tROLE\tRUNTIME\tKUBELET\tSOURCE\tTARGET\tVERDICT\tBLOCKERS\tWARNINGS\tFILES"
-	if wide {
-		header += "\tOS"
-	}
-	fmt.Fprintln(w, header)
-	for _, n := range p.Nodes {
-		target := "-"
-		if n.Eligible {
-			target = p.Target + " " + n.TargetVersion
-		}
-		line := fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d", n.Name, n.Role, n.Runtime+" "+n.RuntimeVersion,
-			n.KubeletVersion, dash(n.Source), target, n.Verdict, n.Summary.Blockers, n.Summary.Warnings, changedFiles(n))
-		if wide {
-			line += "\t" + dash(n.OS)
-		}
-		fmt.Fprintln(w, line)
-	}
-	findings := allFindings(p)
-	if len(findings) > 0 {
-		fmt.Fprintln(w)
-		header := "ID\tSEVERITY\tNODE\tSUBJECT\tMESSAGE"
-		if wide {
-			header += "\tREMEDY"
-		}
-		fmt.Fprintln(w, header)
-		for _, f := range findings {
-			line := fmt.Sprintf("%s\t%s\t%s\t%s\t%s", f.ID, f.Severity, findingNodes(f), f.Subject, f.Message)
-			if wide {
-				line += "\t" + f.Remedy
-			}
-			fmt.Fprintln(w, line)
-		}
-	}
-	if err := w.Flush(); err != nil {
-		return err
-	}
-	if len(p.Nodes) == 1 && p.Nodes[0].Eligible {
-		printNodeDetail(out, p.Nodes[0])
-	}
-	_, err := fmt.Fprintf(out, "\n%d blocker(s), %d warning(s), %d info.\n", p.Summary.Blockers, p.Summary.Warnings, p.Summary.Infos)
-	return err
-}
-
 // printNodeDetail shows the steps and file diffs when one node is planned,
 // which is what a change review needs.
 func printNodeDetail(out io.Writer, n inspect.NodePlan) {
@@ -143,26 +97,6 @@ func editSummary(e hostconf.Edit) string {
 		return fmt.Sprintf("remove %s (was %s)", e.Key, e.Before)
 	}
 	return fmt.Sprintf("%s: %s → %s", e.Key, e.Before, e.After)
-}
-
-func allFindings(p *inspect.Plan) []inspect.Finding {
-	out := append([]inspect.Finding{}, p.Findings...)
-	for _, n := range p.Nodes {
-		out = append(out, n.Findings...)
-	}
-	return out
-}
-
-func findingNodes(f inspect.Finding) string {
-	switch {
-	case f.Node != "":
-		return f.Node
-	case len(f.Nodes) > 3:
-		return fmt.Sprintf("%s,… (%d)", strings.Join(f.Nodes[:3], ","), len(f.Nodes))
-	case len(f.Nodes) > 0:
-		return strings.Join(f.Nodes, ",")
-	}
-	return "*"
 }
 
 func changedFiles(n inspect.NodePlan) int {
