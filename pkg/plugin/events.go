@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"golang.org/x/term"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/crimig/kubectl-crimig/pkg/migrate"
@@ -21,11 +22,21 @@ func isTerminal(in io.Reader) bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
-// newEventPrinter renders engine events: JSON lines on stdout for -o json,
-// otherwise one readable line per event on stderr.
+// newEventPrinter renders engine events. Without -o, one readable line per
+// event goes to stderr. -o json writes one compact JSON object per event on
+// stdout (JSON lines, as kubectl prints watch events); every other format
+// (yaml, jsonpath, go-template…) is cli-runtime's printer over each
+// event's JSON, on stdout.
 func newEventPrinter(streams genericiooptions.IOStreams, output string) migrate.Sink {
 	var mu sync.Mutex
-	if output == "json" {
+	switch output {
+	case "":
+		return func(ev migrate.Event) {
+			mu.Lock()
+			defer mu.Unlock()
+			fmt.Fprintln(streams.ErrOut, formatEvent(ev))
+		}
+	case "json":
 		enc := json.NewEncoder(streams.Out)
 		return func(ev migrate.Event) {
 			mu.Lock()
@@ -33,11 +44,45 @@ func newEventPrinter(streams genericiooptions.IOStreams, output string) migrate.
 			_ = enc.Encode(ev)
 		}
 	}
+	printer, err := newEventPrintFlags(&output).ToPrinter()
 	return func(ev migrate.Event) {
 		mu.Lock()
 		defer mu.Unlock()
-		fmt.Fprintln(streams.ErrOut, formatEvent(ev))
+		if err == nil {
+			var raw []byte
+			if raw, err = json.Marshal(ev); err == nil {
+				// An event has no kind: cli-runtime's printers take its
+				// JSON as is.
+				err = printer.PrintObj(&runtime.Unknown{Raw: raw, ContentType: runtime.ContentTypeJSON}, streams.Out)
+			}
+		}
+		if err != nil {
+			// Validate rejects a bad format first; a template that fails
+			// on an event says so on each, as kubectl does per object.
+			fmt.Fprintf(streams.ErrOut, "error: %v\n", err)
+			err = nil
+		}
 	}
+}
+
+// newEventPrintFlags are the -o formats of migrate, rollback and cleanup:
+// json is JSON lines, printed by the command; the others are cli-runtime's.
+// Events have no name, so there is no -o name.
+func newEventPrintFlags(output *string) *printFlags {
+	return newPrintFlags(output, false, "json")
+}
+
+// eventOutputHelp is the help of their -o flag.
+func eventOutputHelp() string {
+	var none string
+	var others []string
+	for _, format := range newEventPrintFlags(&none).AllowedFormats() {
+		if format != "json" {
+			others = append(others, format)
+		}
+	}
+	return fmt.Sprintf("Output: empty for progress lines on stderr; json for events as JSON lines on stdout; or one of (%s), applied to each event.",
+		strings.Join(others, ", "))
 }
 
 func formatEvent(ev migrate.Event) string {

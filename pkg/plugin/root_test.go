@@ -119,6 +119,7 @@ func TestBadInputGetsKubectlStyleError(t *testing.T) {
 	}{
 		{[]string{"version", "-o", "xml"}, `error: unable to match a printer suitable for the output format "xml", allowed formats are: go-template,go-template-file,json,jsonpath,jsonpath-as-json,jsonpath-file,kyaml,template,templatefile,yaml`},
 		{[]string{"version", "-o", "name"}, `error: unable to match a printer suitable for the output format "name"`},
+		{[]string{"migrate", "node-1", "-o", "xml", "--server", "https://127.0.0.1:1"}, `error: unable to match a printer suitable for the output format "xml", allowed formats are: go-template,go-template-file,json,jsonpath,`},
 		{[]string{"nosuch"}, `error: unknown command "nosuch" for "kubectl crimig"`},
 		{[]string{"version", "--bogus"}, "error: unknown flag: --bogus"},
 	}
