@@ -30,6 +30,12 @@ var planLong = templates.LongDesc(i18n.T(`
 	short-lived privileged pod per node (see --image); --no-host skips them.
 	Nothing is changed on the cluster or the hosts.
 
+	The table groups nodes that share role, runtime, kubelet, source, target,
+	verdict and kinds of findings into one row, and findings by ID; -o wide lists
+	every node and finding. -o takes kubectl's formats: json, yaml, jsonpath and
+	go-template read the plan document; name and custom-columns print a line per
+	node.
+
 	Exit status: 0 when no blocker was found, 2 when blockers were found, 1 on error.`))
 
 var planExample = templates.Examples(i18n.T(`
@@ -40,7 +46,13 @@ var planExample = templates.Examples(i18n.T(`
 	kubectl crimig plan node-1 -o yaml
 
 	# Plan a move to containerd, cluster checks only
-	kubectl crimig plan --to containerd --no-host`))
+	kubectl crimig plan --to containerd --no-host
+
+	# Every node and every finding on its own row
+	kubectl crimig plan -o wide
+
+	# The names of the nodes ready to migrate
+	kubectl crimig plan -o jsonpath='{range .nodes[?(@.verdict=="ready")]}{.name}{"\n"}{end}'`))
 
 // PlanOptions holds the flags of `kubectl crimig plan`.
 type PlanOptions struct {

@@ -17,18 +17,26 @@ import (
 // with the OS and the remedy. A plan of one node to migrate is followed by
 // its steps, images and file diffs.
 func printPlanTable(out io.Writer, p *inspect.Plan, wide bool) error {
+	// A tab writer per table: kubectl's remembers column widths, and the
+	// node table's first column (a row's node names) would widen the ID's.
 	w := printers.GetNewTabWriter(out)
 	if wide {
 		printNodeRows(w, p)
-		printFindingRows(w, allFindings(p), true)
 	} else {
 		printNodeGroups(w, p)
-		if len(p.Nodes) > 1 {
-			printFindingGroups(w, allFindings(p))
-		} else {
-			// One node: each finding is what its change review reads.
-			printFindingRows(w, allFindings(p), false)
-		}
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	w = printers.GetNewTabWriter(out)
+	switch {
+	case wide:
+		printFindingRows(w, allFindings(p), true)
+	case len(p.Nodes) > 1:
+		printFindingGroups(w, allFindings(p))
+	default:
+		// One node: each finding is what its change review reads.
+		printFindingRows(w, allFindings(p), false)
 	}
 	if err := w.Flush(); err != nil {
 		return err

@@ -160,6 +160,9 @@ func TestFleetTableIsShort(t *testing.T) {
 	if diff := cmp.Diff(string(want), table); diff != "" {
 		t.Errorf("fleet table differs from %s (-want +got):\n%s", golden, diff)
 	}
+	if readme, err := os.ReadFile("../../README.md"); err != nil || !strings.Contains(string(readme), "```\n"+string(want)+"```") {
+		t.Errorf("README.md does not show %s as the fleet's table (%v)", golden, err)
+	}
 
 	out.Reset()
 	if err := printPlanTable(&out, p, true); err != nil {
