@@ -256,6 +256,16 @@ func (p *Plan) summarizeNodes() {
 	}
 }
 
+// AddFinding adds a cluster finding made outside BuildPlan (CRIMIG070,
+// about crimig's own pods) in its sorted place, and counts it in the plan's
+// summary and in those of the nodes it concerns.
+func (p *Plan) AddFinding(f Finding) {
+	p.Findings = append(p.Findings, f)
+	sortFindings(p.Findings)
+	p.Summary.add(f.Severity)
+	p.summarizeNodes()
+}
+
 // concerns reports whether a cluster finding concerns node. A workload with
 // no pods yet (a CronJob between runs) may land on any node: its findings
 // concern them all.

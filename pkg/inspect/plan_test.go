@@ -439,3 +439,27 @@ func hasID(fs []Finding, id, subject string) bool {
 	}
 	return false
 }
+
+// TestAddFindingCountsForNodes: a cluster finding added after BuildPlan
+// (CRIMIG070) lands in order and counts for the plan and every node to
+// migrate, as one BuildPlan made would.
+func TestAddFindingCountsForNodes(t *testing.T) {
+	p, err := BuildPlan(fixtureCluster(), nil, Options{Target: hostconf.TargetCRIO})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := p.DeepCopy()
+	p.AddFinding(Finding{ID: IDFloatingImage, Severity: Info, Subject: "image busybox:1.36", Message: "m"})
+	if p.Summary.Infos != before.Summary.Infos+1 || p.Findings[len(p.Findings)-1].ID != IDFloatingImage {
+		t.Errorf("plan summary %+v (was %+v), last finding %s", p.Summary, before.Summary, p.Findings[len(p.Findings)-1].ID)
+	}
+	for i, np := range p.Nodes {
+		want := before.Nodes[i].Summary
+		if np.Eligible {
+			want.Infos++
+		}
+		if np.Summary != want {
+			t.Errorf("%s: summary %+v, want %+v", np.Name, np.Summary, want)
+		}
+	}
+}
