@@ -488,6 +488,28 @@ func TestPlanOutputFormats(t *testing.T) {
 	if strings.Join(got, "\n") != want || na.TargetVersion == "" {
 		t.Errorf("plan -o custom-columns:\n%s\nwant (spacing aside):\n%s", cols, want)
 	}
+
+	// The table and wide: every row's blocker count agrees with its
+	// verdict (a CronJob of another test blocks every node: it counts).
+	for _, format := range []string{"table", "wide"} {
+		table := plan("-o", format)
+		head, _, _ := strings.Cut(table, "\n\n")
+		rows := strings.Split(head, "\n")[1:]
+		named := 0
+		for _, row := range rows {
+			cells := regexp.MustCompile(`\s{2,}`).Split(strings.TrimSpace(row), -1)
+			if len(cells) < 10 {
+				t.Fatalf("plan -o %s: row %q", format, row)
+			}
+			if (cells[6] == inspect.VerdictBlocked) != (cells[7] != "0") {
+				t.Errorf("plan -o %s: verdict %s with %s blockers:\n%s", format, cells[6], cells[7], table)
+			}
+			named += len(strings.Split(cells[0], ","))
+		}
+		if named != 2 {
+			t.Errorf("plan -o %s names %d nodes, want 2:\n%s", format, named, table)
+		}
+	}
 }
 
 // validatePlanSchema checks a plan document against docs/plan.schema.json.
