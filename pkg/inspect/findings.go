@@ -12,7 +12,8 @@ const (
 	Info    Severity = "info"
 )
 
-func (s Severity) rank() int {
+// Rank orders severities: 0 for a blocker, the most serious, then up.
+func (s Severity) Rank() int {
 	switch s {
 	case Blocker:
 		return 0
@@ -89,16 +90,20 @@ type Summary struct {
 func summarize(fs []Finding) Summary {
 	var s Summary
 	for _, f := range fs {
-		switch f.Severity {
-		case Blocker:
-			s.Blockers++
-		case Warning:
-			s.Warnings++
-		default:
-			s.Infos++
-		}
+		s.add(f.Severity)
 	}
 	return s
+}
+
+func (s *Summary) add(sev Severity) {
+	switch sev {
+	case Blocker:
+		s.Blockers++
+	case Warning:
+		s.Warnings++
+	default:
+		s.Infos++
+	}
 }
 
 // sortFindings orders findings by severity, then ID, node and subject, so
@@ -106,8 +111,8 @@ func summarize(fs []Finding) Summary {
 func sortFindings(fs []Finding) {
 	sort.SliceStable(fs, func(i, j int) bool {
 		a, b := fs[i], fs[j]
-		if a.Severity.rank() != b.Severity.rank() {
-			return a.Severity.rank() < b.Severity.rank()
+		if a.Severity.Rank() != b.Severity.Rank() {
+			return a.Severity.Rank() < b.Severity.Rank()
 		}
 		if a.ID != b.ID {
 			return a.ID < b.ID

@@ -42,7 +42,10 @@ type NodePlan struct {
 	Verdict       string `json:"verdict"`
 	TargetVersion string `json:"targetVersion,omitempty"`
 	// Eligible is false for nodes that do not run docker.
-	Eligible bool              `json:"eligible"`
+	Eligible bool `json:"eligible"`
+	// Summary counts every finding that concerns the node (FindingsFor):
+	// its own and, on a node to migrate, the cluster ones that list it or
+	// no node at all. Plan.Summary counts each finding once.
 	Summary  Summary           `json:"summary"`
 	Findings []Finding         `json:"findings"`
 	Files    []PlanFile        `json:"files,omitempty"`
@@ -82,13 +85,7 @@ func BuildPlan(cf *ClusterFacts, hosts map[string]HostResult, o Options) (*Plan,
 	}
 	p.Findings = relevantClusterFindings(p.Findings, p.Nodes)
 	sortFindings(p.Findings)
-	// A node is blocked by the cluster-wide blockers that concern it too
-	// (a docker.sock pod on it), as migrate's preflight is.
-	for i := range p.Nodes {
-		if np := &p.Nodes[i]; np.Verdict == VerdictReady && len(p.BlockersFor(np.Name, nil)) > 0 {
-			np.Verdict = VerdictBlocked
-		}
-	}
+	p.summarizeNodes()
 	all := append([]Finding{}, p.Findings...)
 	for _, np := range p.Nodes {
 		all = append(all, np.Findings...)
@@ -225,32 +222,89 @@ func relevantClusterFindings(fs []Finding, nodes []NodePlan) []Finding {
 	return out
 }
 
-// BlockersFor returns the blockers that concern node, cluster-wide ones
-// included, minus those the user accepted.
-func (p *Plan) BlockersFor(node string, accepted map[string]bool) []Finding {
-	var out []Finding
-	consider := func(f Finding) {
-		if f.Severity == Blocker && !accepted[f.ID] && !accepted["all"] {
-			out = append(out, f)
-		}
-	}
-	for _, f := range p.Findings {
-		// A workload with no pods yet (a CronJob between runs) may land on
-		// any node: its blockers concern them all.
+// summarizeNodes counts, for each node to migrate, every finding that
+// concerns it: its own and the cluster ones (see concerns). A node is
+// blocked by the cluster blockers that concern it too (a docker.sock pod on
+// it, a CronJob with DOCKER_HOST that may land anywhere), as migrate's
+// preflight is, so its blocker count and its verdict always agree.
+func (p *Plan) summarizeNodes() {
+	byNode := map[string][]int{}
+	var everywhere []int
+	for i, f := range p.Findings {
 		if len(f.Nodes) == 0 {
-			consider(f)
+			everywhere = append(everywhere, i)
 		}
 		for _, n := range f.Nodes {
-			if n == node {
-				consider(f)
+			byNode[n] = append(byNode[n], i)
+		}
+	}
+	for i := range p.Nodes {
+		np := &p.Nodes[i]
+		if !np.Eligible {
+			continue
+		}
+		s := summarize(np.Findings)
+		for _, idx := range [][]int{everywhere, byNode[np.Name]} {
+			for _, j := range idx {
+				s.add(p.Findings[j].Severity)
 			}
+		}
+		np.Summary = s
+		if np.Verdict == VerdictReady && s.Blockers > 0 {
+			np.Verdict = VerdictBlocked
+		}
+	}
+}
+
+// AddFinding adds a cluster finding made outside BuildPlan (CRIMIG070,
+// about crimig's own pods) in its sorted place, and counts it in the plan's
+// summary and in those of the nodes it concerns.
+func (p *Plan) AddFinding(f Finding) {
+	p.Findings = append(p.Findings, f)
+	sortFindings(p.Findings)
+	p.Summary.add(f.Severity)
+	p.summarizeNodes()
+}
+
+// concerns reports whether a cluster finding concerns node. A workload with
+// no pods yet (a CronJob between runs) may land on any node: its findings
+// concern them all.
+func concerns(f Finding, node string) bool {
+	if len(f.Nodes) == 0 {
+		return true
+	}
+	for _, n := range f.Nodes {
+		if n == node {
+			return true
+		}
+	}
+	return false
+}
+
+// FindingsFor returns the findings that concern node: the cluster ones
+// first, then its own. NodePlan.Summary counts the same findings.
+func (p *Plan) FindingsFor(node string) []Finding {
+	var out []Finding
+	for _, f := range p.Findings {
+		if concerns(f, node) {
+			out = append(out, f)
 		}
 	}
 	for _, np := range p.Nodes {
 		if np.Name == node {
-			for _, f := range np.Findings {
-				consider(f)
-			}
+			out = append(out, np.Findings...)
+		}
+	}
+	return out
+}
+
+// BlockersFor returns the blockers that concern node, cluster-wide ones
+// included, minus those the user accepted.
+func (p *Plan) BlockersFor(node string, accepted map[string]bool) []Finding {
+	var out []Finding
+	for _, f := range p.FindingsFor(node) {
+		if f.Severity == Blocker && !accepted[f.ID] && !accepted["all"] {
+			out = append(out, f)
 		}
 	}
 	return out

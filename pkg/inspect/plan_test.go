@@ -390,3 +390,76 @@ func TestPlanRedactsRepoUserinfo(t *testing.T) {
 		t.Errorf("the plan holds the password: %s", out)
 	}
 }
+
+// TestNodeSummaryCountsClusterBlockers: a node whose blockers are cluster
+// findings (a DaemonSet pod with docker.sock on it, a CronJob with
+// DOCKER_HOST and no pod yet, which may land anywhere) counts them, so its
+// blocker count agrees with its verdict and with migrate's preflight.
+func TestNodeSummaryCountsClusterBlockers(t *testing.T) {
+	cf := fixtureCluster()
+	tmpl := &cf.CronJobs[0].Spec.JobTemplate.Spec.Template.Spec
+	tmpl.Containers[0].Env = []corev1.EnvVar{{Name: "DOCKER_HOST", Value: "tcp://127.0.0.1:2375"}}
+	p, err := BuildPlan(cf, nil, Options{Target: hostconf.TargetCRIO})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hasOwn := hasID(p.Findings, IDDockerHost, "CronJob/ops/nightly"); !hasOwn {
+		t.Fatalf("the CronJob's DOCKER_HOST is no cluster finding: %v", ids(p.Findings))
+	}
+	want := map[string]Summary{
+		// builder's docker.sock, bare's DOCKER_HOST and the CronJob's; the
+		// CronJobs' /run, fluentd's log format, bare's two; the short names
+		// and the kubelet-config ConfigMap, which concerns every node.
+		"node-1": {Blockers: 3, Warnings: 5, Infos: 3},
+		// the CronJob's DOCKER_HOST, the PDB at 0, capacity.
+		"node-2": {Blockers: 3, Warnings: 1, Infos: 2},
+		"cp-1":   {Blockers: 2, Warnings: 2, Infos: 1},
+		// not docker: no cluster finding concerns it.
+		"node-3": {Infos: 1},
+	}
+	for _, np := range p.Nodes {
+		blockers := p.BlockersFor(np.Name, nil)
+		if np.Eligible && np.Summary.Blockers != len(blockers) {
+			t.Errorf("%s: summary counts %d blockers, BlockersFor finds %d: %v", np.Name, np.Summary.Blockers, len(blockers), ids(blockers))
+		}
+		if np.Eligible && (np.Verdict == VerdictBlocked) != (np.Summary.Blockers > 0) {
+			t.Errorf("%s: verdict %s with %d blockers", np.Name, np.Verdict, np.Summary.Blockers)
+		}
+		if diff := cmp.Diff(want[np.Name], np.Summary); diff != "" {
+			t.Errorf("%s: summary (-want +got):\n%s\nfindings: %v", np.Name, diff, ids(p.FindingsFor(np.Name)))
+		}
+	}
+}
+
+func hasID(fs []Finding, id, subject string) bool {
+	for _, f := range fs {
+		if f.ID == id && f.Subject == subject {
+			return true
+		}
+	}
+	return false
+}
+
+// TestAddFindingCountsForNodes: a cluster finding added after BuildPlan
+// (CRIMIG070) lands in order and counts for the plan and every node to
+// migrate, as one BuildPlan made would.
+func TestAddFindingCountsForNodes(t *testing.T) {
+	p, err := BuildPlan(fixtureCluster(), nil, Options{Target: hostconf.TargetCRIO})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := p.DeepCopy()
+	p.AddFinding(Finding{ID: IDFloatingImage, Severity: Info, Subject: "image busybox:1.36", Message: "m"})
+	if p.Summary.Infos != before.Summary.Infos+1 || p.Findings[len(p.Findings)-1].ID != IDFloatingImage {
+		t.Errorf("plan summary %+v (was %+v), last finding %s", p.Summary, before.Summary, p.Findings[len(p.Findings)-1].ID)
+	}
+	for i, np := range p.Nodes {
+		want := before.Nodes[i].Summary
+		if np.Eligible {
+			want.Infos++
+		}
+		if np.Summary != want {
+			t.Errorf("%s: summary %+v, want %+v", np.Name, np.Summary, want)
+		}
+	}
+}

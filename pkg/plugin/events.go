@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"golang.org/x/term"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/duration"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
@@ -23,11 +24,18 @@ func isTerminal(in io.Reader) bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
-// newEventPrinter renders engine events: JSON lines on stdout for -o json,
-// otherwise readable lines on stderr (see linePrinter).
+// newEventPrinter renders engine events. Without -o, readable lines go to
+// stderr (see linePrinter). -o json writes one compact JSON object per event
+// on stdout (JSON lines, as kubectl prints watch events); every other format
+// (yaml, jsonpath, go-template…) is cli-runtime's printer over each event's
+// JSON, on stdout.
 func newEventPrinter(streams genericiooptions.IOStreams, output string) migrate.Sink {
-	if output == "json" {
-		var mu sync.Mutex
+	var mu sync.Mutex
+	switch output {
+	case "":
+		p := &linePrinter{out: streams.ErrOut, held: map[string]*heldLine{}}
+		return p.print
+	case "json":
 		enc := json.NewEncoder(streams.Out)
 		return func(ev migrate.Event) {
 			mu.Lock()
@@ -35,8 +43,45 @@ func newEventPrinter(streams genericiooptions.IOStreams, output string) migrate.
 			_ = enc.Encode(ev)
 		}
 	}
-	p := &linePrinter{out: streams.ErrOut, held: map[string]*heldLine{}}
-	return p.print
+	printer, err := newEventPrintFlags(&output).ToPrinter()
+	return func(ev migrate.Event) {
+		mu.Lock()
+		defer mu.Unlock()
+		if err == nil {
+			var raw []byte
+			if raw, err = json.Marshal(ev); err == nil {
+				// An event has no kind: cli-runtime's printers take its
+				// JSON as is.
+				err = printer.PrintObj(&runtime.Unknown{Raw: raw, ContentType: runtime.ContentTypeJSON}, streams.Out)
+			}
+		}
+		if err != nil {
+			// Validate rejects a bad format first; a template that fails
+			// on an event says so on each, as kubectl does per object.
+			fmt.Fprintf(streams.ErrOut, "error: %v\n", err)
+			err = nil
+		}
+	}
+}
+
+// newEventPrintFlags are the -o formats of migrate, rollback and cleanup:
+// json is JSON lines, printed by the command; the others are cli-runtime's.
+// Events have no name, so there is no -o name.
+func newEventPrintFlags(output *string) *printFlags {
+	return newPrintFlags(output, false, "json")
+}
+
+// eventOutputHelp is the help of their -o flag.
+func eventOutputHelp() string {
+	var none string
+	var others []string
+	for _, format := range newEventPrintFlags(&none).AllowedFormats() {
+		if format != "json" {
+			others = append(others, format)
+		}
+	}
+	return fmt.Sprintf("Output: empty for progress lines on stderr; json for events as JSON lines on stdout; or one of (%s), applied to each event.",
+		strings.Join(others, ", "))
 }
 
 // linePrinter writes one line per event, but a node's state is printed

@@ -1,6 +1,7 @@
 package plugin
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -70,5 +71,44 @@ func TestRepeatedStateLines(t *testing.T) {
 		"12:00:43 node-2   swap       done    \n"
 	if got := errOut.String(); got != want {
 		t.Errorf("lines:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+// TestEventOutputFormats: -o json stays JSON lines; yaml and the templates
+// are cli-runtime's printers over each event, on stdout.
+func TestEventOutputFormats(t *testing.T) {
+	at := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	events := []migrate.Event{
+		{Time: at, Node: "node-1", Step: "drain", Phase: migrate.PhaseStarted, Progress: -1},
+		{Time: at, Node: "node-1", Step: "drain", Phase: migrate.PhaseDone, Message: "3 pods evicted", Progress: 1},
+	}
+	cases := map[string]string{
+		"json": `{"time":"2026-11-26T12:00:00Z","node":"node-1","step":"drain","phase":"started","progress":-1}` + "\n" +
+			`{"time":"2026-11-26T12:00:00Z","node":"node-1","step":"drain","phase":"done","message":"3 pods evicted","progress":1}` + "\n",
+		`jsonpath={.node} {.step} {.phase}{"\n"}`: "node-1 drain started\nnode-1 drain done\n",
+		`go-template={{.phase}}:{{.progress}} `:   "started:-1 done:1 ",
+		"yaml": "node: node-1\nphase: started\nprogress: -1\nstep: drain\ntime: \"2026-11-26T12:00:00Z\"\n---\n" +
+			"message: 3 pods evicted\nnode: node-1\nphase: done\nprogress: 1\nstep: drain\ntime: \"2026-11-26T12:00:00Z\"\n",
+	}
+	for format, want := range cases {
+		streams, _, out, errOut := genericiooptions.NewTestIOStreams()
+		if err := newEventPrintFlags(&format).Validate(); err != nil {
+			t.Fatalf("-o %s: %v", format, err)
+		}
+		print := newEventPrinter(streams, format)
+		for _, ev := range events {
+			print(ev)
+		}
+		if out.String() != want || errOut.Len() != 0 {
+			t.Errorf("-o %s:\n%s\nstderr: %s\nwant:\n%s", format, out, errOut, want)
+		}
+	}
+	for format, want := range map[string]string{
+		"xml":  `unable to match a printer suitable for the output format "xml"`,
+		"name": `unable to match a printer suitable for the output format "name"`,
+	} {
+		if err := newEventPrintFlags(&format).Validate(); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("-o %s: %v, want %q", format, err, want)
+		}
 	}
 }

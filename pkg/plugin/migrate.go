@@ -153,7 +153,7 @@ func newCmdMigrate(f cmdutil.Factory, o *MigrateOptions) *cobra.Command {
 	fs.BoolVar(&o.NoPodman, "no-podman", false, "Do not install podman next to CRI-O.")
 	fs.BoolVar(&o.CarryImages, "carry-images", false, "Copy the images the node needs after the swap (pause, DaemonSet and static pods, crimig's own) from docker into the new runtime's store, for nodes that cannot pull. CRI-O's store is loaded with podman.")
 	fs.DurationVar(&o.SwapTimeout, "swap-timeout", o.SwapTimeout, "How long to wait for the node to come back on the new runtime.")
-	fs.StringVarP(&o.Output, "output", "o", "", "Output: empty for progress lines on stderr, json for events as JSON lines on stdout.")
+	fs.StringVarP(&o.Output, "output", "o", "", eventOutputHelp())
 	fs.BoolVar(&o.Fleet.All, "all", false, "Migrate every docker node (and resume unfinished ones), in waves.")
 	fs.StringVarP(&o.Fleet.Selector, "selector", "l", "", "Migrate the docker nodes matching this label selector, in waves.")
 	fs.StringVar(&o.Fleet.MaxUnavailable, "max-unavailable", "1", "Nodes in flight at once: a number or a percentage of the selected nodes. PodDisruptionBudgets can lower it per wave.")
@@ -193,8 +193,8 @@ func (o *MigrateOptions) Validate() error {
 			return fmt.Errorf("--accept takes finding IDs such as CRIMIG010 (see 'kubectl crimig plan'), or 'all'; got %q", id)
 		}
 	}
-	if o.Output != "" && o.Output != "json" {
-		return fmt.Errorf("--output must be json or empty, got %q", o.Output)
+	if err := newEventPrintFlags(&o.Output).Validate(); err != nil {
+		return err
 	}
 	if o.SwapTimeout < time.Minute {
 		return fmt.Errorf("--swap-timeout must be at least 1m, got %s", o.SwapTimeout)

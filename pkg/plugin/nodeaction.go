@@ -46,7 +46,7 @@ func newNodeActionOptions(streams genericiooptions.IOStreams, command, noNode, n
 // addFlags binds --yes, -o and the node pod flags.
 func (o *nodeActionOptions) addFlags(fs *pflag.FlagSet) {
 	fs.BoolVarP(&o.Yes, "yes", "y", false, "Do not ask for confirmation. Required when stdin is not a terminal.")
-	fs.StringVarP(&o.Output, "output", "o", "", "Output: empty for progress lines on stderr, json for events as JSON lines on stdout.")
+	fs.StringVarP(&o.Output, "output", "o", "", eventOutputHelp())
 	o.Exec.AddFlags(fs)
 }
 
@@ -69,10 +69,7 @@ func (o *nodeActionOptions) validateFlags() error {
 	if err := o.Exec.Validate(); err != nil {
 		return err
 	}
-	if o.Output != "" && o.Output != "json" {
-		return fmt.Errorf("--output must be json, or left out for progress lines on stderr; got %q", o.Output)
-	}
-	return nil
+	return newEventPrintFlags(&o.Output).Validate()
 }
 
 // validateConfirmation refuses to act without --yes when nobody can answer.

@@ -30,6 +30,12 @@ var planLong = templates.LongDesc(i18n.T(`
 	short-lived privileged pod per node (see --image); --no-host skips them.
 	Nothing is changed on the cluster or the hosts.
 
+	The table groups nodes that share role, runtime, kubelet, source, target,
+	verdict and kinds of findings into one row, and findings by ID; -o wide lists
+	every node and finding. -o takes kubectl's formats: json, yaml, jsonpath and
+	go-template read the plan document; name and custom-columns print a line per
+	node.
+
 	Exit status: 0 when no blocker was found, 2 when blockers were found, 1 on error.`))
 
 var planExample = templates.Examples(i18n.T(`
@@ -40,7 +46,13 @@ var planExample = templates.Examples(i18n.T(`
 	kubectl crimig plan node-1 -o yaml
 
 	# Plan a move to containerd, cluster checks only
-	kubectl crimig plan --to containerd --no-host`))
+	kubectl crimig plan --to containerd --no-host
+
+	# Every node and every finding on its own row
+	kubectl crimig plan -o wide
+
+	# The names of the nodes ready to migrate
+	kubectl crimig plan -o jsonpath='{range .nodes[?(@.verdict=="ready")]}{.name}{"\n"}{end}'`))
 
 // PlanOptions holds the flags of `kubectl crimig plan`.
 type PlanOptions struct {
@@ -51,6 +63,7 @@ type PlanOptions struct {
 	InsecureRepo  bool
 	NoHost        bool
 	Output        string
+	PrintFlags    *printFlags
 	Exec          *NodeExecFlags
 
 	client     kubernetes.Interface
@@ -62,7 +75,9 @@ type PlanOptions struct {
 
 // NewPlanOptions returns the defaults.
 func NewPlanOptions(streams genericiooptions.IOStreams) *PlanOptions {
-	return &PlanOptions{Target: string(hostconf.TargetCRIO), Source: "pkgs", Exec: NewNodeExecFlags(), IOStreams: streams}
+	o := &PlanOptions{Target: string(hostconf.TargetCRIO), Source: "pkgs", Exec: NewNodeExecFlags(), IOStreams: streams}
+	o.PrintFlags = newPrintFlags(&o.Output, true, "table", "wide")
+	return o
 }
 
 // NewCmdPlan builds `kubectl crimig plan`.
@@ -95,7 +110,7 @@ func (o *PlanOptions) AddFlags(cmd *cobra.Command) {
 	fs.StringVar(&o.TargetVersion, "target-version", o.TargetVersion, "Runtime version to install; by default the one matching each kubelet's minor version.")
 	addSourceFlags(fs, o)
 	fs.BoolVar(&o.NoHost, "no-host", o.NoHost, "Skip the host checks: no pods are created on nodes.")
-	fs.StringVarP(&o.Output, "output", "o", o.Output, "Output format: table (default), wide, json or yaml.")
+	o.PrintFlags.AddFlags(cmd, "Output format: the table by default, grouping nodes alike; wide lists every node and finding. name and custom-columns print a line per node (custom-columns reads a node's entry of -o json's .nodes[]).")
 	o.Exec.AddFlags(fs)
 }
 
@@ -118,10 +133,8 @@ func (o *PlanOptions) Validate() error {
 	if err := validateSource(o.Source, o.InsecureRepo); err != nil {
 		return err
 	}
-	switch o.Output {
-	case "", "table", "wide", "json", "yaml":
-	default:
-		return fmt.Errorf("--output must be one of table, wide, json or yaml, got %q", o.Output)
+	if err := o.PrintFlags.Validate(); err != nil {
+		return err
 	}
 	return o.Exec.Validate()
 }
@@ -132,7 +145,7 @@ func (o *PlanOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := printPlan(o.Out, plan, o.Output); err != nil {
+	if err := printPlan(o.Out, plan, o.PrintFlags); err != nil {
 		return err
 	}
 	if plan.Summary.Blockers > 0 {

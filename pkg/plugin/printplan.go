@@ -6,76 +6,56 @@ import (
 	"io"
 	"strings"
 
-	"k8s.io/cli-runtime/pkg/printers"
-	"sigs.k8s.io/yaml"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/crimig/kubectl-crimig/pkg/hostconf"
 	"github.com/crimig/kubectl-crimig/pkg/inspect"
 )
 
-func printPlan(out io.Writer, p *inspect.Plan, format string) error {
-	switch format {
-	case "json":
-		b, err := json.MarshalIndent(p, "", "  ")
-		if err != nil {
-			return err
-		}
-		_, err = fmt.Fprintln(out, string(b))
-		return err
-	case "yaml":
-		b, err := yaml.Marshal(p)
-		if err != nil {
-			return err
-		}
-		_, err = out.Write(b)
+// printPlan prints the plan as -o asks. The table and wide are crimig's own;
+// every other format is cli-runtime's printer over the plan document, and
+// name and custom-columns walk its nodes (planItems).
+func printPlan(out io.Writer, p *inspect.Plan, pf *printFlags) error {
+	if format, own := pf.ownFormat(); own {
+		return printPlanTable(out, p, format == "wide")
+	}
+	printer, err := pf.ToPrinter()
+	if err != nil {
 		return err
 	}
-	return printPlanTable(out, p, format == "wide")
+	if !pf.printsItems() {
+		return printer.PrintObj(p, out)
+	}
+	items, err := planItems(p)
+	if err != nil {
+		return err
+	}
+	return printer.PrintObj(items, out)
 }
 
-func printPlanTable(out io.Writer, p *inspect.Plan, wide bool) error {
-	w := printers.GetNewTabWriter(out)
-	header := "NODE\tROLE\tRUNTIME\tKUBELET\tSOURCE\tTARGET\tVERDICT\tBLOCKERS\tWARNINGS\tFILES"
-	if wide {
-		header += "\tOS"
-	}
-	fmt.Fprintln(w, header)
-	for _, n := range p.Nodes {
-		target := "-"
-		if n.Eligible {
-			target = p.Target + " " + n.TargetVersion
+// planItems is what -o name and -o custom-columns walk, as kubectl's
+// printers walk a List: one item per node of the plan. An item is the
+// node's entry of the document's .nodes[], so custom-columns reads the
+// fields -o json shows (NODE:.name,VERDICT:.verdict), named as kubectl names
+// the Node: -o name prints node/<name>.
+func planItems(p *inspect.Plan) (*unstructured.UnstructuredList, error) {
+	list := &unstructured.UnstructuredList{Object: map[string]any{"apiVersion": "v1", "kind": "List"}}
+	for _, np := range p.Nodes {
+		b, err := json.Marshal(np)
+		if err != nil {
+			return nil, err
 		}
-		line := fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d", n.Name, n.Role, n.Runtime+" "+n.RuntimeVersion,
-			n.KubeletVersion, dash(n.Source), target, n.Verdict, n.Summary.Blockers, n.Summary.Warnings, changedFiles(n))
-		if wide {
-			line += "\t" + dash(n.OS)
+		item := map[string]any{}
+		if err := json.Unmarshal(b, &item); err != nil {
+			return nil, err
 		}
-		fmt.Fprintln(w, line)
+		u := unstructured.Unstructured{Object: item}
+		u.SetAPIVersion("v1")
+		u.SetKind("Node")
+		u.SetName(np.Name)
+		list.Items = append(list.Items, u)
 	}
-	findings := allFindings(p)
-	if len(findings) > 0 {
-		fmt.Fprintln(w)
-		header := "ID\tSEVERITY\tNODE\tSUBJECT\tMESSAGE"
-		if wide {
-			header += "\tREMEDY"
-		}
-		fmt.Fprintln(w, header)
-		for _, f := range findings {
-			line := fmt.Sprintf("%s\t%s\t%s\t%s\t%s", f.ID, f.Severity, findingNodes(f), f.Subject, f.Message)
-			if wide {
-				line += "\t" + f.Remedy
-			}
-			fmt.Fprintln(w, line)
-		}
-	}
-	if err := w.Flush(); err != nil {
-		return err
-	}
-	if len(p.Nodes) == 1 && p.Nodes[0].Eligible {
-		printNodeDetail(out, p.Nodes[0])
-	}
-	_, err := fmt.Fprintf(out, "\n%d blocker(s), %d warning(s), %d info.\n", p.Summary.Blockers, p.Summary.Warnings, p.Summary.Infos)
-	return err
+	return list, nil
 }
 
 // printNodeDetail shows the steps and file diffs when one node is planned,
@@ -117,26 +97,6 @@ func editSummary(e hostconf.Edit) string {
 		return fmt.Sprintf("remove %s (was %s)", e.Key, e.Before)
 	}
 	return fmt.Sprintf("%s: %s → %s", e.Key, e.Before, e.After)
-}
-
-func allFindings(p *inspect.Plan) []inspect.Finding {
-	out := append([]inspect.Finding{}, p.Findings...)
-	for _, n := range p.Nodes {
-		out = append(out, n.Findings...)
-	}
-	return out
-}
-
-func findingNodes(f inspect.Finding) string {
-	switch {
-	case f.Node != "":
-		return f.Node
-	case len(f.Nodes) > 3:
-		return fmt.Sprintf("%s,… (%d)", strings.Join(f.Nodes[:3], ","), len(f.Nodes))
-	case len(f.Nodes) > 0:
-		return strings.Join(f.Nodes, ",")
-	}
-	return "*"
 }
 
 func changedFiles(n inspect.NodePlan) int {

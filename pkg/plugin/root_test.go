@@ -61,6 +61,24 @@ func TestVersionClientJSON(t *testing.T) {
 	}
 }
 
+// TestVersionTemplates: -o jsonpath and go-template read the document, and
+// -o json starts with its apiVersion and kind.
+func TestVersionTemplates(t *testing.T) {
+	for args, want := range map[string]string{
+		"jsonpath={.client.version}":            version.Version,
+		"go-template={{.kind}} {{.apiVersion}}": "Version crimig.io/v1alpha1",
+	} {
+		out, stderr, code := run(t, "version", "--client", "-o", args)
+		if code != 0 || out != want {
+			t.Errorf("version -o %s: exit %d, %q (stderr %q), want %q", args, code, out, stderr, want)
+		}
+	}
+	out, _, _ := run(t, "version", "--client", "-o", "json")
+	if !strings.HasPrefix(out, "{\n    \"apiVersion\": \"crimig.io/v1alpha1\",\n    \"kind\": \"Version\",\n    \"client\"") {
+		t.Errorf("version -o json:\n%s", out)
+	}
+}
+
 func TestVersionReportsServer(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/version" {
@@ -99,7 +117,9 @@ func TestBadInputGetsKubectlStyleError(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"version", "-o", "xml"}, `error: --output must be 'json' or 'yaml', got "xml"`},
+		{[]string{"version", "-o", "xml"}, `error: unable to match a printer suitable for the output format "xml", allowed formats are: go-template,go-template-file,json,jsonpath,jsonpath-as-json,jsonpath-file,kyaml,template,templatefile,yaml`},
+		{[]string{"version", "-o", "name"}, `error: unable to match a printer suitable for the output format "name"`},
+		{[]string{"migrate", "node-1", "-o", "xml", "--server", "https://127.0.0.1:1"}, `error: unable to match a printer suitable for the output format "xml", allowed formats are: go-template,go-template-file,json,jsonpath,`},
 		{[]string{"nosuch"}, `error: unknown command "nosuch" for "kubectl crimig"`},
 		{[]string{"version", "--bogus"}, "error: unknown flag: --bogus"},
 	}

@@ -2,17 +2,18 @@ package plugin
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 	"k8s.io/kubectl/pkg/util/i18n"
 	"k8s.io/kubectl/pkg/util/templates"
-	"sigs.k8s.io/yaml"
 
+	"github.com/crimig/kubectl-crimig/pkg/inspect"
 	"github.com/crimig/kubectl-crimig/pkg/version"
 )
 
@@ -26,11 +27,37 @@ var versionExample = templates.Examples(i18n.T(`
 	# Only the plugin, without contacting the cluster
 	kubectl crimig version --client`))
 
-// VersionOutput is the stable document printed by `version -o json|yaml`.
+// VersionOutput is the stable document printed by `version -o json|yaml`
+// and read by its templates.
 type VersionOutput struct {
+	APIVersion  string       `json:"apiVersion"`
+	Kind        string       `json:"kind"`
 	Client      version.Info `json:"client"`
 	Server      *ServerInfo  `json:"server,omitempty"`
 	ServerError string       `json:"serverError,omitempty"`
+}
+
+// GetObjectKind implements runtime.Object, for cli-runtime's printers.
+func (v *VersionOutput) GetObjectKind() schema.ObjectKind { return v }
+
+// GroupVersionKind returns crimig.io/v1alpha1, Kind=Version.
+func (v *VersionOutput) GroupVersionKind() schema.GroupVersionKind {
+	return schema.FromAPIVersionAndKind(v.APIVersion, v.Kind)
+}
+
+// SetGroupVersionKind sets apiVersion and kind.
+func (v *VersionOutput) SetGroupVersionKind(gvk schema.GroupVersionKind) {
+	v.APIVersion, v.Kind = gvk.ToAPIVersionAndKind()
+}
+
+// DeepCopyObject implements runtime.Object.
+func (v *VersionOutput) DeepCopyObject() runtime.Object {
+	out := *v
+	if v.Server != nil {
+		s := *v.Server
+		out.Server = &s
+	}
+	return &out
 }
 
 // ServerInfo is the part of the API server's version that users compare.
@@ -42,6 +69,7 @@ type ServerInfo struct {
 // VersionOptions holds the flags of `kubectl crimig version`.
 type VersionOptions struct {
 	Output     string
+	PrintFlags *printFlags
 	ClientOnly bool
 
 	serverVersion func(ctx context.Context) (*ServerInfo, error)
@@ -50,7 +78,9 @@ type VersionOptions struct {
 
 // NewVersionOptions returns options with defaults.
 func NewVersionOptions(streams genericiooptions.IOStreams) *VersionOptions {
-	return &VersionOptions{IOStreams: streams}
+	o := &VersionOptions{IOStreams: streams}
+	o.PrintFlags = newPrintFlags(&o.Output, false)
+	return o
 }
 
 // NewCmdVersion builds `kubectl crimig version`.
@@ -71,7 +101,7 @@ func NewCmdVersion(f cmdutil.Factory, streams genericiooptions.IOStreams) *cobra
 			return o.Run(cmd.Context())
 		},
 	}
-	cmd.Flags().StringVarP(&o.Output, "output", "o", "", "Output format: json or yaml. Plain text when empty.")
+	o.PrintFlags.AddFlags(cmd, "Output format: plain text when empty.")
 	cmd.Flags().BoolVar(&o.ClientOnly, "client", false, "Print only the plugin's version; do not contact the cluster.")
 	return cmd
 }
@@ -114,16 +144,13 @@ func (o *VersionOptions) Complete(f cmdutil.Factory) error {
 
 // Validate checks flag values without touching the cluster.
 func (o *VersionOptions) Validate() error {
-	switch o.Output {
-	case "", "json", "yaml":
-		return nil
-	}
-	return fmt.Errorf("--output must be 'json' or 'yaml', got %q", o.Output)
+	return o.PrintFlags.Validate()
 }
 
 // Run prints the versions.
 func (o *VersionOptions) Run(ctx context.Context) error {
-	out := VersionOutput{Client: version.Get()}
+	// The plan's API version: both documents belong to crimig.io/v1alpha1.
+	out := VersionOutput{APIVersion: inspect.PlanAPIVersion, Kind: "Version", Client: version.Get()}
 	if o.serverVersion != nil {
 		if ctx == nil {
 			ctx = context.Background()
@@ -134,23 +161,14 @@ func (o *VersionOptions) Run(ctx context.Context) error {
 		}
 		out.Server = info
 	}
-	switch o.Output {
-	case "json":
-		b, err := json.MarshalIndent(out, "", "  ")
-		if err != nil {
-			return err
-		}
-		_, err = fmt.Fprintln(o.Out, string(b))
-		return err
-	case "yaml":
-		b, err := yaml.Marshal(out)
-		if err != nil {
-			return err
-		}
-		_, err = o.Out.Write(b)
+	if _, own := o.PrintFlags.ownFormat(); own {
+		return o.printText(out)
+	}
+	printer, err := o.PrintFlags.ToPrinter()
+	if err != nil {
 		return err
 	}
-	return o.printText(out)
+	return printer.PrintObj(&out, o.Out)
 }
 
 func (o *VersionOptions) printText(out VersionOutput) error {

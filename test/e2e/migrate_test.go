@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -475,7 +476,7 @@ func TestMigrateBadFlags(t *testing.T) {
 		{[]string{"migrate", "--yes"}, "error: name at least one node"},
 		{[]string{"migrate", "x", "--yes", "--to", "docker"}, `error: --to must be cri-o or containerd, got "docker"`},
 		{[]string{"migrate", "x", "--yes", "--accept", "CRIMIG1"}, `error: --accept takes finding IDs such as CRIMIG010`},
-		{[]string{"migrate", "x", "--yes", "-o", "yaml"}, `error: --output must be json or empty, got "yaml"`},
+		{[]string{"migrate", "x", "--yes", "-o", "xml"}, `error: unable to match a printer suitable for the output format "xml", allowed formats are: go-template,`},
 		{[]string{"migrate", "x", "--yes", "--swap-timeout", "5s"}, `error: --swap-timeout must be at least 1m`},
 		{[]string{"migrate", "x", "--yes", "--source", "bundle=/nonexistent.tgz"}, `error: --source bundle=/nonexistent.tgz`},
 		{[]string{"migrate", "x", "--yes", "--no-such-flag"}, `error: unknown flag: --no-such-flag`},
@@ -493,5 +494,29 @@ func TestMigrateBadFlags(t *testing.T) {
 		if out != "" {
 			t.Errorf("%v printed on stdout: %q", c.args, out)
 		}
+	}
+}
+
+// TestMigrateEventTemplate: -o jsonpath prints each event through kubectl's
+// jsonpath printer on stdout, one line per event here, ending with done.
+func TestMigrateEventTemplate(t *testing.T) {
+	t.Parallel()
+	n := AddSimNode(t, "ubuntu22", "evtpl")
+	out, stderr, code := RunCrimig(t, append(migrateArgs(n.Name), "-o", `jsonpath={.node}|{.step}|{.phase}{"\n"}`)...)
+	if code != 0 {
+		t.Fatalf("migrate -o jsonpath exited %d\nstderr:\n%s", code, stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	phases := map[string]bool{}
+	for _, p := range []migrate.Phase{migrate.PhaseStarted, migrate.PhaseProgress, migrate.PhaseDone, migrate.PhaseSkipped, migrate.PhaseFailed, migrate.PhaseInfo} {
+		phases[string(p)] = true
+	}
+	for _, l := range lines {
+		if f := strings.Split(l, "|"); len(f) != 3 || !phases[f[2]] {
+			t.Errorf("not an event printed by the template: %q", l)
+		}
+	}
+	if !slices.Contains(lines, n.Name+"|swap|done") || !strings.HasSuffix(lines[len(lines)-1], "|done") {
+		t.Errorf("migrate -o jsonpath: no swap done, or not ending with done:\n%s", out)
 	}
 }

@@ -237,13 +237,14 @@ func TestPlan(t *testing.T) {
 		}
 	}
 
-	// Before any workload lands on it, a fresh node has no blocker. Other
-	// tests' workloads may hold cluster-wide ones (a CronJob template with
-	// DOCKER_HOST concerns every node): then, and only then, exit 2.
+	// Before any workload lands on it, a fresh node has no blocker of its
+	// own. Other tests' workloads may hold cluster-wide ones (a CronJob
+	// template with DOCKER_HOST concerns every node): then, and only then,
+	// the node counts them, is blocked, and plan exits 2.
 	clean, _, stderr, code := PlanJSON(t, c7.Name, "--no-host")
 	np := NodePlanOf(t, clean, c7.Name)
 	elsewhere := clean.BlockersFor(c7.Name, nil)
-	if np.Summary.Blockers != 0 || (len(elsewhere) == 0) != (np.Verdict == inspect.VerdictReady) {
+	if np.Summary.Blockers != len(elsewhere) || (len(elsewhere) == 0) != (np.Verdict == inspect.VerdictReady) {
 		t.Errorf("plan %s --no-host on a clean node: verdict %s, %d blockers: %s; cluster-wide: %s", c7.Name, np.Verdict, np.Summary.Blockers,
 			findingIDs(np.Findings), findingIDs(elsewhere))
 	}
@@ -429,7 +430,8 @@ func TestPlanErrors(t *testing.T) {
 	}{
 		{[]string{"plan", "nosuchnode"}, `error: node "nosuchnode" not found`},
 		{[]string{"plan", "--to", "bogus"}, `error: --to must be cri-o or containerd, got "bogus"`},
-		{[]string{"plan", "-o", "xml"}, `error: --output must be one of table, wide, json or yaml, got "xml"`},
+		{[]string{"plan", "-o", "xml"}, `error: unable to match a printer suitable for the output format "xml", allowed formats are: custom-columns,`},
+		{[]string{"plan", "-o", "jsonpath={.nodes"}, `error: error parsing jsonpath {.nodes, unclosed action`},
 		{[]string{"plan", "--source", "ftp://x"}, `error: --source must be pkgs, repo=URL[,key=FILE] or bundle=FILE`},
 		{[]string{"plan", "--bogus-flag"}, `error: unknown flag: --bogus-flag`},
 	}
@@ -440,6 +442,72 @@ func TestPlanErrors(t *testing.T) {
 		}
 		if out != "" {
 			t.Errorf("%v printed on stdout: %q", c.args, out)
+		}
+	}
+}
+
+// TestPlanOutputFormats runs kubectl's -o formats against two fresh nodes:
+// jsonpath and go-template read the plan document, name and custom-columns
+// print a line per node.
+func TestPlanOutputFormats(t *testing.T) {
+	t.Parallel()
+	a := AddSimNode(t, "ubuntu22", "fmt")
+	b := AddSimNode(t, "rocky9", "fmt")
+	plan := func(args ...string) string {
+		t.Helper()
+		out, errOut, code := RunCrimig(t, append([]string{"plan", a.Name, b.Name, "--no-host"}, args...)...)
+		// Other tests' CronJobs may block every node: exit 2, not 1.
+		if code != 0 && code != 2 {
+			t.Fatalf("plan %v exited %d\nstdout:\n%s\nstderr:\n%s", args, code, out, errOut)
+		}
+		return out
+	}
+	// Values that other tests' workloads cannot change (verdicts can).
+	p, _, _, _ := PlanJSON(t, a.Name, b.Name, "--no-host")
+	na, nb := NodePlanOf(t, p, a.Name), NodePlanOf(t, p, b.Name)
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-o", "name"}, "node/" + a.Name + "\nnode/" + b.Name + "\n"},
+		{[]string{"-o", "jsonpath={.kind} {.target} {.nodes[*].name}"}, "Plan cri-o " + a.Name + " " + b.Name},
+		{[]string{"-o", `go-template={{range .nodes}}{{.name}}:{{.kubeletVersion}} {{end}}`},
+			a.Name + ":" + na.KubeletVersion + " " + b.Name + ":" + nb.KubeletVersion + " "},
+	}
+	for _, c := range cases {
+		if got := plan(c.args...); got != c.want {
+			t.Errorf("plan %v:\n%q\nwant:\n%q", c.args, got, c.want)
+		}
+	}
+	cols := plan("-o", "custom-columns=NODE:.name,RUNTIME:.runtime,TARGET:.targetVersion")
+	want := fmt.Sprintf("NODE RUNTIME TARGET\n%s docker %s\n%s docker %s", a.Name, na.TargetVersion, b.Name, nb.TargetVersion)
+	var got []string
+	for _, line := range strings.Split(strings.TrimSpace(cols), "\n") {
+		got = append(got, strings.Join(strings.Fields(line), " "))
+	}
+	if strings.Join(got, "\n") != want || na.TargetVersion == "" {
+		t.Errorf("plan -o custom-columns:\n%s\nwant (spacing aside):\n%s", cols, want)
+	}
+
+	// The table and wide: every row's blocker count agrees with its
+	// verdict (a CronJob of another test blocks every node: it counts).
+	for _, format := range []string{"table", "wide"} {
+		table := plan("-o", format)
+		head, _, _ := strings.Cut(table, "\n\n")
+		rows := strings.Split(head, "\n")[1:]
+		named := 0
+		for _, row := range rows {
+			cells := regexp.MustCompile(`\s{2,}`).Split(strings.TrimSpace(row), -1)
+			if len(cells) < 10 {
+				t.Fatalf("plan -o %s: row %q", format, row)
+			}
+			if (cells[6] == inspect.VerdictBlocked) != (cells[7] != "0") {
+				t.Errorf("plan -o %s: verdict %s with %s blockers:\n%s", format, cells[6], cells[7], table)
+			}
+			named += len(strings.Split(cells[0], ","))
+		}
+		if named != 2 {
+			t.Errorf("plan -o %s names %d nodes, want 2:\n%s", format, named, table)
 		}
 	}
 }

@@ -1,0 +1,83 @@
+package inspect
+
+import (
+	"slices"
+
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/crimig/kubectl-crimig/pkg/hostconf"
+)
+
+// The Plan is a runtime.Object so that cli-runtime's printers (-o json,
+// yaml, jsonpath, go-template) print it as kubectl prints its objects. Its
+// apiVersion and kind stay plain fields, first in the document, as they
+// always were.
+var _ runtime.Object = &Plan{}
+
+// GetObjectKind returns the plan itself: it carries its apiVersion and kind.
+func (p *Plan) GetObjectKind() schema.ObjectKind { return p }
+
+// GroupVersionKind returns crimig.io/v1alpha1, Kind=Plan for a built plan.
+func (p *Plan) GroupVersionKind() schema.GroupVersionKind {
+	return schema.FromAPIVersionAndKind(p.APIVersion, p.Kind)
+}
+
+// SetGroupVersionKind sets apiVersion and kind.
+func (p *Plan) SetGroupVersionKind(gvk schema.GroupVersionKind) {
+	p.APIVersion, p.Kind = gvk.ToAPIVersionAndKind()
+}
+
+// DeepCopyObject implements runtime.Object.
+func (p *Plan) DeepCopyObject() runtime.Object {
+	if c := p.DeepCopy(); c != nil {
+		return c
+	}
+	return nil
+}
+
+// DeepCopy returns a copy of p that shares no memory with it.
+func (p *Plan) DeepCopy() *Plan {
+	if p == nil {
+		return nil
+	}
+	out := *p
+	out.Findings = copyFindings(p.Findings)
+	if p.Nodes != nil {
+		out.Nodes = make([]NodePlan, len(p.Nodes))
+		for i := range p.Nodes {
+			out.Nodes[i] = p.Nodes[i].DeepCopy()
+		}
+	}
+	return &out
+}
+
+// DeepCopy returns a copy of np that shares no memory with it.
+func (np NodePlan) DeepCopy() NodePlan {
+	np.Findings = copyFindings(np.Findings)
+	if np.Files != nil {
+		files := make([]PlanFile, len(np.Files))
+		for i, f := range np.Files {
+			f.Edits = slices.Clone(f.Edits)
+			files[i] = f
+		}
+		np.Files = files
+	}
+	np.Copies = hostconf.CopyOps(np.Copies)
+	np.Images = slices.Clone(np.Images)
+	np.Changes = np.Changes.DeepCopy()
+	np.Steps = slices.Clone(np.Steps)
+	return np
+}
+
+func copyFindings(fs []Finding) []Finding {
+	if fs == nil {
+		return nil
+	}
+	out := make([]Finding, len(fs))
+	for i, f := range fs {
+		f.Nodes = slices.Clone(f.Nodes)
+		out[i] = f
+	}
+	return out
+}
