@@ -9,9 +9,6 @@ package hostscripts
 import (
 	"embed"
 	"fmt"
-	"io/fs"
-	"sort"
-	"strings"
 )
 
 //go:embed *.sh
@@ -67,20 +64,4 @@ func Get(name string) string {
 		panic(fmt.Sprintf("hostscripts: no embedded script %q", name))
 	}
 	return string(b)
-}
-
-// Names lists the embedded scripts, sorted.
-func Names() []string {
-	entries, err := fs.ReadDir(files, ".")
-	if err != nil {
-		panic(err)
-	}
-	var names []string
-	for _, e := range entries {
-		if strings.HasSuffix(e.Name(), ".sh") {
-			names = append(names, e.Name())
-		}
-	}
-	sort.Strings(names)
-	return names
 }

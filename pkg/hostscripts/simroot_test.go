@@ -225,6 +225,12 @@ func (s *simHost) unit(u string) (active, enabled string) {
 // from its next boot on.
 func (s *simHost) setBuiltinModules(mods ...string) {
 	s.t.Helper()
+	s.setMeta("builtinModules", mods)
+}
+
+// setMeta sets one field of the simulated machine's host.json.
+func (s *simHost) setMeta(key string, value any) {
+	s.t.Helper()
 	p := filepath.Join(s.Root, host.MetaFile)
 	var meta map[string]any
 	data, err := os.ReadFile(p)
@@ -234,7 +240,7 @@ func (s *simHost) setBuiltinModules(mods ...string) {
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	meta["builtinModules"] = mods
+	meta[key] = value
 	if data, err = json.Marshal(meta); err == nil {
 		err = os.WriteFile(p, data, 0o644)
 	}

@@ -105,6 +105,22 @@ func (e *Executor) StartDetached(ctx context.Context, node, runID, job, script s
 			"if the unit already exists, the job is running: check \"systemctl status %s\" on the host",
 			job, node, res.ExitCode, strings.TrimSpace(string(res.Stderr)), JobUnit(runID, job))
 	}
+	return checkDetached(res.Stdout, JobUnit(runID, job))
+}
+
+// checkDetached checks detach.sh's result line: the job runs as the unit
+// that JobStatus and the error messages name.
+func checkDetached(out []byte, unit string) error {
+	var started struct {
+		Unit string `json:"unit"`
+		Mode string `json:"mode"`
+	}
+	if err := json.Unmarshal(bytes.TrimSpace(out), &started); err != nil {
+		return fmt.Errorf("%s printed %q, not its result line: %w", hostscripts.Detach, out, err)
+	}
+	if started.Unit != unit || (started.Mode != "systemd" && started.Mode != "setsid") {
+		return fmt.Errorf("%s started unit %q (%s), want %q under systemd or setsid", hostscripts.Detach, started.Unit, started.Mode, unit)
+	}
 	return nil
 }
 

@@ -127,3 +127,20 @@ exit 2`
 		t.Errorf("log tail = %q", st.LogTail)
 	}
 }
+
+func TestCheckDetached(t *testing.T) {
+	for _, c := range []struct {
+		out, err string
+	}{
+		{`{"unit":"crimig-r1-swap","mode":"systemd","dir":"/var/lib/crimig/r1"}` + "\n", ""},
+		{`{"unit":"crimig-r1-swap","mode":"setsid","dir":"/var/lib/crimig/r1"}`, ""},
+		{"", "not its result line"},
+		{`{"unit":"crimig-r2-swap","mode":"systemd"}`, `started unit "crimig-r2-swap" (systemd), want "crimig-r1-swap"`},
+		{`{"unit":"crimig-r1-swap","mode":""}`, "under systemd or setsid"},
+	} {
+		err := checkDetached([]byte(c.out), "crimig-r1-swap")
+		if (c.err == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), c.err)) {
+			t.Errorf("%q: err = %v, want %q", c.out, err, c.err)
+		}
+	}
+}
