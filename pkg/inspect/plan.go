@@ -81,6 +81,21 @@ func BuildPlan(cf *ClusterFacts, hosts map[string]HostResult, o Options) (*Plan,
 		p.Nodes = append(p.Nodes, np)
 	}
 	p.Findings = relevantClusterFindings(p.Findings, p.Nodes)
+	p.settle()
+	return p, nil
+}
+
+// AddFinding adds a cluster-wide finding that comes from outside the
+// cluster's facts, such as crimig's own pod image: it takes its place in
+// the order, the counts and the verdicts like any other.
+func (p *Plan) AddFinding(f Finding) {
+	p.Findings = append(p.Findings, f)
+	p.settle()
+}
+
+// settle sorts the cluster-wide findings, blocks the nodes they block and
+// counts every finding.
+func (p *Plan) settle() {
 	sortFindings(p.Findings)
 	// A node is blocked by the cluster-wide blockers that concern it too
 	// (a docker.sock pod on it), as migrate's preflight is.
@@ -94,7 +109,6 @@ func BuildPlan(cf *ClusterFacts, hosts map[string]HostResult, o Options) (*Plan,
 		all = append(all, np.Findings...)
 	}
 	p.Summary = summarize(all)
-	return p, nil
 }
 
 // planContext holds the cluster-wide indexes every node plan reads.

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -388,5 +389,30 @@ func TestPlanRedactsRepoUserinfo(t *testing.T) {
 	out, _ := json.Marshal(p)
 	if strings.Contains(string(out), secret) {
 		t.Errorf("the plan holds the password: %s", out)
+	}
+}
+
+// A finding added after the build takes its place in the order, the counts
+// and the verdicts.
+func TestAddFinding(t *testing.T) {
+	p := &Plan{
+		Findings: []Finding{{ID: IDKubeletConfigCM404, Severity: Info}, {ID: IDShortImageName, Severity: Warning}},
+		Nodes: []NodePlan{{NodeSummary: NodeSummary{Name: "node-1"}, Verdict: VerdictReady, Findings: []Finding{{ID: IDAlreadyCordoned, Severity: Info}}},
+			{NodeSummary: NodeSummary{Name: "node-2"}, Verdict: VerdictReady}},
+	}
+	p.AddFinding(Finding{ID: IDFloatingImage, Severity: Info, Subject: "image busybox:1.36"})
+	p.AddFinding(Finding{ID: IDDockerSocket, Severity: Blocker, Subject: "DaemonSet/ci/builder", Nodes: []string{"node-2"}})
+	var order []string
+	for _, f := range p.Findings {
+		order = append(order, f.ID)
+	}
+	if want := []string{IDDockerSocket, IDShortImageName, IDKubeletConfigCM404, IDFloatingImage}; !slices.Equal(order, want) {
+		t.Errorf("order %v, want %v", order, want)
+	}
+	if want := (Summary{Blockers: 1, Warnings: 1, Infos: 3}); p.Summary != want {
+		t.Errorf("summary %+v, want %+v", p.Summary, want)
+	}
+	if p.Nodes[0].Verdict != VerdictReady || p.Nodes[1].Verdict != VerdictBlocked {
+		t.Errorf("verdicts %s, %s; want node-2 blocked by the DaemonSet", p.Nodes[0].Verdict, p.Nodes[1].Verdict)
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"sort"
 	"strings"
 	"sync"
 
@@ -444,31 +443,11 @@ func addImageFinding(plan *inspect.Plan, image string) {
 	if imagePinned(image) {
 		return
 	}
-	f := inspect.Finding{
+	plan.AddFinding(inspect.Finding{
 		ID: inspect.IDFloatingImage, Severity: inspect.Info, Subject: "image " + image,
 		Message: fmt.Sprintf("crimig's privileged node pods use %s, a tag that can move: whoever can push to it runs as root on every node crimig reaches", image),
 		Remedy:  "pin it by digest: --image (or CRIMIG_IMAGE) " + imageRepo(image) + "@sha256:<digest>",
-	}
-	plan.Findings = append(plan.Findings, f)
-	// Info findings come last; keep the catalogue order among them.
-	sort.SliceStable(plan.Findings, func(i, j int) bool {
-		a, b := plan.Findings[i], plan.Findings[j]
-		if severityRank(a.Severity) != severityRank(b.Severity) {
-			return severityRank(a.Severity) < severityRank(b.Severity)
-		}
-		return a.ID < b.ID
 	})
-	plan.Summary.Infos++
-}
-
-func severityRank(s inspect.Severity) int {
-	switch s {
-	case inspect.Blocker:
-		return 0
-	case inspect.Warning:
-		return 1
-	}
-	return 2
 }
 
 func imagePinned(image string) bool { return strings.Contains(image, "@sha256:") }
