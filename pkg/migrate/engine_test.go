@@ -516,7 +516,7 @@ func TestDrainSkipsCrimigPodsAndHonoursForce(t *testing.T) {
 	e, _, _ := newTestEngine(t)
 	ctx := context.Background()
 	for _, p := range []*corev1.Pod{
-		{ObjectMeta: metav1.ObjectMeta{Namespace: "crimig-system", Name: "crimig-node-1-x", Labels: map[string]string{managedBy: "crimig"}},
+		{ObjectMeta: metav1.ObjectMeta{Namespace: "crimig-system", Name: "crimig-node-1-x", Labels: map[string]string{nodeexec.LabelManagedBy: nodeexec.ManagedBy}},
 			Spec: corev1.PodSpec{NodeName: "node-1"}, Status: corev1.PodStatus{Phase: corev1.PodRunning}},
 		{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "bare"},
 			Spec: corev1.PodSpec{NodeName: "node-1"}, Status: corev1.PodStatus{Phase: corev1.PodRunning}},
