@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/crimig/kubectl-crimig/pkg/hostconf"
 )
 
 func TestSwapToContainerdAndBack(t *testing.T) {
@@ -30,7 +32,8 @@ func TestSwapToContainerdAndBack(t *testing.T) {
 	for p, f := range staged {
 		s.write("/var/lib/crimig/r1/staged"+p, f.content, f.mode)
 	}
-	env := []string{"CRIMIG_MODE=swap", "CRIMIG_TARGET=containerd", "CRIMIG_SOCKET_TIMEOUT=5", "CRIMIG_KUBELET_CHECK=1"}
+	env := []string{"CRIMIG_MODE=swap", "CRIMIG_TARGET=containerd", "CRIMIG_RUNTIME_SOCKET=" + socketOf(hostconf.ContainerdEndpoint),
+		"CRIMIG_SOCKET_TIMEOUT=5", "CRIMIG_KUBELET_CHECK=1"}
 	entries := s.detach("r1", "swap", Get(Swap), env...)
 	if e := entries[len(entries)-2]; e.String() != "swap done" {
 		t.Fatalf("swap to containerd failed: %v", entries)

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/crimig/kubectl-crimig/pkg/hostconf"
 )
 
 // crioRepo is the repo file install.sh writes for CRI-O 1.29 on rpm hosts.
@@ -71,9 +73,12 @@ func prepareSwap(t *testing.T, s *simHost, run string, staged map[string]stagedF
 }
 
 func swapEnv(mode string) []string {
-	return []string{"CRIMIG_MODE=" + mode, "CRIMIG_TARGET=cri-o", "CRIMIG_REBOOT=0",
+	return []string{"CRIMIG_MODE=" + mode, "CRIMIG_TARGET=cri-o", "CRIMIG_RUNTIME_SOCKET=" + socketOf(hostconf.CrioEndpoint), "CRIMIG_REBOOT=0",
 		"CRIMIG_SOCKET_TIMEOUT=5", "CRIMIG_KUBELET_CHECK=1"}
 }
+
+// socketOf is the socket path of an endpoint, as the engine passes it.
+func socketOf(endpoint string) string { return strings.TrimPrefix(endpoint, "unix://") }
 
 func phases(entries []journalEntry) []string {
 	var out []string

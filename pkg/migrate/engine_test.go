@@ -139,6 +139,10 @@ func (h *fakeHost) StartDetached(ctx context.Context, node, runID, job, script s
 	h.record("detach " + job + " mode=" + env["CRIMIG_MODE"])
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if h.envs == nil {
+		h.envs = map[string]map[string]string{}
+	}
+	h.envs["job "+job] = env
 	runtime := "cri-o://1.29.1"
 	if env["CRIMIG_MODE"] == "rollback" || h.failSwap {
 		runtime = "docker://20.10.24"

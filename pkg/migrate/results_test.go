@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/crimig/kubectl-crimig/pkg/hostconf"
 	"github.com/crimig/kubectl-crimig/pkg/hostscripts"
 	"github.com/crimig/kubectl-crimig/pkg/inspect"
 )
@@ -63,5 +64,23 @@ func TestKernelReportsItsResult(t *testing.T) {
 	host.stdout = map[string]string{hostscripts.Kernel: ""}
 	if err := e.Migrate(context.Background(), "node-1"); err == nil || !strings.Contains(err.Error(), "step kernel: decode kernel.sh result") {
 		t.Errorf("err = %v", err)
+	}
+}
+
+// The swap job waits for the socket of the very endpoint the kubelet is
+// given, whichever runtime it moves to.
+func TestSwapJobGetsTheRuntimeSocket(t *testing.T) {
+	for target, want := range map[hostconf.Target]string{hostconf.TargetCRIO: "/var/run/crio/crio.sock", hostconf.TargetContainerd: "/run/containerd/containerd.sock"} {
+		env, err := swapEnv("swap", string(target), false)
+		if err != nil || env["CRIMIG_RUNTIME_SOCKET"] != want {
+			t.Errorf("%s: env %v, %v; want the socket %s", target, env, err, want)
+		}
+	}
+	e, host, _ := newTestEngine(t)
+	if err := e.Migrate(context.Background(), "node-1"); err != nil {
+		t.Fatal(err)
+	}
+	if env := host.envs["job swap"]; env["CRIMIG_RUNTIME_SOCKET"] != "/var/run/crio/crio.sock" || env["CRIMIG_MODE"] != "swap" {
+		t.Errorf("swap job env = %v", env)
 	}
 }

@@ -73,7 +73,10 @@ func (e *Engine) rollbackHost(ctx context.Context, node string, st *State) error
 		return fmt.Errorf("checking for an earlier rollback job: %w", err)
 	}
 	if js.State == nodeexec.JobNotStarted || js.State == nodeexec.JobFailed || js.State == nodeexec.JobLost {
-		env := map[string]string{"CRIMIG_MODE": "rollback", "CRIMIG_TARGET": st.To, "CRIMIG_REBOOT": "0"}
+		env, err := swapEnv("rollback", st.To, false)
+		if err != nil {
+			return err
+		}
 		job := jobRollback
 		if js.State != nodeexec.JobNotStarted {
 			job = jobRollback + "-retry"
