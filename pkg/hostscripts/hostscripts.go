@@ -9,10 +9,19 @@ package hostscripts
 import (
 	"embed"
 	"fmt"
+	"path"
 )
 
 //go:embed *.sh
 var files embed.FS
+
+// StateDir is crimig's directory on every host: one directory per run id
+// holds the backup, the staged files, the journal and the jobs. The
+// executor hands it to every script as CRIMIG_STATE_DIR.
+const StateDir = "/var/lib/crimig"
+
+// RunDir is the host directory of one run.
+func RunDir(runID string) string { return path.Join(StateDir, runID) }
 
 // Names of the embedded scripts.
 const (

@@ -11,7 +11,7 @@
 #   CRIMIG_RUNTIME_SOCKET  the target's socket, the path of the endpoint the
 #                          kubelet is given (for example /var/run/crio/crio.sock)
 #   CRIMIG_REBOOT          1 to reboot after a successful swap; default 0
-#   CRIMIG_STATE_DIR       optional, default /var/lib/crimig
+#   CRIMIG_STATE_DIR       crimig's directory on the host (hostscripts.StateDir)
 #   CRIMIG_SOCKET_TIMEOUT  optional, seconds to wait for the runtime socket; default 60
 #   CRIMIG_KUBELET_CHECK   optional, seconds the kubelet must stay active; default 5
 #
@@ -52,7 +52,7 @@ if ! command -v crimig_journal >/dev/null 2>&1; then
 fi
 
 mode=${CRIMIG_MODE:-swap}
-base=${CRIMIG_STATE_DIR:-/var/lib/crimig}/$CRIMIG_RUN_ID
+base=${CRIMIG_STATE_DIR:?CRIMIG_STATE_DIR is required}/$CRIMIG_RUN_ID
 staged=$base/staged
 backup=$base/backup
 manifest=$backup/manifest.tsv

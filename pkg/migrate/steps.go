@@ -15,12 +15,11 @@ import (
 
 // Host paths crimig writes besides the translated files.
 const (
-	stateDir        = "/var/lib/crimig"
 	modulesLoadConf = "/etc/modules-load.d/crimig.conf"
 	sysctlConf      = "/etc/sysctl.d/99-crimig.conf"
 )
 
-func (r *run) runDir() string { return path.Join(stateDir, r.state.RunID) }
+func (r *run) runDir() string { return hostscripts.RunDir(r.state.RunID) }
 
 // nodePlan returns the node's plan, building it when a resumed run skipped
 // the preflight.

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"path"
 	"regexp"
 	"sort"
 	"strings"
@@ -16,11 +17,11 @@ import (
 )
 
 // JournalPath is where a detached job of run runID journals on the host.
-func JournalPath(runID string) string { return "/var/lib/crimig/" + runID + "/journal.jsonl" }
+func JournalPath(runID string) string { return path.Join(hostscripts.RunDir(runID), "journal.jsonl") }
 
 // JobLogPath is where a detached job's output (stdout and stderr) goes on the host.
 func JobLogPath(runID, job string) string {
-	return "/var/lib/crimig/" + runID + "/jobs/" + job + ".log"
+	return path.Join(hostscripts.RunDir(runID), "jobs", job+".log")
 }
 
 // JobUnit is the systemd unit name of a detached job.

@@ -20,7 +20,7 @@ func localJobExecutor(t *testing.T) *Executor {
 		t.Fatal(err)
 	}
 	client := fakeCluster(t, nil, readyNode("node-1"))
-	return newTestExecutor(t, client, localStreams("CRIMIG_STATE_DIR="+state, "CRIMIG_CGROUP_ROOT="+cg), Options{})
+	return newTestExecutor(t, client, localStreams("CRIMIG_CGROUP_ROOT="+cg), Options{StateDir: state})
 }
 
 func TestDetachedJobRoundTrip(t *testing.T) {
