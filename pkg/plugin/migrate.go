@@ -122,15 +122,7 @@ func NewCmdMigrate(f cmdutil.Factory, streams genericiooptions.IOStreams) *cobra
 		Long:              migrateLong,
 		Example:           migrateExample,
 		ValidArgsFunction: nodeNameCompletion(f),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(f, args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE:              completeValidateRun(f, o),
 	}
 	fs := cmd.Flags()
 	fs.StringVar(&o.Plan.Target, "to", o.Plan.Target, "Target runtime: cri-o or containerd.")
