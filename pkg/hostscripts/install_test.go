@@ -225,10 +225,7 @@ func TestInstallCrioFromBundleThenSwap(t *testing.T) {
 	for p, f := range crioFiles() {
 		s.write("/var/lib/crimig/r1/staged"+p, f.content, f.mode)
 	}
-	entries := s.detach("r1", "swap", Get(Swap), swapEnv("swap")...)
-	if e := entries[len(entries)-2]; e.String() != "swap done" {
-		t.Fatalf("swap onto the bundle's crio: %v", entries)
-	}
+	s.swapJob("swap", "swap", "swap done")
 	checkOnCrio(t, s)
 }
 

@@ -80,6 +80,18 @@ func swapEnv(mode string) []string {
 // socketOf is the socket path of an endpoint, as the engine passes it.
 func socketOf(endpoint string) string { return strings.TrimPrefix(endpoint, "unix://") }
 
+// swapJob runs swap.sh as job of run r1 in mode and fails the test unless
+// the job's last entry before its exit is want, such as "swap done".
+func (s *simHost) swapJob(job, mode, want string) []journalEntry {
+	s.t.Helper()
+	entries := s.detach("r1", job, Get(Swap), swapEnv(mode)...)
+	if e := entries[len(entries)-2]; e.String() != want {
+		log, _ := s.read(RunDir("r1") + "/jobs/" + job + ".log")
+		s.t.Fatalf("%s job %s ended with %q, want %q: %v\n%s", mode, job, e, want, entries, log)
+	}
+	return entries
+}
+
 func phases(entries []journalEntry) []string {
 	var out []string
 	for _, e := range entries {
@@ -260,22 +272,16 @@ func TestSwapPreflightChangesNothing(t *testing.T) {
 func TestRollbackAfterSwap(t *testing.T) {
 	s := newSimHost(t, "rocky9")
 	pristine := prepareSwap(t, s, "r1", crioFiles())
-	entries := s.detach("r1", "swap", Get(Swap), swapEnv("swap")...)
-	if e := entries[len(entries)-2]; e.String() != "swap done" {
-		t.Fatalf("swap did not succeed: %v", entries)
-	}
+	s.swapJob("swap", "swap", "swap done")
 	checkOnCrio(t, s)
 
-	entries = s.detach("r1", "rollback", Get(Swap), swapEnv("rollback")...)
+	entries := s.detach("r1", "rollback", Get(Swap), swapEnv("rollback")...)
 	if diff := cmp.Diff([]string{" started", "restore started", "restore done", "rollback done", "exited 0"}, phases(entries)); diff != "" {
 		t.Fatalf("journal (-want +got):\n%s\n%v", diff, entries)
 	}
 	checkOnDocker(t, s, pristine)
 	// And a second rollback is harmless.
-	entries = s.detach("r1", "rollback2", Get(Swap), swapEnv("rollback")...)
-	if e := entries[len(entries)-2]; e.String() != "rollback done" {
-		t.Fatalf("a second rollback failed: %v", entries)
-	}
+	s.swapJob("rollback2", "rollback", "rollback done")
 	checkOnDocker(t, s, pristine)
 }
 
@@ -287,20 +293,13 @@ func TestSwapHoldsDockerUnitsWhoseFilesAreInEtc(t *testing.T) {
 	s.mustSh(`mv /usr/lib/systemd/system/cri-docker.service /usr/lib/systemd/system/cri-docker.socket /etc/systemd/system/
 		systemctl daemon-reload`)
 	pristine := prepareSwap(t, s, "r1", crioFiles())
-	entries := s.detach("r1", "swap", Get(Swap), swapEnv("swap")...)
-	if e := entries[len(entries)-2]; e.String() != "swap done" {
-		log, _ := s.read("/var/lib/crimig/r1/jobs/swap.log")
-		t.Fatalf("swap with cri-dockerd's units in /etc: %v\n%s", entries, log)
-	}
+	s.swapJob("swap", "swap", "swap done")
 	checkOnCrio(t, s)
 	for _, u := range []string{"cri-docker.service", "cri-docker.socket"} {
 		if _, ok := s.read("/etc/systemd/system/" + u); !ok {
 			t.Errorf("the swap removed %s's unit file", u)
 		}
 	}
-	entries = s.detach("r1", "rollback", Get(Swap), swapEnv("rollback")...)
-	if e := entries[len(entries)-2]; e.String() != "rollback done" {
-		t.Fatalf("rollback: %v", entries)
-	}
+	s.swapJob("rollback", "rollback", "rollback done")
 	checkOnDocker(t, s, pristine)
 }
