@@ -5,11 +5,9 @@ import (
 	"strings"
 )
 
-// Kubeadm per-node CRI socket locations.
-const (
-	CRISocketAnnotation = "kubeadm.alpha.kubernetes.io/cri-socket"
-	InstanceConfigPath  = "/var/lib/kubelet/instance-config.yaml"
-)
+// InstanceConfigPath is where kubeadm 1.34+ keeps a node's CRI socket (the
+// Node annotation is inspect.AnnotationCRISocket).
+const InstanceConfigPath = "/var/lib/kubelet/instance-config.yaml"
 
 // CRISocket returns the value of the kubeadm cri-socket annotation for a
 // kubelet version: kubeadm ≥1.24 wants a URL, older kubeadm a bare path.
