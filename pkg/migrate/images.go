@@ -62,11 +62,7 @@ func (r *run) carryImages(ctx context.Context) error {
 	if np.Changes != nil && np.Changes.ImageStoreRoot != "" {
 		env["CRIMIG_STORAGE_ROOT"] = np.Changes.ImageStoreRoot
 	}
-	out, err := r.scriptOut(ctx, hostscripts.CarryImages, env)
-	if err != nil {
-		return err
-	}
-	cr, err := hostscripts.ParseCarryResult(out)
+	cr, err := scriptResult(ctx, r, hostscripts.CarryImages, env, hostscripts.ParseCarryResult)
 	if err != nil {
 		return err
 	}

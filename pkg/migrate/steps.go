@@ -88,11 +88,7 @@ func (r *run) backup(ctx context.Context) error {
 	}
 	paths := r.backupPaths(np)
 	env := map[string]string{"CRIMIG_RUN_ID": r.state.RunID, "CRIMIG_BACKUP_PATHS": strings.Join(paths, "\n")}
-	out, err := r.scriptOut(ctx, hostscripts.Backup, env)
-	if err != nil {
-		return err
-	}
-	sum, err := hostscripts.ParseBackupSummary(out)
+	sum, err := scriptResult(ctx, r, hostscripts.Backup, env, hostscripts.ParseBackupSummary)
 	if err != nil {
 		return err
 	}
@@ -115,11 +111,7 @@ func (r *run) backup(ctx context.Context) error {
 }
 
 func (r *run) kernel(ctx context.Context) error {
-	out, err := r.scriptOut(ctx, hostscripts.Kernel, nil)
-	if err != nil {
-		return err
-	}
-	res, err := hostscripts.ParseKernelResult(out)
+	res, err := scriptResult(ctx, r, hostscripts.Kernel, nil, hostscripts.ParseKernelResult)
 	if err != nil {
 		return err
 	}
@@ -164,11 +156,7 @@ func (r *run) install(ctx context.Context) error {
 		}
 		env["CRIMIG_BUNDLE"] = hostPath
 	}
-	out, err := r.scriptOut(ctx, hostscripts.Install, env)
-	if err != nil {
-		return err
-	}
-	res, err := hostscripts.ParseInstallResult(out)
+	res, err := scriptResult(ctx, r, hostscripts.Install, env, hostscripts.ParseInstallResult)
 	if err != nil {
 		return err
 	}
@@ -274,6 +262,16 @@ func (r *run) scriptOut(ctx context.Context, name string, env map[string]string)
 		return nil, fmt.Errorf("%s exited %d: %s", name, res.ExitCode, lastLines(res.Stderr, 5))
 	}
 	return res.Stdout, nil
+}
+
+// scriptResult runs an embedded host script and decodes the result line it
+// prints.
+func scriptResult[T any](ctx context.Context, r *run, name string, env map[string]string, parse func([]byte) (*T, error)) (*T, error) {
+	out, err := r.scriptOut(ctx, name, env)
+	if err != nil {
+		return nil, err
+	}
+	return parse(out)
 }
 
 func lastLines(b []byte, n int) string {
