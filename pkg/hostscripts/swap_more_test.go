@@ -231,11 +231,7 @@ func TestSwapReportsARestoreThatCannotComplete(t *testing.T) {
 	s.write("/var/lib/crimig/r1/backup/var/lib/kubelet/kubeadm-flags.env", "damaged\n", 0o644)
 
 	entries := s.detach("r1", "swap", Get(Swap), swapEnv("swap")...)
-	got := phases(entries)
-	if diff := cmp.Diff([]string{"start-runtime failed", "restore started", "restore failed", "swap failed", "exited 1"},
-		got[len(got)-5:]); diff != "" {
-		t.Fatalf("journal (-want +got):\n%s\n%v", diff, entries)
-	}
+	journalEndsWith(t, entries, "start-runtime failed", "restore started", "restore failed", "swap failed", "exited 1")
 	if m := entries[len(entries)-3].Message; !strings.Contains(m, "the backup of /var/lib/kubelet/kubeadm-flags.env is missing or damaged") {
 		t.Errorf("restore failed message = %q", m)
 	}

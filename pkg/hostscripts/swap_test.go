@@ -92,6 +92,18 @@ func (s *simHost) swapJob(job, mode, want string) []journalEntry {
 	return entries
 }
 
+// journalEndsWith fails the test unless the job's journal ends with want.
+func journalEndsWith(t *testing.T, entries []journalEntry, want ...string) {
+	t.Helper()
+	got := phases(entries)
+	if len(got) < len(want) {
+		t.Fatalf("journal %v is shorter than %v", entries, want)
+	}
+	if diff := cmp.Diff(want, got[len(got)-len(want):]); diff != "" {
+		t.Fatalf("journal (-want +got):\n%s\n%v", diff, entries)
+	}
+}
+
 func phases(entries []journalEntry) []string {
 	var out []string
 	for _, e := range entries {
@@ -241,11 +253,7 @@ func TestSwapRollsBackWhenKubeletDoesNotStart(t *testing.T) {
 	pristine := prepareSwap(t, s, "r1", staged)
 
 	entries := s.detach("r1", "swap", Get(Swap), swapEnv("swap")...)
-	got := phases(entries)
-	if diff := cmp.Diff([]string{"start-kubelet failed", "restore started", "restore done", "swap rolled-back", "exited 1"},
-		got[len(got)-5:]); diff != "" {
-		t.Fatalf("journal (-want +got):\n%s\n%v", diff, entries)
-	}
+	journalEndsWith(t, entries, "start-kubelet failed", "restore started", "restore done", "swap rolled-back", "exited 1")
 	if m := entries[len(entries)-5].Message; !strings.Contains(m, "network-plugin") {
 		t.Errorf("the failure does not name the kubelet's complaint: %q", m)
 	}
