@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 
+	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"sigs.k8s.io/yaml"
 )
@@ -37,8 +38,7 @@ type RBAC struct {
 	Roles               []rbacv1.Role
 	ClusterRoleBindings []rbacv1.ClusterRoleBinding
 	RoleBindings        []rbacv1.RoleBinding
-	// Namespaces are the Namespace documents' names.
-	Namespaces []string
+	Namespaces          []corev1.Namespace
 }
 
 // LoadRBAC parses the embedded rbac.yaml.
@@ -63,7 +63,9 @@ func ParseRBAC(data []byte) (*RBAC, error) {
 		case "":
 			continue // comments only
 		case "Namespace":
-			r.Namespaces = append(r.Namespaces, meta.Metadata.Name)
+			var o corev1.Namespace
+			err = yaml.UnmarshalStrict(doc, &o)
+			r.Namespaces = append(r.Namespaces, o)
 		case "ClusterRole":
 			var o rbacv1.ClusterRole
 			err = yaml.UnmarshalStrict(doc, &o)

@@ -3,23 +3,26 @@ package hostconf
 import (
 	"fmt"
 	"strings"
+
+	"github.com/aymanbagabas/go-udiff/lcs"
 )
 
+// diffContext is the number of unchanged lines around each hunk, as diff -u.
 const diffContext = 3
-
-// maxDiffCells bounds the LCS table; config files are small, and a larger
-// pair is shown as one replace hunk rather than spending memory on it.
-const maxDiffCells = 4 << 20
 
 // UnifiedDiff returns a unified diff of before and after with a/ b/
 // headers, or "" when they are equal. A nil before means a new file and is
 // shown against /dev/null.
+//
+// The longest common subsequence is go-udiff's; the hunks are written here,
+// because its own ToUnified (v0.3.1) numbers the new file's lines wrong after
+// two changes merge into one hunk, and its Strings diffs characters, not
+// lines.
 func UnifiedDiff(path string, before, after []byte) string {
 	if before != nil && string(before) == string(after) {
 		return ""
 	}
-	a, b := diffLines(before), diffLines(after)
-	ops := diffOps(a, b)
+	ops := diffOps(diffLines(before), diffLines(after))
 	var sb strings.Builder
 	from := "a" + path
 	if before == nil {
@@ -53,86 +56,39 @@ type diffOp struct {
 	aLine, bLn int // 1-based line numbers before the op
 }
 
-// diffOps computes an edit script from a longest common subsequence,
-// after trimming the common prefix and suffix that dominate config edits.
+// diffOps turns the longest common subsequence of the lines, each distinct
+// line one symbol, into an edit script.
 func diffOps(a, b []string) []diffOp {
-	pre := 0
-	for pre < len(a) && pre < len(b) && a[pre] == b[pre] {
-		pre++
-	}
-	suf := 0
-	for suf < len(a)-pre && suf < len(b)-pre && a[len(a)-1-suf] == b[len(b)-1-suf] {
-		suf++
+	ids := map[string]rune{}
+	symbols := func(lines []string) []rune {
+		out := make([]rune, len(lines))
+		for i, l := range lines {
+			id, ok := ids[l]
+			if !ok {
+				id = rune(len(ids))
+				ids[l] = id
+			}
+			out[i] = id
+		}
+		return out
 	}
 	var ops []diffOp
 	ai, bi := 0, 0
-	emit := func(k byte, t string) {
-		ops = append(ops, diffOp{k, t, ai + 1, bi + 1})
-		switch k {
-		case ' ':
-			ai, bi = ai+1, bi+1
-		case '-':
-			ai++
-		case '+':
-			bi++
+	same := func(to int) {
+		for ; ai < to; ai, bi = ai+1, bi+1 {
+			ops = append(ops, diffOp{' ', a[ai], ai + 1, bi + 1})
 		}
 	}
-	for _, l := range a[:pre] {
-		emit(' ', l)
-	}
-	for _, op := range lcsOps(a[pre:len(a)-suf], b[pre:len(b)-suf]) {
-		emit(op.kind, op.text)
-	}
-	for _, l := range a[len(a)-suf:] {
-		emit(' ', l)
-	}
-	return ops
-}
-
-func lcsOps(a, b []string) []diffOp {
-	n, m := len(a), len(b)
-	if n*m > maxDiffCells {
-		return replaceOps(a, b)
-	}
-	t := make([][]int32, n+1)
-	for i := range t {
-		t[i] = make([]int32, m+1)
-	}
-	for i := n - 1; i >= 0; i-- {
-		for j := m - 1; j >= 0; j-- {
-			if a[i] == b[j] {
-				t[i][j] = t[i+1][j+1] + 1
-			} else {
-				t[i][j] = max(t[i+1][j], t[i][j+1])
-			}
+	for _, d := range lcs.DiffRunes(symbols(a), symbols(b)) {
+		same(d.Start)
+		for ; ai < d.End; ai++ {
+			ops = append(ops, diffOp{'-', a[ai], ai + 1, bi + 1})
+		}
+		for ; bi < d.ReplEnd; bi++ {
+			ops = append(ops, diffOp{'+', b[bi], ai + 1, bi + 1})
 		}
 	}
-	var ops []diffOp
-	i, j := 0, 0
-	for i < n || j < m {
-		switch {
-		case i < n && j < m && a[i] == b[j]:
-			ops = append(ops, diffOp{kind: ' ', text: a[i]})
-			i, j = i+1, j+1
-		case i < n && (j == m || t[i+1][j] >= t[i][j+1]):
-			ops = append(ops, diffOp{kind: '-', text: a[i]})
-			i++
-		default:
-			ops = append(ops, diffOp{kind: '+', text: b[j]})
-			j++
-		}
-	}
-	return ops
-}
-
-func replaceOps(a, b []string) []diffOp {
-	ops := make([]diffOp, 0, len(a)+len(b))
-	for _, l := range a {
-		ops = append(ops, diffOp{kind: '-', text: l})
-	}
-	for _, l := range b {
-		ops = append(ops, diffOp{kind: '+', text: l})
-	}
+	same(len(a))
 	return ops
 }
 

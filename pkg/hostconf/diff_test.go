@@ -1,6 +1,7 @@
 package hostconf
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +17,17 @@ var diffCases = []struct{ name, a, b string }{
 	{"delete all", "a\nb\n", ""},
 	{"no final newline", "a\nb", "a\nb\n"},
 	{"replace block", "k: 1\nx: 2\ny: 3\nz: 4\n", "k: 1\nx: 9\ny: 8\nz: 4\n"},
+	// Two changes merged into one hunk move the next hunk's new line numbers.
+	{"lines added in a merged hunk", numbered(1, 40), strings.Replace(strings.Replace(numbered(1, 40), "15\n", "F\n", 1), "18\n", "18\nA\nB\n", 1) + "41\n"},
+}
+
+// numbered is the lines from..to, one number each.
+func numbered(from, to int) string {
+	var b strings.Builder
+	for i := from; i <= to; i++ {
+		fmt.Fprintf(&b, "%d\n", i)
+	}
+	return b.String()
 }
 
 func TestUnifiedDiff(t *testing.T) {

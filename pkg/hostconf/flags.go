@@ -125,20 +125,6 @@ func parseFlags(toks []token) []cliFlag {
 	return out
 }
 
-// ParseFlagList parses a kubelet argument string into name/value pairs, in
-// order. It is exported for inspect, which reads the same files.
-func ParseFlagList(s string) ([][2]string, error) {
-	toks, err := tokenize(s)
-	if err != nil {
-		return nil, err
-	}
-	var out [][2]string
-	for _, f := range parseFlags(toks) {
-		out = append(out, [2]string{f.Name, f.Value})
-	}
-	return out, nil
-}
-
 func (f cliFlag) String() string {
 	if !f.changed {
 		return strings.Join(f.Raw, " ")

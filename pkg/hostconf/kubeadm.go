@@ -5,11 +5,9 @@ import (
 	"strings"
 )
 
-// Kubeadm per-node CRI socket locations.
-const (
-	CRISocketAnnotation = "kubeadm.alpha.kubernetes.io/cri-socket"
-	InstanceConfigPath  = "/var/lib/kubelet/instance-config.yaml"
-)
+// InstanceConfigPath is where kubeadm 1.34+ keeps a node's CRI socket (the
+// Node annotation is inspect.AnnotationCRISocket).
+const InstanceConfigPath = "/var/lib/kubelet/instance-config.yaml"
 
 // CRISocket returns the value of the kubeadm cri-socket annotation for a
 // kubelet version: kubeadm ≥1.24 wants a URL, older kubeadm a bare path.
@@ -24,16 +22,10 @@ func CRISocket(kubeletVersion, endpoint string) (string, error) {
 	return strings.TrimPrefix(endpoint, "unix://"), nil
 }
 
-// UsesNodeLocalCRISocket reports whether kubeadm keeps the CRI socket in
-// /var/lib/kubelet/instance-config.yaml instead of the Node annotation
-// (NodeLocalCRISocket, beta and on by default from 1.34).
-func UsesNodeLocalCRISocket(kubeletVersion string) (bool, error) {
-	minor, err := kubeletMinor(kubeletVersion)
-	if err != nil {
-		return false, err
-	}
-	return minor >= 34, nil
-}
+// nodeLocalCRISocketMinor is the first kubelet minor whose kubeadm keeps
+// the CRI socket in /var/lib/kubelet/instance-config.yaml instead of the
+// Node annotation (NodeLocalCRISocket, beta and on by default from 1.34).
+const nodeLocalCRISocketMinor = 34
 
 // InstanceConfigReason is why the plan writes instance-config.yaml.
 const InstanceConfigReason = "kubeadm 1.34+ (feature gate NodeLocalCRISocket, on by default) reads this node's CRI socket " +
@@ -41,15 +33,10 @@ const InstanceConfigReason = "kubeadm 1.34+ (feature gate NodeLocalCRISocket, on
 	"regenerates that file (kubeadm upgrade node); it is written, or created when missing, with the new runtime's " +
 	"endpoint so that a later kubeadm run keeps the kubelet on the new runtime"
 
-// InstanceConfig returns the content of instance-config.yaml: kubeadm
+// instanceConfig returns the content of instance-config.yaml: kubeadm
 // writes a KubeletConfiguration fragment holding only
 // containerRuntimeEndpoint and merges it into config.yaml on upgrade. An
 // existing file is edited in place so anything else in it survives.
-func InstanceConfig(existing []byte, endpoint string) ([]byte, error) {
-	out, _, err := instanceConfig(existing, endpoint)
-	return out, err
-}
-
 func instanceConfig(existing []byte, endpoint string) ([]byte, []Edit, error) {
 	doc := existing
 	if len(strings.TrimSpace(string(existing))) == 0 {

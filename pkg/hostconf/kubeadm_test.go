@@ -22,16 +22,8 @@ func TestCRISocket(t *testing.T) {
 	}
 }
 
-func TestUsesNodeLocalCRISocket(t *testing.T) {
-	for v, want := range map[string]bool{"v1.33.9": false, "v1.34.0": true, "v1.37.2": true, "1.23": false} {
-		if got, err := UsesNodeLocalCRISocket(v); err != nil || got != want {
-			t.Errorf("%s: got %t, %v", v, got, err)
-		}
-	}
-}
-
 func TestInstanceConfig(t *testing.T) {
-	got, err := InstanceConfig(nil, CrioEndpoint)
+	got, _, err := instanceConfig(nil, CrioEndpoint)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,7 +31,7 @@ func TestInstanceConfig(t *testing.T) {
 	if err != nil || kc.ContainerRuntimeEndpoint != CrioEndpoint {
 		t.Errorf("new instance config %q: %v", got, err)
 	}
-	if _, err := InstanceConfig([]byte("kind: x\n"), CrioEndpoint); err == nil ||
+	if _, _, err := instanceConfig([]byte("kind: x\n"), CrioEndpoint); err == nil ||
 		!strings.Contains(err.Error(), InstanceConfigPath) {
 		t.Errorf("bad existing file: got %v", err)
 	}

@@ -76,7 +76,7 @@ func (o *Output) addKubeletFiles(in Input, dc *DaemonConfig, s runtimeSettings, 
 	o.Files = append(o.Files, newFile(KubeletConfigPath, 0o644, in.KubeletConfig, after,
 		"the kubelet's settings for the new runtime; the rest of the file is left as it is", edits))
 	existing, has := in.Existing[InstanceConfigPath]
-	o.NodeLocalCRISocket = minor >= 34 || has
+	o.NodeLocalCRISocket = minor >= nodeLocalCRISocketMinor || has
 	if !o.NodeLocalCRISocket {
 		return nil
 	}

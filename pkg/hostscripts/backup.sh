@@ -5,7 +5,7 @@
 # Environment:
 #   CRIMIG_RUN_ID        run id; names the state directory
 #   CRIMIG_BACKUP_PATHS  newline separated absolute paths
-#   CRIMIG_STATE_DIR     optional, default /var/lib/crimig
+#   CRIMIG_STATE_DIR     crimig's directory on the host (hostscripts.StateDir)
 #
 # Each existing file is copied to <state>/<run>/backup/<path> with its mode and
 # recorded in <state>/<run>/backup/manifest.tsv as "path<TAB>sha256<TAB>mode";
@@ -60,7 +60,7 @@ json_str() {
 }
 # --- end of json escaper ---
 
-state=${CRIMIG_STATE_DIR:-/var/lib/crimig}
+state=${CRIMIG_STATE_DIR:?CRIMIG_STATE_DIR is required}
 base=$state/$CRIMIG_RUN_ID
 dir=$base/backup
 manifest=$dir/manifest.tsv

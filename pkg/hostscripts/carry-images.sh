@@ -9,11 +9,11 @@
 # new runtime's store are left alone, so a second run does nothing.
 #
 # Environment:
-#   CRIMIG_RUN_ID     the run; the archive is /var/lib/crimig/<run-id>/images.tar
+#   CRIMIG_RUN_ID     the run; the archive is <state>/<run-id>/images.tar
 #   CRIMIG_TARGET     cri-o or containerd
 #   CRIMIG_IMAGES     newline separated image references
 #   CRIMIG_STORAGE_ROOT  CRI-O's storage root when not the default (podman --root)
-#   CRIMIG_STATE_DIR  instead of /var/lib/crimig (tests)
+#   CRIMIG_STATE_DIR  crimig's directory on the host (hostscripts.StateDir)
 #
 # Last line on stdout: {"carried":[...],"present":[...],"missing":[...]}:
 # carried now, already in the new runtime's store, and in neither store
@@ -119,7 +119,7 @@ for img in $images; do
 done
 
 if [ -n "$save" ]; then
-  dir=${CRIMIG_STATE_DIR:-/var/lib/crimig}/$CRIMIG_RUN_ID
+  dir=${CRIMIG_STATE_DIR:?CRIMIG_STATE_DIR is required}/$CRIMIG_RUN_ID
   archive=$dir/images.tar
   mkdir -p "$dir"
   trap 'rm -f "$archive"' EXIT

@@ -11,7 +11,7 @@
 #   CRIMIG_JOB_ENV     space separated names of variables to hand to the job,
 #                      besides CRIMIG_RUN_ID and CRIMIG_STATE_DIR, which it
 #                      always gets
-#   CRIMIG_STATE_DIR   optional, default /var/lib/crimig
+#   CRIMIG_STATE_DIR   crimig's directory on the host (hostscripts.StateDir)
 #
 # On stdout: one JSON object naming the unit and how it was started.
 #
@@ -35,11 +35,11 @@ valid_name() {
 valid_name "$CRIMIG_RUN_ID" || { echo "detach: bad run id: $CRIMIG_RUN_ID" >&2; exit 2; }
 valid_name "$CRIMIG_JOB" || { echo "detach: bad job name: $CRIMIG_JOB" >&2; exit 2; }
 
-base=${CRIMIG_STATE_DIR:-/var/lib/crimig}/$CRIMIG_RUN_ID
+base=${CRIMIG_STATE_DIR:?CRIMIG_STATE_DIR is required}/$CRIMIG_RUN_ID
 jobs=$base/jobs
 unit=crimig-$CRIMIG_RUN_ID-$CRIMIG_JOB
 mkdir -p "$jobs"
-chmod 0700 "${CRIMIG_STATE_DIR:-/var/lib/crimig}" "$base"
+chmod 0700 "$CRIMIG_STATE_DIR" "$base"
 
 # single_quote prints its argument quoted for sh: 'it'\''s'. The x guards
 # trailing newlines, which command substitution would drop.
@@ -53,7 +53,7 @@ single_quote() {
 # crimig's own parameters, so they are always in it.
 envfile=$jobs/$CRIMIG_JOB.env
 {
-  for name in CRIMIG_RUN_ID ${CRIMIG_STATE_DIR:+CRIMIG_STATE_DIR} ${CRIMIG_JOB_ENV:-}; do
+  for name in CRIMIG_RUN_ID CRIMIG_STATE_DIR ${CRIMIG_JOB_ENV:-}; do
     case $name in
       '' | [0-9]* | *[!A-Za-z0-9_]*) echo "detach: bad variable name: $name" >&2; exit 2 ;;
     esac

@@ -9,13 +9,19 @@ package hostscripts
 import (
 	"embed"
 	"fmt"
-	"io/fs"
-	"sort"
-	"strings"
+	"path"
 )
 
 //go:embed *.sh
 var files embed.FS
+
+// StateDir is crimig's directory on every host: one directory per run id
+// holds the backup, the staged files, the journal and the jobs. The
+// executor hands it to every script as CRIMIG_STATE_DIR.
+const StateDir = "/var/lib/crimig"
+
+// RunDir is the host directory of one run.
+func RunDir(runID string) string { return path.Join(StateDir, runID) }
 
 // Names of the embedded scripts.
 const (
@@ -67,20 +73,4 @@ func Get(name string) string {
 		panic(fmt.Sprintf("hostscripts: no embedded script %q", name))
 	}
 	return string(b)
-}
-
-// Names lists the embedded scripts, sorted.
-func Names() []string {
-	entries, err := fs.ReadDir(files, ".")
-	if err != nil {
-		panic(err)
-	}
-	var names []string
-	for _, e := range entries {
-		if strings.HasSuffix(e.Name(), ".sh") {
-			names = append(names, e.Name())
-		}
-	}
-	sort.Strings(names)
-	return names
 }

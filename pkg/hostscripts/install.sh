@@ -17,7 +17,7 @@
 #   CRIMIG_RUNC            optional, bundle with containerd: host path of a runc binary
 #   CRIMIG_PODMAN          1 (default) to install podman too (packages only)
 #   CRIMIG_RUN_ID          run id; a bundle is unpacked in <state>/<run>/bundle/unpacked
-#   CRIMIG_STATE_DIR       optional, default /var/lib/crimig
+#   CRIMIG_STATE_DIR       crimig's directory on the host (hostscripts.StateDir)
 #
 # The runtime is left alone when its binary is already on the host. With pkgs,
 # CRI-O comes from pkgs.k8s.io (addons:/cri-o:/stable:/v1.XX), written to
@@ -245,7 +245,7 @@ unpack_bundle() {
   [ -n "${CRIMIG_BUNDLE:-}" ] || die "CRIMIG_SOURCE=bundle needs CRIMIG_BUNDLE, the uploaded tarball"
   [ -f "$CRIMIG_BUNDLE" ] || die "bundle $CRIMIG_BUNDLE does not exist; upload it first"
   # Not bundle/ itself: the engine uploads the tarball there.
-  dir=${CRIMIG_STATE_DIR:-/var/lib/crimig}/$CRIMIG_RUN_ID/bundle/unpacked
+  dir=${CRIMIG_STATE_DIR:?CRIMIG_STATE_DIR is required}/$CRIMIG_RUN_ID/bundle/unpacked
   rm -rf "$dir"
   mkdir -p "$dir"
   tar -xzf "$CRIMIG_BUNDLE" -C "$dir" || die "cannot unpack $CRIMIG_BUNDLE: is it a .tar.gz?"

@@ -85,6 +85,20 @@ func TestInstallCrioFromPkgsK8sIo(t *testing.T) {
 	}
 }
 
+// A mirror without podman: the runtime is installed, and the result says
+// podman failed, for the engine to warn about.
+func TestInstallReportsAPodmanThatFailed(t *testing.T) {
+	s := newSimHost(t, "rocky9")
+	s.setMeta("podmanVersion", "")
+	r, out, err := s.install("CRIMIG_SOURCE=pkgs", "CRIMIG_TARGET_VERSION=1.29", "CRIMIG_PODMAN=1")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if r.Podman != PodmanFailed || !r.Installed || s.H.PkgVersion("cri-o") == "" || s.H.PkgVersion("podman") != "" {
+		t.Errorf("result %+v, cri-o %q, podman %q", r, s.H.PkgVersion("cri-o"), s.H.PkgVersion("podman"))
+	}
+}
+
 func TestInstallCrioWithYum(t *testing.T) {
 	s := newSimHost(t, "centos7")
 	r, out, err := s.install("CRIMIG_SOURCE=pkgs", "CRIMIG_TARGET_VERSION=1.22.3", "CRIMIG_PODMAN=1")
@@ -211,10 +225,7 @@ func TestInstallCrioFromBundleThenSwap(t *testing.T) {
 	for p, f := range crioFiles() {
 		s.write("/var/lib/crimig/r1/staged"+p, f.content, f.mode)
 	}
-	entries := s.detach("r1", "swap", Get(Swap), swapEnv("swap")...)
-	if e := entries[len(entries)-2]; e.String() != "swap done" {
-		t.Fatalf("swap onto the bundle's crio: %v", entries)
-	}
+	s.swapJob("swap", "swap", "swap done")
 	checkOnCrio(t, s)
 }
 

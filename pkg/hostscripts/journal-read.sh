@@ -7,13 +7,13 @@
 #                     {"job":"...","started":true|false,"alive":true|false,
 #                      "logTail":["last lines of jobs/<job>.log", ...]}
 #   CRIMIG_LOG_LINES  optional, how many lines of the job's log; default 15
-#   CRIMIG_STATE_DIR  optional, default /var/lib/crimig
+#   CRIMIG_STATE_DIR  crimig's directory on the host (hostscripts.StateDir)
 set -eu
 : "${CRIMIG_RUN_ID:?CRIMIG_RUN_ID is required}"
 case $CRIMIG_RUN_ID in
   '' | *[!A-Za-z0-9._-]* | .*) echo "journal-read: bad run id: $CRIMIG_RUN_ID" >&2; exit 2 ;;
 esac
-base=${CRIMIG_STATE_DIR:-/var/lib/crimig}/$CRIMIG_RUN_ID
+base=${CRIMIG_STATE_DIR:?CRIMIG_STATE_DIR is required}/$CRIMIG_RUN_ID
 
 # log_tail prints the last lines of the job's log as a JSON array of strings,
 # [] when there is none. The escaper is the journal library's, which

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 )
 
 // BackupSummary is what backup.sh prints: the backup directory and every
@@ -43,11 +44,25 @@ type KernelResult struct {
 	Present []string `json:"present"`
 }
 
+// Loaded are the modules kernel.sh loaded with modprobe.
+func (r *KernelResult) Loaded() []string {
+	var out []string
+	for _, m := range r.Modules {
+		if !slices.Contains(r.Present, m) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
 // ParseKernelResult decodes the output of kernel.sh.
 func ParseKernelResult(out []byte) (*KernelResult, error) {
 	var r KernelResult
 	if err := json.Unmarshal(lastJSONLine(out), &r); err != nil {
 		return nil, fmt.Errorf("decode kernel.sh result: %w", err)
+	}
+	if len(r.Modules) == 0 {
+		return nil, fmt.Errorf("decode kernel.sh result: no modules in %q", lastJSONLine(out))
 	}
 	return &r, nil
 }
@@ -80,12 +95,16 @@ type InstallResult struct {
 	// the x.y.z its --version reports.
 	Binary  string `json:"binary,omitempty"`
 	Version string `json:"version,omitempty"`
-	// Podman is "installed", "present", "skipped" or "failed"; a podman that
-	// cannot be installed does not fail the runtime's install.
+	// Podman is "installed", "present", "skipped" or PodmanFailed; a podman
+	// that cannot be installed does not fail the runtime's install.
 	Podman string `json:"podman,omitempty"`
 	// Files are the repository files install.sh wrote.
 	Files []string `json:"files"`
 }
+
+// PodmanFailed is InstallResult.Podman when the package manager could not
+// install podman.
+const PodmanFailed = "failed"
 
 // ParseInstallResult decodes the last line of install.sh's output; the
 // package manager's own output comes before it.

@@ -18,21 +18,6 @@ func sha(s string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-func TestMigrateScriptsShareTheJSONEscaper(t *testing.T) {
-	const begin, end = "# --- json escaper", "# --- end of json escaper ---"
-	block := func(name string) string {
-		s := Get(name)
-		i, j := strings.Index(s, begin), strings.Index(s, end)
-		if i < 0 || j < i {
-			t.Fatalf("%s has no json escaper block", name)
-		}
-		return s[i:j]
-	}
-	if block(Backup) != block(JournalLib) {
-		t.Errorf("the json escaper in %s differs from %s; keep them identical", Backup, JournalLib)
-	}
-}
-
 func TestBackupKeepsThePristineCopy(t *testing.T) {
 	for name, sh := range shells(t) {
 		t.Run(name, func(t *testing.T) {

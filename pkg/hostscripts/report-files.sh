@@ -4,7 +4,7 @@
 #
 # Environment:
 #   CRIMIG_RUN_ID     run id
-#   CRIMIG_STATE_DIR  optional, default /var/lib/crimig
+#   CRIMIG_STATE_DIR  crimig's directory on the host (hostscripts.StateDir)
 #
 # On stdout, three sections, each opened by a marker line:
 #   --- manifest     the backup manifest, "path<TAB>sha256|absent<TAB>mode"
@@ -18,7 +18,7 @@ set -eu
 case $CRIMIG_RUN_ID in
   '' | *[!A-Za-z0-9._-]* | .*) echo "report-files: bad run id: $CRIMIG_RUN_ID" >&2; exit 2 ;;
 esac
-backup=${CRIMIG_STATE_DIR:-/var/lib/crimig}/$CRIMIG_RUN_ID/backup
+backup=${CRIMIG_STATE_DIR:?CRIMIG_STATE_DIR is required}/$CRIMIG_RUN_ID/backup
 manifest=$backup/manifest.tsv
 if [ ! -f "$manifest" ]; then
   echo "report-files: run $CRIMIG_RUN_ID has no backup on this host ($manifest)" >&2

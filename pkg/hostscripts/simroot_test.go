@@ -89,7 +89,8 @@ func (s *simHost) sh(script string, env ...string) (string, error) {
 		cmd := exec.Command("/bin/sh", "-c", script)
 		cmd.SysProcAttr = &syscall.SysProcAttr{Chroot: s.Root}
 		cmd.Dir = "/"
-		cmd.Env = append([]string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C"}, env...)
+		// The executor gives every script crimig's directory.
+		cmd.Env = append([]string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C", "CRIMIG_STATE_DIR=" + StateDir}, env...)
 		var out bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &out
 		err := cmd.Run()
@@ -164,7 +165,7 @@ func (s *simHost) start(run, job, script string, env ...string) {
 		names = append(names, k)
 	}
 	args := append([]string{"-c", Get(ExecWrapper), "crimig-exec", "n0nce", Get(Detach),
-		"CRIMIG_RUN_ID=" + run, "CRIMIG_JOB=" + job, "CRIMIG_JOB_SCRIPT=" + script,
+		"CRIMIG_RUN_ID=" + run, "CRIMIG_STATE_DIR=" + StateDir, "CRIMIG_JOB=" + job, "CRIMIG_JOB_SCRIPT=" + script,
 		"CRIMIG_JOB_LIB=" + Get(JournalLib), "CRIMIG_JOB_RUNNER=" + Get(JobRunner),
 		"CRIMIG_JOB_ENV=" + strings.Join(names, " ")}, env...)
 	cmd := exec.Command("/bin/sh", args...)
@@ -193,7 +194,7 @@ func (s *simHost) detach(run, job, script string, env ...string) []journalEntry 
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	log, _ := s.read("/var/lib/crimig/" + run + "/jobs/" + job + ".log")
+	log, _ := s.read(RunDir(run) + "/jobs/" + job + ".log")
 	s.t.Fatalf("job %s did not finish within 60s; journal: %v\nlog:\n%s", job, s.journal(run, job), log)
 	return nil
 }
@@ -201,7 +202,7 @@ func (s *simHost) detach(run, job, script string, env ...string) []journalEntry 
 // journal decodes the entries of one job from the run's journal.
 func (s *simHost) journal(run, job string) []journalEntry {
 	s.t.Helper()
-	data, _ := s.read("/var/lib/crimig/" + run + "/journal.jsonl")
+	data, _ := s.read(RunDir(run) + "/journal.jsonl")
 	var out []journalEntry
 	sc := bufio.NewScanner(strings.NewReader(data))
 	for sc.Scan() {
@@ -225,6 +226,12 @@ func (s *simHost) unit(u string) (active, enabled string) {
 // from its next boot on.
 func (s *simHost) setBuiltinModules(mods ...string) {
 	s.t.Helper()
+	s.setMeta("builtinModules", mods)
+}
+
+// setMeta sets one field of the simulated machine's host.json.
+func (s *simHost) setMeta(key string, value any) {
+	s.t.Helper()
 	p := filepath.Join(s.Root, host.MetaFile)
 	var meta map[string]any
 	data, err := os.ReadFile(p)
@@ -234,7 +241,7 @@ func (s *simHost) setBuiltinModules(mods ...string) {
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	meta["builtinModules"] = mods
+	meta[key] = value
 	if data, err = json.Marshal(meta); err == nil {
 		err = os.WriteFile(p, data, 0o644)
 	}

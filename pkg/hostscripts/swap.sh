@@ -8,8 +8,10 @@
 #   CRIMIG_RUN_ID          run id; names the state directory
 #   CRIMIG_MODE            swap (default) or rollback
 #   CRIMIG_TARGET          cri-o (default) or containerd
+#   CRIMIG_RUNTIME_SOCKET  the target's socket, the path of the endpoint the
+#                          kubelet is given (for example /var/run/crio/crio.sock)
 #   CRIMIG_REBOOT          1 to reboot after a successful swap; default 0
-#   CRIMIG_STATE_DIR       optional, default /var/lib/crimig
+#   CRIMIG_STATE_DIR       crimig's directory on the host (hostscripts.StateDir)
 #   CRIMIG_SOCKET_TIMEOUT  optional, seconds to wait for the runtime socket; default 60
 #   CRIMIG_KUBELET_CHECK   optional, seconds the kubelet must stay active; default 5
 #
@@ -50,7 +52,7 @@ if ! command -v crimig_journal >/dev/null 2>&1; then
 fi
 
 mode=${CRIMIG_MODE:-swap}
-base=${CRIMIG_STATE_DIR:-/var/lib/crimig}/$CRIMIG_RUN_ID
+base=${CRIMIG_STATE_DIR:?CRIMIG_STATE_DIR is required}/$CRIMIG_RUN_ID
 staged=$base/staged
 backup=$base/backup
 manifest=$backup/manifest.tsv
@@ -62,9 +64,23 @@ kubelet_check=${CRIMIG_KUBELET_CHECK:-5}
 tab=$(printf '\t')
 docker_units='docker.socket docker.service cri-docker.socket cri-docker.service'
 
+socket=${CRIMIG_RUNTIME_SOCKET:-}
+case $socket in
+  /*) ;;
+  *)
+    crimig_journal "$mode" failed "CRIMIG_RUNTIME_SOCKET must be the absolute path of the runtime's socket, got '$socket'"
+    exit 2
+    ;;
+esac
+# /var/run is /run on systemd hosts, where a runtime may create it, but a
+# host may keep the two apart.
+sockets=$socket
+case $socket in
+  /var/run/*) sockets="$socket /run/${socket#/var/run/}" ;;
+esac
 case ${CRIMIG_TARGET:-cri-o} in
-  cri-o | crio) runtime=crio.service sockets='/run/crio/crio.sock /var/run/crio/crio.sock' ;;
-  containerd) runtime=containerd.service sockets='/run/containerd/containerd.sock /var/run/containerd/containerd.sock' ;;
+  cri-o | crio) runtime=crio.service ;;
+  containerd) runtime=containerd.service ;;
   *)
     crimig_journal "$mode" failed "unknown CRIMIG_TARGET ${CRIMIG_TARGET:-}; want cri-o or containerd"
     exit 2
@@ -296,9 +312,11 @@ do_install_files() {
   note "installed $n files"
 }
 
+# socket_ready prints the runtime's socket once it is there.
 socket_ready() {
   for s in $sockets; do
     if [ -S "$s" ]; then
+      echo "$s"
       return 0
     fi
   done
@@ -310,9 +328,9 @@ do_start_runtime() {
   # restart, not start: containerd may already run (for docker) with its old config.
   run_unit "$runtime" systemctl restart "$runtime"
   waited=0
-  until socket_ready; do
+  until socket_ready >/dev/null; do
     if [ "$waited" -ge "$socket_timeout" ]; then
-      fail "$runtime started but none of $sockets appeared within ${socket_timeout}s; journal: $(unit_log "$runtime")"
+      fail "$runtime started but $socket did not appear within ${socket_timeout}s; journal: $(unit_log "$runtime")"
     fi
     sleep 1
     waited=$((waited + 1))
@@ -348,14 +366,7 @@ do_start_kubelet() {
 quiesce_pods() {
   systemctl stop kubelet.service >/dev/null 2>&1 || true
   command -v crictl >/dev/null 2>&1 || return 0
-  ep=
-  for s in $sockets; do
-    if [ -S "$s" ]; then
-      ep=unix://$s
-      break
-    fi
-  done
-  [ -n "$ep" ] || return 0
+  ep=unix://$(socket_ready) || return 0
   ids=$(crictl --runtime-endpoint "$ep" ps -q 2>/dev/null) || return 0
   for id in $ids; do
     crictl --runtime-endpoint "$ep" stop --timeout 10 "$id" >/dev/null 2>&1 &

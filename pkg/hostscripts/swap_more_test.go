@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/crimig/kubectl-crimig/pkg/hostconf"
 )
 
 func TestSwapToContainerdAndBack(t *testing.T) {
@@ -30,7 +32,8 @@ func TestSwapToContainerdAndBack(t *testing.T) {
 	for p, f := range staged {
 		s.write("/var/lib/crimig/r1/staged"+p, f.content, f.mode)
 	}
-	env := []string{"CRIMIG_MODE=swap", "CRIMIG_TARGET=containerd", "CRIMIG_SOCKET_TIMEOUT=5", "CRIMIG_KUBELET_CHECK=1"}
+	env := []string{"CRIMIG_MODE=swap", "CRIMIG_TARGET=containerd", "CRIMIG_RUNTIME_SOCKET=" + socketOf(hostconf.ContainerdEndpoint),
+		"CRIMIG_SOCKET_TIMEOUT=5", "CRIMIG_KUBELET_CHECK=1"}
 	entries := s.detach("r1", "swap", Get(Swap), env...)
 	if e := entries[len(entries)-2]; e.String() != "swap done" {
 		t.Fatalf("swap to containerd failed: %v", entries)
@@ -86,10 +89,7 @@ func TestSwapDockershimNodeToCrio(t *testing.T) {
 	for p, f := range staged {
 		s.write("/var/lib/crimig/r1/staged"+p, f.content, f.mode)
 	}
-	entries := s.detach("r1", "swap", Get(Swap), swapEnv("swap")...)
-	if e := entries[len(entries)-2]; e.String() != "swap done" {
-		t.Fatalf("swap failed: %v", entries)
-	}
+	entries := s.swapJob("swap", "swap", "swap done")
 	if m := entries[6].Message; entries[6].Step != "stop-docker" || strings.Contains(m, "cri-docker") || !strings.Contains(m, "live-restore") {
 		t.Errorf("stop-docker on a dockershim node: %+v", entries[6])
 	}
@@ -99,10 +99,7 @@ func TestSwapDockershimNodeToCrio(t *testing.T) {
 	if a, e := s.unit("docker.socket"); a != "inactive" || e != "disabled" {
 		t.Errorf("docker.socket is %s/%s", a, e)
 	}
-	entries = s.detach("r1", "rollback", Get(Swap), swapEnv("rollback")...)
-	if e := entries[len(entries)-2]; e.String() != "rollback done" {
-		t.Fatalf("rollback failed: %v", entries)
-	}
+	s.swapJob("rollback", "rollback", "rollback done")
 	if k := s.H.Kubelet(); k == nil || k.Runtime != "docker" || !s.H.IsActive("docker.service") {
 		t.Errorf("the kubelet is not back on dockershim: %+v", k)
 	}
@@ -211,22 +208,13 @@ func TestSwapAndRollbackUnderOtherShells(t *testing.T) {
 			staged := crioFiles()
 			staged["/etc/crio/crio.conf.d/90-crimig.conf"] = stagedFile{"[crio.runtime\n", 0o644}
 			pristine := prepareSwap(t, s, "r1", staged)
-			entries := s.detach("r1", "swap", Get(Swap), swapEnv("swap")...)
-			if e := entries[len(entries)-2]; e.String() != "swap rolled-back" {
-				t.Fatalf("a broken drop-in was not rolled back: %v", entries)
-			}
+			s.swapJob("swap", "swap", "swap rolled-back")
 			checkOnDocker(t, s, pristine)
 
 			s.write("/var/lib/crimig/r1/staged/etc/crio/crio.conf.d/90-crimig.conf", crioFiles()["/etc/crio/crio.conf.d/90-crimig.conf"].content, 0o644)
-			entries = s.detach("r1", "swap2", Get(Swap), swapEnv("swap")...)
-			if e := entries[len(entries)-2]; e.String() != "swap done" {
-				t.Fatalf("swap: %v", entries)
-			}
+			s.swapJob("swap2", "swap", "swap done")
 			checkOnCrio(t, s)
-			entries = s.detach("r1", "rollback", Get(Swap), swapEnv("rollback")...)
-			if e := entries[len(entries)-2]; e.String() != "rollback done" {
-				t.Fatalf("rollback: %v", entries)
-			}
+			s.swapJob("rollback", "rollback", "rollback done")
 			checkOnDocker(t, s, pristine)
 		})
 	}
@@ -243,11 +231,7 @@ func TestSwapReportsARestoreThatCannotComplete(t *testing.T) {
 	s.write("/var/lib/crimig/r1/backup/var/lib/kubelet/kubeadm-flags.env", "damaged\n", 0o644)
 
 	entries := s.detach("r1", "swap", Get(Swap), swapEnv("swap")...)
-	got := phases(entries)
-	if diff := cmp.Diff([]string{"start-runtime failed", "restore started", "restore failed", "swap failed", "exited 1"},
-		got[len(got)-5:]); diff != "" {
-		t.Fatalf("journal (-want +got):\n%s\n%v", diff, entries)
-	}
+	journalEndsWith(t, entries, "start-runtime failed", "restore started", "restore failed", "swap failed", "exited 1")
 	if m := entries[len(entries)-3].Message; !strings.Contains(m, "the backup of /var/lib/kubelet/kubeadm-flags.env is missing or damaged") {
 		t.Errorf("restore failed message = %q", m)
 	}

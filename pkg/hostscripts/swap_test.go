@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/crimig/kubectl-crimig/pkg/hostconf"
 )
 
 // crioRepo is the repo file install.sh writes for CRI-O 1.29 on rpm hosts.
@@ -71,8 +73,35 @@ func prepareSwap(t *testing.T, s *simHost, run string, staged map[string]stagedF
 }
 
 func swapEnv(mode string) []string {
-	return []string{"CRIMIG_MODE=" + mode, "CRIMIG_TARGET=cri-o", "CRIMIG_REBOOT=0",
+	return []string{"CRIMIG_MODE=" + mode, "CRIMIG_TARGET=cri-o", "CRIMIG_RUNTIME_SOCKET=" + socketOf(hostconf.CrioEndpoint), "CRIMIG_REBOOT=0",
 		"CRIMIG_SOCKET_TIMEOUT=5", "CRIMIG_KUBELET_CHECK=1"}
+}
+
+// socketOf is the socket path of an endpoint, as the engine passes it.
+func socketOf(endpoint string) string { return strings.TrimPrefix(endpoint, "unix://") }
+
+// swapJob runs swap.sh as job of run r1 in mode and fails the test unless
+// the job's last entry before its exit is want, such as "swap done".
+func (s *simHost) swapJob(job, mode, want string) []journalEntry {
+	s.t.Helper()
+	entries := s.detach("r1", job, Get(Swap), swapEnv(mode)...)
+	if e := entries[len(entries)-2]; e.String() != want {
+		log, _ := s.read(RunDir("r1") + "/jobs/" + job + ".log")
+		s.t.Fatalf("%s job %s ended with %q, want %q: %v\n%s", mode, job, e, want, entries, log)
+	}
+	return entries
+}
+
+// journalEndsWith fails the test unless the job's journal ends with want.
+func journalEndsWith(t *testing.T, entries []journalEntry, want ...string) {
+	t.Helper()
+	got := phases(entries)
+	if len(got) < len(want) {
+		t.Fatalf("journal %v is shorter than %v", entries, want)
+	}
+	if diff := cmp.Diff(want, got[len(got)-len(want):]); diff != "" {
+		t.Fatalf("journal (-want +got):\n%s\n%v", diff, entries)
+	}
 }
 
 func phases(entries []journalEntry) []string {
@@ -224,11 +253,7 @@ func TestSwapRollsBackWhenKubeletDoesNotStart(t *testing.T) {
 	pristine := prepareSwap(t, s, "r1", staged)
 
 	entries := s.detach("r1", "swap", Get(Swap), swapEnv("swap")...)
-	got := phases(entries)
-	if diff := cmp.Diff([]string{"start-kubelet failed", "restore started", "restore done", "swap rolled-back", "exited 1"},
-		got[len(got)-5:]); diff != "" {
-		t.Fatalf("journal (-want +got):\n%s\n%v", diff, entries)
-	}
+	journalEndsWith(t, entries, "start-kubelet failed", "restore started", "restore done", "swap rolled-back", "exited 1")
 	if m := entries[len(entries)-5].Message; !strings.Contains(m, "network-plugin") {
 		t.Errorf("the failure does not name the kubelet's complaint: %q", m)
 	}
@@ -255,22 +280,16 @@ func TestSwapPreflightChangesNothing(t *testing.T) {
 func TestRollbackAfterSwap(t *testing.T) {
 	s := newSimHost(t, "rocky9")
 	pristine := prepareSwap(t, s, "r1", crioFiles())
-	entries := s.detach("r1", "swap", Get(Swap), swapEnv("swap")...)
-	if e := entries[len(entries)-2]; e.String() != "swap done" {
-		t.Fatalf("swap did not succeed: %v", entries)
-	}
+	s.swapJob("swap", "swap", "swap done")
 	checkOnCrio(t, s)
 
-	entries = s.detach("r1", "rollback", Get(Swap), swapEnv("rollback")...)
+	entries := s.detach("r1", "rollback", Get(Swap), swapEnv("rollback")...)
 	if diff := cmp.Diff([]string{" started", "restore started", "restore done", "rollback done", "exited 0"}, phases(entries)); diff != "" {
 		t.Fatalf("journal (-want +got):\n%s\n%v", diff, entries)
 	}
 	checkOnDocker(t, s, pristine)
 	// And a second rollback is harmless.
-	entries = s.detach("r1", "rollback2", Get(Swap), swapEnv("rollback")...)
-	if e := entries[len(entries)-2]; e.String() != "rollback done" {
-		t.Fatalf("a second rollback failed: %v", entries)
-	}
+	s.swapJob("rollback2", "rollback", "rollback done")
 	checkOnDocker(t, s, pristine)
 }
 
@@ -282,20 +301,13 @@ func TestSwapHoldsDockerUnitsWhoseFilesAreInEtc(t *testing.T) {
 	s.mustSh(`mv /usr/lib/systemd/system/cri-docker.service /usr/lib/systemd/system/cri-docker.socket /etc/systemd/system/
 		systemctl daemon-reload`)
 	pristine := prepareSwap(t, s, "r1", crioFiles())
-	entries := s.detach("r1", "swap", Get(Swap), swapEnv("swap")...)
-	if e := entries[len(entries)-2]; e.String() != "swap done" {
-		log, _ := s.read("/var/lib/crimig/r1/jobs/swap.log")
-		t.Fatalf("swap with cri-dockerd's units in /etc: %v\n%s", entries, log)
-	}
+	s.swapJob("swap", "swap", "swap done")
 	checkOnCrio(t, s)
 	for _, u := range []string{"cri-docker.service", "cri-docker.socket"} {
 		if _, ok := s.read("/etc/systemd/system/" + u); !ok {
 			t.Errorf("the swap removed %s's unit file", u)
 		}
 	}
-	entries = s.detach("r1", "rollback", Get(Swap), swapEnv("rollback")...)
-	if e := entries[len(entries)-2]; e.String() != "rollback done" {
-		t.Fatalf("rollback: %v", entries)
-	}
+	s.swapJob("rollback", "rollback", "rollback done")
 	checkOnDocker(t, s, pristine)
 }

@@ -84,6 +84,21 @@ func BuildPlan(cf *ClusterFacts, hosts map[string]HostResult, o Options) (*Plan,
 		p.Nodes = append(p.Nodes, np)
 	}
 	p.Findings = relevantClusterFindings(p.Findings, p.Nodes)
+	p.settle()
+	return p, nil
+}
+
+// AddFinding adds a cluster-wide finding that comes from outside the
+// cluster's facts, such as crimig's own pod image: it takes its place in
+// the order, the counts and the verdicts like any other.
+func (p *Plan) AddFinding(f Finding) {
+	p.Findings = append(p.Findings, f)
+	p.settle()
+}
+
+// settle sorts the cluster-wide findings, blocks the nodes they block and
+// counts every finding.
+func (p *Plan) settle() {
 	sortFindings(p.Findings)
 	p.summarizeNodes()
 	all := append([]Finding{}, p.Findings...)
@@ -91,7 +106,6 @@ func BuildPlan(cf *ClusterFacts, hosts map[string]HostResult, o Options) (*Plan,
 		all = append(all, np.Findings...)
 	}
 	p.Summary = summarize(all)
-	return p, nil
 }
 
 // planContext holds the cluster-wide indexes every node plan reads.
@@ -254,16 +268,6 @@ func (p *Plan) summarizeNodes() {
 			np.Verdict = VerdictBlocked
 		}
 	}
-}
-
-// AddFinding adds a cluster finding made outside BuildPlan (CRIMIG070,
-// about crimig's own pods) in its sorted place, and counts it in the plan's
-// summary and in those of the nodes it concerns.
-func (p *Plan) AddFinding(f Finding) {
-	p.Findings = append(p.Findings, f)
-	sortFindings(p.Findings)
-	p.Summary.add(f.Severity)
-	p.summarizeNodes()
 }
 
 // concerns reports whether a cluster finding concerns node. A workload with

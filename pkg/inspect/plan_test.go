@@ -5,6 +5,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -461,5 +462,30 @@ func TestAddFindingCountsForNodes(t *testing.T) {
 		if np.Summary != want {
 			t.Errorf("%s: summary %+v, want %+v", np.Name, np.Summary, want)
 		}
+	}
+}
+
+// A finding added after the build takes its place in the order, the counts
+// and the verdicts.
+func TestAddFinding(t *testing.T) {
+	p := &Plan{
+		Findings: []Finding{{ID: IDKubeletConfigCM404, Severity: Info}, {ID: IDShortImageName, Severity: Warning}},
+		Nodes: []NodePlan{{NodeSummary: NodeSummary{Name: "node-1"}, Eligible: true, Verdict: VerdictReady, Findings: []Finding{{ID: IDAlreadyCordoned, Severity: Info}}},
+			{NodeSummary: NodeSummary{Name: "node-2"}, Eligible: true, Verdict: VerdictReady}},
+	}
+	p.AddFinding(Finding{ID: IDFloatingImage, Severity: Info, Subject: "image busybox:1.36"})
+	p.AddFinding(Finding{ID: IDDockerSocket, Severity: Blocker, Subject: "DaemonSet/ci/builder", Nodes: []string{"node-2"}})
+	var order []string
+	for _, f := range p.Findings {
+		order = append(order, f.ID)
+	}
+	if want := []string{IDDockerSocket, IDShortImageName, IDKubeletConfigCM404, IDFloatingImage}; !slices.Equal(order, want) {
+		t.Errorf("order %v, want %v", order, want)
+	}
+	if want := (Summary{Blockers: 1, Warnings: 1, Infos: 3}); p.Summary != want {
+		t.Errorf("summary %+v, want %+v", p.Summary, want)
+	}
+	if p.Nodes[0].Verdict != VerdictReady || p.Nodes[1].Verdict != VerdictBlocked {
+		t.Errorf("verdicts %s, %s; want node-2 blocked by the DaemonSet", p.Nodes[0].Verdict, p.Nodes[1].Verdict)
 	}
 }

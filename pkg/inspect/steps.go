@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/crimig/kubectl-crimig/pkg/hostconf"
+	"github.com/crimig/kubectl-crimig/pkg/hostscripts"
 	"github.com/crimig/kubectl-crimig/pkg/redact"
 )
 
@@ -57,7 +58,7 @@ func Steps(np NodePlan, o Options) []Step {
 		{Name: StepLock, Description: "take the node's Lease and record crimig.io/state on the Node"},
 		{Name: StepPreflight, Description: "re-run this plan for the node; stop on unaccepted blockers"},
 		{Name: StepDrain, Description: "cordon, then evict pods respecting PodDisruptionBudgets"},
-		{Name: StepBackup, Description: "copy every file crimig may touch to /var/lib/crimig/<run-id>/backup with checksums"},
+		{Name: StepBackup, Description: "copy every file crimig may touch to " + hostscripts.RunDir("<run-id>") + "/backup with checksums"},
 		{Name: StepKernel, Description: "load overlay and br_netfilter, set forwarding sysctls, persist both"},
 		{Name: StepInstall, Description: fmt.Sprintf("install %s %s from %s", o.Target, np.TargetVersion, source) + podmanNote(o.Target)},
 		{Name: StepCarryImages, Description: carryNote(np)},

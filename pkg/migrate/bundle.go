@@ -55,7 +55,7 @@ func (r *run) bundleOnHost(ctx context.Context, f io.Reader, dst string, size in
 	sum := hex.EncodeToString(h.Sum(nil))
 	res, err := r.e.Host.Run(ctx, r.node, hostscripts.Get(hostscripts.ReuseFile), map[string]string{
 		"CRIMIG_DEST": dst, "CRIMIG_SHA256": sum, "CRIMIG_SIZE": strconv.FormatInt(size, 10),
-		"CRIMIG_MODE": "0600", "CRIMIG_SEARCH_DIR": stateDir,
+		"CRIMIG_MODE": "0600", "CRIMIG_SEARCH_DIR": hostscripts.StateDir,
 	})
 	if err != nil || res.ExitCode != 0 {
 		r.e.emit(r.node, inspect.StepInstall, PhaseInfo, "could not check the host for a copy of the bundle; uploading it")

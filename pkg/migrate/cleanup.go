@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"strings"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
 	"github.com/crimig/kubectl-crimig/pkg/hostscripts"
 )
 
@@ -29,11 +27,7 @@ type CleanupResult struct {
 // Cleanup removes docker's packages (and, with removeData, /var/lib/docker)
 // from a node whose migration finished. Rollback is impossible afterwards.
 func (e *Engine) Cleanup(ctx context.Context, node string, removeData bool) (*CleanupResult, error) {
-	n, err := e.Client.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
-	if err != nil {
-		return nil, fmt.Errorf("reading node %s: %w", node, err)
-	}
-	st, err := ReadState(n)
+	_, st, err := e.nodeState(ctx, node)
 	if err != nil {
 		return nil, err
 	}

@@ -11,10 +11,8 @@ import (
 	"k8s.io/kubectl/pkg/drain"
 
 	"github.com/crimig/kubectl-crimig/pkg/inspect"
+	"github.com/crimig/kubectl-crimig/pkg/nodeexec"
 )
-
-// managedBy labels crimig's own pods, which a drain must leave alone.
-const managedBy = "app.kubernetes.io/managed-by"
 
 // podFilter keeps crimig's node pods out of eviction (they are how crimig
 // reaches the host during the drain) and applies kubectl's --force rule to
@@ -22,7 +20,8 @@ const managedBy = "app.kubernetes.io/managed-by"
 // would reject crimig's controller-less pod, so the helper runs with Force
 // and the rule lives here.
 func (e *Engine) podFilter(p corev1.Pod) drain.PodDeleteStatus {
-	if p.Labels[managedBy] == "crimig" {
+	// crimig's own pods are left alone.
+	if p.Labels[nodeexec.LabelManagedBy] == nodeexec.ManagedBy {
 		return drain.MakePodDeleteStatusSkip()
 	}
 	finished := p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed

@@ -101,11 +101,7 @@ var ErrAlreadyDone = errors.New("already migrated")
 
 // Migrate moves node to the target runtime, resuming an interrupted run.
 func (e *Engine) Migrate(ctx context.Context, node string) error {
-	n, err := e.Client.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
-	if err != nil {
-		return fmt.Errorf("reading node %s: %w", node, err)
-	}
-	st, err := ReadState(n)
+	n, st, err := e.nodeState(ctx, node)
 	if err != nil {
 		return err
 	}
@@ -120,6 +116,16 @@ func (e *Engine) Migrate(ctx context.Context, node string) error {
 	defer lock.Release()
 	r := &run{e: e, node: node, state: e.resumeOrStart(n, st)}
 	return r.execute(ctx)
+}
+
+// nodeState reads a Node and its crimig state (nil when it has none).
+func (e *Engine) nodeState(ctx context.Context, node string) (*corev1.Node, *State, error) {
+	n, err := e.Client.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading node %s: %w", node, err)
+	}
+	st, err := ReadState(n)
+	return n, st, err
 }
 
 // resumeOrStart continues an unfinished run with its run id, or starts anew.

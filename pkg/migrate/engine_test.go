@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"strings"
@@ -77,7 +78,27 @@ func (h *fakeHost) Run(_ context.Context, _ string, script string, env map[strin
 	if name == hostscripts.ReuseFile {
 		return h.reuse(env), nil
 	}
-	return nodeexec.Result{Stdout: []byte(h.stdout[name])}, nil
+	if out, ok := h.stdout[name]; ok {
+		return nodeexec.Result{Stdout: []byte(out)}, nil
+	}
+	return nodeexec.Result{Stdout: []byte(resultOf(name, env))}, nil
+}
+
+// resultOf is the result line a script prints when all went well.
+func resultOf(name string, env map[string]string) string {
+	switch name {
+	case hostscripts.Backup:
+		var files []string
+		for _, p := range strings.Split(env["CRIMIG_BACKUP_PATHS"], "\n") {
+			files = append(files, fmt.Sprintf(`{"path":%q,"absent":true}`, p))
+		}
+		return `{"dir":"/var/lib/crimig/` + env["CRIMIG_RUN_ID"] + `/backup","files":[` + strings.Join(files, ",") + "]}\n"
+	case hostscripts.Kernel:
+		return `{"changed":[],"modules":["overlay","br_netfilter"],"present":["overlay","br_netfilter"]}` + "\n"
+	case hostscripts.Install:
+		return `{"installed":true,"method":"pkgs","binary":"/usr/bin/crio","version":"1.29.1","podman":"installed","files":[]}` + "\n"
+	}
+	return ""
 }
 
 // reuse plays reuse-file.sh: any file uploaded before with that sha256.
@@ -118,6 +139,10 @@ func (h *fakeHost) StartDetached(ctx context.Context, node, runID, job, script s
 	h.record("detach " + job + " mode=" + env["CRIMIG_MODE"])
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if h.envs == nil {
+		h.envs = map[string]map[string]string{}
+	}
+	h.envs["job "+job] = env
 	runtime := "cri-o://1.29.1"
 	if env["CRIMIG_MODE"] == "rollback" || h.failSwap {
 		runtime = "docker://20.10.24"
@@ -495,7 +520,7 @@ func TestDrainSkipsCrimigPodsAndHonoursForce(t *testing.T) {
 	e, _, _ := newTestEngine(t)
 	ctx := context.Background()
 	for _, p := range []*corev1.Pod{
-		{ObjectMeta: metav1.ObjectMeta{Namespace: "crimig-system", Name: "crimig-node-1-x", Labels: map[string]string{managedBy: "crimig"}},
+		{ObjectMeta: metav1.ObjectMeta{Namespace: "crimig-system", Name: "crimig-node-1-x", Labels: map[string]string{nodeexec.LabelManagedBy: nodeexec.ManagedBy}},
 			Spec: corev1.PodSpec{NodeName: "node-1"}, Status: corev1.PodStatus{Phase: corev1.PodRunning}},
 		{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "bare"},
 			Spec: corev1.PodSpec{NodeName: "node-1"}, Status: corev1.PodStatus{Phase: corev1.PodRunning}},

@@ -1,6 +1,7 @@
 package migrate
 
 import (
+	"slices"
 	"time"
 
 	"github.com/crimig/kubectl-crimig/pkg/redact"
@@ -17,6 +18,9 @@ const (
 	PhaseSkipped  Phase = "skipped"
 	PhaseFailed   Phase = "failed"
 	PhaseInfo     Phase = "info"
+	// PhaseWarning is something the user should act on that did not stop
+	// the step; the node's state keeps it too (State.Warnings).
+	PhaseWarning Phase = "warning"
 )
 
 // Event is one thing the engine reports. Progress is 0..1 when known, -1
@@ -59,4 +63,14 @@ func (e *Engine) emitErr(node, step string, err error) {
 		return
 	}
 	e.Sink(Event{Time: e.eventTime(), Node: node, Step: step, Phase: PhaseFailed, Err: redact.Text(err.Error()), Progress: -1})
+}
+
+// warn reports a warning and records it in the node's state, which the
+// next saveState writes.
+func (r *run) warn(step, msg string) {
+	r.e.emit(r.node, step, PhaseWarning, msg)
+	msg = step + ": " + redact.Text(msg)
+	if !slices.Contains(r.state.Warnings, msg) {
+		r.state.Warnings = append(r.state.Warnings, msg)
+	}
 }

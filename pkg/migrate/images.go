@@ -62,14 +62,7 @@ func (r *run) carryImages(ctx context.Context) error {
 	if np.Changes != nil && np.Changes.ImageStoreRoot != "" {
 		env["CRIMIG_STORAGE_ROOT"] = np.Changes.ImageStoreRoot
 	}
-	res, err := r.e.Host.Run(ctx, r.node, hostscripts.Get(hostscripts.CarryImages), env)
-	if err != nil {
-		return err
-	}
-	if res.ExitCode != 0 {
-		return fmt.Errorf("%s exited %d: %s", hostscripts.CarryImages, res.ExitCode, lastLines(res.Stderr, 5))
-	}
-	cr, err := hostscripts.ParseCarryResult(res.Stdout)
+	cr, err := scriptResult(ctx, r, hostscripts.CarryImages, env, hostscripts.ParseCarryResult)
 	if err != nil {
 		return err
 	}

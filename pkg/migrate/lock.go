@@ -8,6 +8,8 @@ import (
 	coordinationv1 "k8s.io/api/coordination/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/crimig/kubectl-crimig/pkg/nodeexec"
 )
 
 // Lease timing: a holder that dies loses the lock after leaseDuration.
@@ -83,7 +85,7 @@ func (e *Engine) acquireNamed(ctx context.Context, name, what string) (*Lock, er
 // newLease is the Lease that locks name for this run.
 func (e *Engine) newLease(name string, now metav1.MicroTime, dur int32) *coordinationv1.Lease {
 	return &coordinationv1.Lease{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: e.LockNamespace, Labels: map[string]string{"app.kubernetes.io/managed-by": "crimig"}},
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: e.LockNamespace, Labels: map[string]string{nodeexec.LabelManagedBy: nodeexec.ManagedBy}},
 		Spec:       coordinationv1.LeaseSpec{HolderIdentity: &e.Identity, LeaseDurationSeconds: &dur, AcquireTime: &now, RenewTime: &now},
 	}
 }

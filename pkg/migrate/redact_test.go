@@ -54,3 +54,16 @@ func TestInstallGetsTheOperatorsRepoKey(t *testing.T) {
 		t.Errorf("install.sh env = %v", env)
 	}
 }
+
+// --insecure-repo reaches install.sh as CRIMIG_REPO_INSECURE=1, the only
+// way an unsigned plain-http mirror gets through.
+func TestInstallGetsInsecureRepo(t *testing.T) {
+	e, host, _ := newTestEngine(t)
+	e.Options.Source, e.Options.InsecureRepo = "repo=http://m.example/crio/", true
+	if err := e.Migrate(context.Background(), "node-1"); err != nil {
+		t.Fatal(err)
+	}
+	if env := host.envs["install.sh"]; env["CRIMIG_REPO_INSECURE"] != "1" || env["CRIMIG_REPO_KEY"] != "" {
+		t.Errorf("install.sh env = %v", env)
+	}
+}

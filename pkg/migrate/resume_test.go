@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/crimig/kubectl-crimig/pkg/inspect"
@@ -28,20 +29,10 @@ func TestResumeAfterTheSwapRebooted(t *testing.T) {
 	e.Options.Reboot = true
 	e.Options.SwapTimeout = 5 * time.Second
 	ctx := context.Background()
-	n, err := e.Client.CoreV1().Nodes().Get(ctx, "node-1", metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	st := State{RunID: "run-1", From: "docker", To: "cri-o", Phase: StateSwapping, Step: inspect.StepConfigure,
-		CordonedByCrimig: true, SwapBootID: "b1", SwapReboot: true}
-	b, _ := json.Marshal(st)
-	n.Annotations[AnnotationState] = string(b)
-	n.Spec.Unschedulable = true
-	n.Status.NodeInfo.ContainerRuntimeVersion = "cri-o://1.23.0"
-	n.Status.NodeInfo.BootID = "b2" // rebooted while nobody watched
-	if _, err := e.Client.CoreV1().Nodes().Update(ctx, n, metav1.UpdateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	swappingSince(t, e, true, func(n *corev1.Node) {
+		n.Status.NodeInfo.ContainerRuntimeVersion = "cri-o://1.23.0"
+		n.Status.NodeInfo.BootID = "b2" // rebooted while nobody watched
+	})
 	// The fake host keys jobs by name, or by node and name.
 	host.jobs[jobSwap] = nodeexec.JobSucceeded
 	host.jobs["node-1/"+jobSwap] = nodeexec.JobSucceeded
@@ -84,21 +75,10 @@ func TestResumeAfterAFailedSwapJob(t *testing.T) {
 			e, host, _ := newTestEngine(t)
 			e.Options.SwapTimeout = 5 * time.Second
 			ctx := context.Background()
-			n, err := e.Client.CoreV1().Nodes().Get(ctx, "node-1", metav1.GetOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			st := State{RunID: "run-1", From: "docker", To: "cri-o", Phase: StateSwapping, Step: inspect.StepConfigure,
-				CordonedByCrimig: true, SwapBootID: "b1"}
-			b, _ := json.Marshal(st)
-			n.Annotations[AnnotationState] = string(b)
-			n.Spec.Unschedulable = true
-			if _, err := e.Client.CoreV1().Nodes().Update(ctx, n, metav1.UpdateOptions{}); err != nil {
-				t.Fatal(err)
-			}
+			swappingSince(t, e, false, func(*corev1.Node) {})
 			host.jobs["node-1/"+jobSwap] = nodeexec.JobFailed
 			host.journals = map[string][]nodeexec.JournalEntry{"node-1/" + jobSwap: tc.journal}
-			err = e.Migrate(ctx, "node-1")
+			err := e.Migrate(ctx, "node-1")
 			retried := false
 			for _, c := range host.calls {
 				retried = retried || c == "detach swap-2 mode=swap"
@@ -110,5 +90,25 @@ func TestResumeAfterAFailedSwapJob(t *testing.T) {
 				t.Fatalf("want a refusal that names the rollback: err %v, calls %v", err, host.calls)
 			}
 		})
+	}
+}
+
+// swappingSince leaves node-1 as a run that started its swap job on boot
+// b1 and was then interrupted; edit changes the Node further.
+func swappingSince(t *testing.T, e *Engine, reboot bool, edit func(*corev1.Node)) {
+	t.Helper()
+	ctx := context.Background()
+	n, err := e.Client.CoreV1().Nodes().Get(ctx, "node-1", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := State{RunID: "run-1", From: "docker", To: "cri-o", Phase: StateSwapping, Step: inspect.StepConfigure,
+		CordonedByCrimig: true, SwapBootID: "b1", SwapReboot: reboot}
+	b, _ := json.Marshal(st)
+	n.Annotations[AnnotationState] = string(b)
+	n.Spec.Unschedulable = true
+	edit(n)
+	if _, err := e.Client.CoreV1().Nodes().Update(ctx, n, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
 	"github.com/crimig/kubectl-crimig/pkg/hostscripts"
 	"github.com/crimig/kubectl-crimig/pkg/inspect"
 	"github.com/crimig/kubectl-crimig/pkg/nodeexec"
@@ -17,11 +15,7 @@ const StepRollback = "rollback"
 
 // Rollback returns node to docker from the backups of its last run.
 func (e *Engine) Rollback(ctx context.Context, node string) error {
-	n, err := e.Client.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
-	if err != nil {
-		return fmt.Errorf("reading node %s: %w", node, err)
-	}
-	st, err := ReadState(n)
+	_, st, err := e.nodeState(ctx, node)
 	if err != nil {
 		return err
 	}
@@ -73,7 +67,10 @@ func (e *Engine) rollbackHost(ctx context.Context, node string, st *State) error
 		return fmt.Errorf("checking for an earlier rollback job: %w", err)
 	}
 	if js.State == nodeexec.JobNotStarted || js.State == nodeexec.JobFailed || js.State == nodeexec.JobLost {
-		env := map[string]string{"CRIMIG_MODE": "rollback", "CRIMIG_TARGET": st.To, "CRIMIG_REBOOT": "0"}
+		env, err := swapEnv("rollback", st.To, false)
+		if err != nil {
+			return err
+		}
 		job := jobRollback
 		if js.State != nodeexec.JobNotStarted {
 			job = jobRollback + "-retry"

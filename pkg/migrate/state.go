@@ -44,6 +44,9 @@ type State struct {
 	Started          time.Time `json:"started"`
 	Updated          time.Time `json:"updated"`
 	LastError        string    `json:"lastError,omitempty"`
+	// Warnings are "<step>: <what to do>" for what went wrong without
+	// stopping the run, such as a podman that could not be installed.
+	Warnings []string `json:"warnings,omitempty"`
 	// CleanedUp is set once docker was removed; rollback is impossible then.
 	CleanedUp bool `json:"cleanedUp,omitempty"`
 	// SwapBootID is the node's boot id when the swap job started, and

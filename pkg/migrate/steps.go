@@ -15,12 +15,11 @@ import (
 
 // Host paths crimig writes besides the translated files.
 const (
-	stateDir        = "/var/lib/crimig"
 	modulesLoadConf = "/etc/modules-load.d/crimig.conf"
 	sysctlConf      = "/etc/sysctl.d/99-crimig.conf"
 )
 
-func (r *run) runDir() string { return path.Join(stateDir, r.state.RunID) }
+func (r *run) runDir() string { return hostscripts.RunDir(r.state.RunID) }
 
 // nodePlan returns the node's plan, building it when a resumed run skipped
 // the preflight.
@@ -89,15 +88,44 @@ func (r *run) backup(ctx context.Context) error {
 	}
 	paths := r.backupPaths(np)
 	env := map[string]string{"CRIMIG_RUN_ID": r.state.RunID, "CRIMIG_BACKUP_PATHS": strings.Join(paths, "\n")}
-	if err := r.script(ctx, hostscripts.Backup, env); err != nil {
+	sum, err := scriptResult(ctx, r, hostscripts.Backup, env, hostscripts.ParseBackupSummary)
+	if err != nil {
 		return err
 	}
-	r.e.emit(r.node, inspect.StepBackup, PhaseInfo, fmt.Sprintf("%d file(s) backed up to %s/backup", len(paths), r.runDir()))
+	saved := map[string]bool{}
+	absent := 0
+	for _, f := range sum.Files {
+		saved[f.Path] = true
+		if f.Absent {
+			absent++
+		}
+	}
+	for _, p := range paths {
+		if !saved[p] {
+			return fmt.Errorf("%s did not record %s in %s/manifest.tsv; nothing was changed yet: run the same command again", hostscripts.Backup, p, sum.Dir)
+		}
+	}
+	r.e.emit(r.node, inspect.StepBackup, PhaseInfo, fmt.Sprintf("%d file(s) backed up to %s (%d copied, %d absent before the migration, which a rollback deletes)",
+		len(sum.Files), sum.Dir, len(sum.Files)-absent, absent))
 	return nil
 }
 
 func (r *run) kernel(ctx context.Context) error {
-	return r.script(ctx, hostscripts.Kernel, nil)
+	res, err := scriptResult(ctx, r, hostscripts.Kernel, nil, hostscripts.ParseKernelResult)
+	if err != nil {
+		return err
+	}
+	changed := "none changed"
+	if len(res.Changed) > 0 {
+		changed = "wrote " + strings.Join(res.Changed, ", ")
+	}
+	loaded := "none"
+	if l := res.Loaded(); len(l) > 0 {
+		loaded = strings.Join(l, ", ")
+	}
+	r.e.emit(r.node, inspect.StepKernel, PhaseInfo, fmt.Sprintf("modules %s: loaded now %s, already in the kernel %s; %s",
+		strings.Join(res.Modules, ", "), loaded, listOrNone(res.Present), changed))
+	return nil
 }
 
 func (r *run) install(ctx context.Context) error {
@@ -128,7 +156,32 @@ func (r *run) install(ctx context.Context) error {
 		}
 		env["CRIMIG_BUNDLE"] = hostPath
 	}
-	return r.script(ctx, hostscripts.Install, env)
+	res, err := scriptResult(ctx, r, hostscripts.Install, env, hostscripts.ParseInstallResult)
+	if err != nil {
+		return err
+	}
+	r.reportInstall(res)
+	return nil
+}
+
+// reportInstall says what install.sh did. A podman that could not be
+// installed does not stop the migration, but the user is told, and the
+// state keeps it: crictl works without podman, scripts that call podman
+// do not.
+func (r *run) reportInstall(res *hostscripts.InstallResult) {
+	what := fmt.Sprintf("%s %s at %s", r.state.To, res.Version, res.Binary)
+	if res.Installed {
+		r.e.emit(r.node, inspect.StepInstall, PhaseInfo, fmt.Sprintf("installed %s from %s", what, res.Method))
+	} else {
+		r.e.emit(r.node, inspect.StepInstall, PhaseInfo, fmt.Sprintf("%s was already installed; left as it is", what))
+	}
+	if len(res.Files) > 0 {
+		r.e.emit(r.node, inspect.StepInstall, PhaseInfo, "package repository files written: "+strings.Join(res.Files, ", "))
+	}
+	if res.Podman == hostscripts.PodmanFailed {
+		r.warn(inspect.StepInstall, "podman could not be installed (see the package manager's output above); "+
+			r.state.To+" is installed and the migration goes on, but install podman on the node yourself if you use it")
+	}
 }
 
 // repoEnv hands install.sh the mirror, and the operator's signing key or
@@ -188,30 +241,37 @@ func (r *run) copyCerts(ctx context.Context, np *inspect.NodePlan) error {
 	if len(pairs) == 0 {
 		return nil
 	}
-	res, err := r.e.Host.Run(ctx, r.node, hostscripts.Get(hostscripts.CopyCerts), map[string]string{"CRIMIG_COPIES": strings.Join(pairs, "\n")})
+	out, err := r.scriptOut(ctx, hostscripts.CopyCerts, map[string]string{"CRIMIG_COPIES": strings.Join(pairs, "\n")})
 	if err != nil {
 		return err
 	}
-	if res.ExitCode != 0 {
-		return fmt.Errorf("%s exited %d: %s", hostscripts.CopyCerts, res.ExitCode, lastLines(res.Stderr, 5))
-	}
-	copied := strings.Count(string(res.Stdout), "copied ")
+	copied := strings.Count(string(out), "copied ")
 	r.e.emit(r.node, inspect.StepConfigure, PhaseInfo, fmt.Sprintf("registry certificates: %d of %d file(s) from %s copied, the rest already in place",
 		copied, total, hostconf.DockerCertsDir))
 	return nil
 }
 
-// script runs an embedded host script and turns a non-zero exit into an
-// error carrying the script's last words.
-func (r *run) script(ctx context.Context, name string, env map[string]string) error {
+// scriptOut runs an embedded host script and returns its stdout; a
+// non-zero exit is an error carrying the script's last words.
+func (r *run) scriptOut(ctx context.Context, name string, env map[string]string) ([]byte, error) {
 	res, err := r.e.Host.Run(ctx, r.node, hostscripts.Get(name), env)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if res.ExitCode != 0 {
-		return fmt.Errorf("%s exited %d: %s", name, res.ExitCode, lastLines(res.Stderr, 5))
+		return nil, fmt.Errorf("%s exited %d: %s", name, res.ExitCode, lastLines(res.Stderr, 5))
 	}
-	return nil
+	return res.Stdout, nil
+}
+
+// scriptResult runs an embedded host script and decodes the result line it
+// prints.
+func scriptResult[T any](ctx context.Context, r *run, name string, env map[string]string, parse func([]byte) (*T, error)) (*T, error) {
+	out, err := r.scriptOut(ctx, name, env)
+	if err != nil {
+		return nil, err
+	}
+	return parse(out)
 }
 
 func lastLines(b []byte, n int) string {

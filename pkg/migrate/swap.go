@@ -59,7 +59,10 @@ func (r *run) swap(ctx context.Context) error {
 		if err := r.e.saveState(ctx, r.node, r.state); err != nil {
 			return err
 		}
-		env := map[string]string{"CRIMIG_MODE": "swap", "CRIMIG_TARGET": r.state.To, "CRIMIG_REBOOT": boolEnv(r.e.Options.Reboot)}
+		env, err := swapEnv("swap", r.state.To, r.e.Options.Reboot)
+		if err != nil {
+			return err
+		}
 		if err := r.e.Host.StartDetached(ctx, r.node, r.state.RunID, r.state.SwapJob(), hostscripts.Get(hostscripts.Swap), env); err != nil {
 			return err
 		}
@@ -69,6 +72,17 @@ func (r *run) swap(ctx context.Context) error {
 	want := runtimeWanted{prefix: runtimePrefix(hostconf.Target(r.state.To)),
 		newBoot: r.state.SwapReboot && r.state.SwapBootID != "", oldBootID: r.state.SwapBootID}
 	return r.e.waitJob(ctx, r.node, r.state.RunID, r.state.SwapJob(), want)
+}
+
+// swapEnv is swap.sh's environment: the job waits for the socket of the
+// endpoint the kubelet is given, and stops the pods through it.
+func swapEnv(mode, target string, reboot bool) (map[string]string, error) {
+	endpoint, err := hostconf.Target(target).Endpoint()
+	if err != nil {
+		return nil, err
+	}
+	return map[string]string{"CRIMIG_MODE": mode, "CRIMIG_TARGET": target, "CRIMIG_REBOOT": boolEnv(reboot),
+		"CRIMIG_RUNTIME_SOCKET": strings.TrimPrefix(endpoint, "unix://")}, nil
 }
 
 // preSwapState tells whether a failed swap job left the host as it was

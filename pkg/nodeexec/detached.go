@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"path"
 	"regexp"
 	"sort"
 	"strings"
@@ -16,11 +17,11 @@ import (
 )
 
 // JournalPath is where a detached job of run runID journals on the host.
-func JournalPath(runID string) string { return "/var/lib/crimig/" + runID + "/journal.jsonl" }
+func JournalPath(runID string) string { return path.Join(hostscripts.RunDir(runID), "journal.jsonl") }
 
 // JobLogPath is where a detached job's output (stdout and stderr) goes on the host.
 func JobLogPath(runID, job string) string {
-	return "/var/lib/crimig/" + runID + "/jobs/" + job + ".log"
+	return path.Join(hostscripts.RunDir(runID), "jobs", job+".log")
 }
 
 // JobUnit is the systemd unit name of a detached job.
@@ -104,6 +105,22 @@ func (e *Executor) StartDetached(ctx context.Context, node, runID, job, script s
 		return fmt.Errorf("starting job %s on node %s failed (exit %d): %s; "+
 			"if the unit already exists, the job is running: check \"systemctl status %s\" on the host",
 			job, node, res.ExitCode, strings.TrimSpace(string(res.Stderr)), JobUnit(runID, job))
+	}
+	return checkDetached(res.Stdout, JobUnit(runID, job))
+}
+
+// checkDetached checks detach.sh's result line: the job runs as the unit
+// that JobStatus and the error messages name.
+func checkDetached(out []byte, unit string) error {
+	var started struct {
+		Unit string `json:"unit"`
+		Mode string `json:"mode"`
+	}
+	if err := json.Unmarshal(bytes.TrimSpace(out), &started); err != nil {
+		return fmt.Errorf("%s printed %q, not its result line: %w", hostscripts.Detach, out, err)
+	}
+	if started.Unit != unit || (started.Mode != "systemd" && started.Mode != "setsid") {
+		return fmt.Errorf("%s started unit %q (%s), want %q under systemd or setsid", hostscripts.Detach, started.Unit, started.Mode, unit)
 	}
 	return nil
 }

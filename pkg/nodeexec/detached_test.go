@@ -20,7 +20,7 @@ func localJobExecutor(t *testing.T) *Executor {
 		t.Fatal(err)
 	}
 	client := fakeCluster(t, nil, readyNode("node-1"))
-	return newTestExecutor(t, client, localStreams("CRIMIG_STATE_DIR="+state, "CRIMIG_CGROUP_ROOT="+cg), Options{})
+	return newTestExecutor(t, client, localStreams("CRIMIG_CGROUP_ROOT="+cg), Options{StateDir: state})
 }
 
 func TestDetachedJobRoundTrip(t *testing.T) {
@@ -125,5 +125,22 @@ exit 2`
 	}
 	if n := len(st.LogTail); n != 15 || st.LogTail[0] != "noise 6" || st.LogTail[n-1] != `swap: CRIMIG_RUN_ID is required, "quoted"` {
 		t.Errorf("log tail = %q", st.LogTail)
+	}
+}
+
+func TestCheckDetached(t *testing.T) {
+	for _, c := range []struct {
+		out, err string
+	}{
+		{`{"unit":"crimig-r1-swap","mode":"systemd","dir":"/var/lib/crimig/r1"}` + "\n", ""},
+		{`{"unit":"crimig-r1-swap","mode":"setsid","dir":"/var/lib/crimig/r1"}`, ""},
+		{"", "not its result line"},
+		{`{"unit":"crimig-r2-swap","mode":"systemd"}`, `started unit "crimig-r2-swap" (systemd), want "crimig-r1-swap"`},
+		{`{"unit":"crimig-r1-swap","mode":""}`, "under systemd or setsid"},
+	} {
+		err := checkDetached([]byte(c.out), "crimig-r1-swap")
+		if (c.err == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), c.err)) {
+			t.Errorf("%q: err = %v, want %q", c.out, err, c.err)
+		}
 	}
 }

@@ -14,6 +14,8 @@ import (
 	utilrand "k8s.io/apimachinery/pkg/util/rand"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+
+	"github.com/crimig/kubectl-crimig/pkg/hostscripts"
 )
 
 // DefaultStartTimeout bounds the wait for a node pod to run.
@@ -35,6 +37,10 @@ type Options struct {
 	Deadline time.Duration
 	// StartTimeout bounds the wait for a pod to run; DefaultStartTimeout when zero.
 	StartTimeout time.Duration
+	// StateDir is crimig's directory on the hosts, which every script gets
+	// as CRIMIG_STATE_DIR; hostscripts.StateDir when empty. Only tests that
+	// run the scripts on their own machine change it.
+	StateDir string
 
 	// Out and Err, when set, receive each line of a script's stdout and
 	// stderr as it arrives (the trailer line excluded). Result has them all.
@@ -104,6 +110,9 @@ func newExecutor(client kubernetes.Interface, opts Options, streams streamFactor
 	}
 	if opts.Namespace == "" {
 		opts.Namespace = DefaultNamespace
+	}
+	if opts.StateDir == "" {
+		opts.StateDir = hostscripts.StateDir
 	}
 	if opts.RunID == "" {
 		opts.RunID = NewRunID()

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"regexp"
 	"sort"
 	"strconv"
@@ -34,6 +35,9 @@ type Result struct {
 // API server's and kubelet's request size limits.
 const maxArgvBytes = 256 << 10
 
+// stateDirEnv names crimig's host directory for every script.
+const stateDirEnv = "CRIMIG_STATE_DIR"
+
 // trailerPrefix starts the last stdout line the exec wrapper prints.
 const trailerPrefix = "__CRIMIG_EXIT__ "
 
@@ -53,7 +57,13 @@ func (e *Executor) Run(ctx context.Context, node, script string, env map[string]
 
 func (e *Executor) run(ctx context.Context, node, script string, env map[string]string, stdin io.Reader, verify bool) (Result, error) {
 	nonce := nonceFunc()
-	argv, err := hostCommand(nonce, script, env)
+	if _, ok := env[stateDirEnv]; ok {
+		return Result{}, fmt.Errorf("a script's environment may not set %s; the executor sets it", stateDirEnv)
+	}
+	all := make(map[string]string, len(env)+1)
+	maps.Copy(all, env)
+	all[stateDirEnv] = e.opts.StateDir
+	argv, err := hostCommand(nonce, script, all)
 	if err != nil {
 		return Result{}, err
 	}

@@ -13,6 +13,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/remotecommand"
 	"k8s.io/streaming/pkg/httpstream"
+
+	"github.com/crimig/kubectl-crimig/pkg/hostscripts"
 )
 
 func TestParseTrailer(t *testing.T) {
@@ -411,5 +413,21 @@ func TestRunReplacesAPodItsRuntimeForgot(t *testing.T) {
 	}
 	if n := podCreates(client); n != 2 {
 		t.Errorf("%d pods created, want 2", n)
+	}
+}
+
+// Every script gets crimig's host directory from the executor, and no
+// caller can hand it another.
+func TestRunPassesTheStateDir(t *testing.T) {
+	for _, tc := range []struct{ opt, want string }{{"", hostscripts.StateDir}, {"/tmp/crimig-test", "/tmp/crimig-test"}} {
+		e := newTestExecutor(t, fakeCluster(t, nil, readyNode("node-1")), localStreams(), Options{StateDir: tc.opt})
+		res, err := e.Run(context.Background(), "node-1", `printf '%s' "$CRIMIG_STATE_DIR"`, nil)
+		if err != nil || string(res.Stdout) != tc.want {
+			t.Errorf("StateDir %q: the script saw %q (%v), want %q", tc.opt, res.Stdout, err, tc.want)
+		}
+		if _, err := e.Run(context.Background(), "node-1", "true", map[string]string{"CRIMIG_STATE_DIR": "/elsewhere"}); err == nil ||
+			!strings.Contains(err.Error(), "may not set CRIMIG_STATE_DIR") {
+			t.Errorf("a caller's CRIMIG_STATE_DIR: err = %v", err)
+		}
 	}
 }

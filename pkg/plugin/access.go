@@ -443,12 +443,11 @@ func addImageFinding(plan *inspect.Plan, image string) {
 	if imagePinned(image) {
 		return
 	}
-	f := inspect.Finding{
+	plan.AddFinding(inspect.Finding{
 		ID: inspect.IDFloatingImage, Severity: inspect.Info, Subject: "image " + image,
 		Message: fmt.Sprintf("crimig's privileged node pods use %s, a tag that can move: whoever can push to it runs as root on every node crimig reaches", image),
 		Remedy:  "pin it by digest: --image (or CRIMIG_IMAGE) " + imageRepo(image) + "@sha256:<digest>",
-	}
-	plan.AddFinding(f)
+	})
 }
 
 func imagePinned(image string) bool { return strings.Contains(image, "@sha256:") }

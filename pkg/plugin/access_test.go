@@ -141,8 +141,12 @@ func TestRBACGrantsNothingUnneeded(t *testing.T) {
 
 func TestRBACManifestShape(t *testing.T) {
 	r := loadRBAC(t)
-	if len(r.Namespaces) != 1 || r.Namespaces[0] != nodeexec.DefaultNamespace {
-		t.Errorf("namespaces = %v, want [%s]", r.Namespaces, nodeexec.DefaultNamespace)
+	// The namespace users create is one crimig accepts as its own.
+	if len(r.Namespaces) != 1 || r.Namespaces[0].Name != nodeexec.DefaultNamespace ||
+		r.Namespaces[0].Labels[nodeexec.LabelManagedBy] != nodeexec.ManagedBy ||
+		r.Namespaces[0].Labels[nodeexec.LabelPodSecurityEnforce] != "privileged" {
+		t.Errorf("namespaces = %+v, want %s labelled %s=%s and %s=privileged", r.Namespaces, nodeexec.DefaultNamespace,
+			nodeexec.LabelManagedBy, nodeexec.ManagedBy, nodeexec.LabelPodSecurityEnforce)
 	}
 	for _, ro := range r.Roles {
 		if ro.Namespace != nodeexec.DefaultNamespace && (ro.Name != deploy.Operator || ro.Namespace != "kube-system") {

@@ -1,6 +1,7 @@
 package plugin
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"slices"
@@ -50,4 +51,25 @@ func validateSource(source string, insecureRepo bool) error {
 		}
 	}
 	return nil
+}
+
+// commandOptions is a command's Options, run the kubectl way.
+type commandOptions interface {
+	Complete(f cmdutil.Factory, args []string) error
+	Validate() error
+	Run(ctx context.Context) error
+}
+
+// completeValidateRun is the RunE of a command whose Options take the
+// positional arguments: Complete, then Validate (no API calls), then Run.
+func completeValidateRun(f cmdutil.Factory, o commandOptions) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := o.Complete(f, args); err != nil {
+			return err
+		}
+		if err := o.Validate(); err != nil {
+			return err
+		}
+		return o.Run(cmd.Context())
+	}
 }

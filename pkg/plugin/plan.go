@@ -89,15 +89,7 @@ func NewCmdPlan(f cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.Co
 		Long:              planLong,
 		Example:           planExample,
 		ValidArgsFunction: nodeNameCompletion(f),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(f, args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE:              completeValidateRun(f, o),
 	}
 	o.AddFlags(cmd)
 	return cmd

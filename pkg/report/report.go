@@ -123,6 +123,7 @@ type NodeReport struct {
 	To           string                `json:"to,omitempty"`
 	Phase        string                `json:"phase,omitempty"`
 	Error        string                `json:"error,omitempty"`
+	Warnings     []string              `json:"warnings,omitempty"`
 	Runtime      string                `json:"runtime,omitempty"`
 	Steps        []StepTiming          `json:"steps"`
 	Total        float64               `json:"totalSeconds"`
@@ -229,6 +230,7 @@ func (b *Bundle) addState(r *NodeReport, n *corev1.Node) {
 		return
 	}
 	r.RunID, r.From, r.To, r.Phase, r.Verification = st.RunID, st.From, st.To, st.Phase, st.Verification
+	r.Warnings = st.Warnings
 	r.swapJob = st.SwapJob()
 	if r.Error == "" {
 		r.Error = st.LastError

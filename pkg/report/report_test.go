@@ -61,6 +61,7 @@ func (h *fakeHost) JobStatus(context.Context, string, string, string) (nodeexec.
 
 func TestBundle(t *testing.T) {
 	st := migrate.State{RunID: "run-7", From: "docker", To: "cri-o", Phase: migrate.StateSucceeded,
+		Warnings:     []string{"install: podman could not be installed"},
 		Verification: &migrate.Verification{Pod: "crimig-smoke-node-1", Image: "busybox:1.36", PullSeconds: 1.2, Logs: true, Exec: true, LogFormat: "cri", LogFile: "/var/log/pods/x/smoke/0.log"}}
 	raw, _ := json.Marshal(st)
 	client := fake.NewClientset(&corev1.Node{
@@ -122,7 +123,8 @@ func TestBundle(t *testing.T) {
 	md, _ := os.ReadFile(filepath.Join(dir, "summary.md"))
 	for _, want := range []string{"| node-1 | run-7 | Succeeded | cri-o://1.29.1 | 8.0s | 2.0s | 2.0s | yes (cri logs) |",
 		"wave 1/1 (canary): [node-1]", "Withheld from the bundle (private keys, credentials; checksums in manifest.tsv): `/etc/containers/certs.d/r.example/client.key`",
-		"Files changed: `/var/lib/kubelet/kubeadm-flags.env`", "Files created: `/etc/crio/crio.conf.d/90-crimig.conf`", "| Command | `kubectl-crimig migrate node-1` |"} {
+		"Files changed: `/var/lib/kubelet/kubeadm-flags.env`", "Files created: `/etc/crio/crio.conf.d/90-crimig.conf`", "| Command | `kubectl-crimig migrate node-1` |",
+		"Warning: install: podman could not be installed"} {
 		if !strings.Contains(string(md), want) {
 			t.Errorf("summary.md lacks %q:\n%s", want, md)
 		}

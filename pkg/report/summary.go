@@ -108,6 +108,9 @@ func (b *Bundle) writeSummary(nodes []NodeReport, runErr error) error {
 		if n.Error != "" {
 			w("Error: %s\n\n", mdCell(n.Error))
 		}
+		for _, warning := range n.Warnings {
+			w("Warning: %s\n\n", mdCell(warning))
+		}
 		w("Evidence in `%s/`: plan.json (the plan it was migrated with), events.jsonl, timings.json, journal.jsonl (the host job), "+
 			"manifest.tsv, files/before/, files/after/, files.diff, verification.json.\n\n", safeName(n.Node))
 		if len(n.FilesChanged)+len(n.FilesCreated) > 0 {

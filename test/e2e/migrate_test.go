@@ -2,8 +2,10 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -324,6 +326,37 @@ func TestMigrateInjectedFailure(t *testing.T) {
 	}
 	if links, _ := filepath.Glob(n.Path("/etc/systemd/system/*.wants/docker.service")); len(links) == 0 {
 		t.Error("docker.service is not enabled again")
+	}
+}
+
+// TestMigrateWarnsWhenPodmanFails migrates a node whose mirror has CRI-O
+// but no podman: the migration finishes, and the failed podman shows as a
+// warning line and in the node's state.
+func TestMigrateWarnsWhenPodmanFails(t *testing.T) {
+	t.Parallel()
+	n := AddSimNode(t, "rocky9", "podman")
+	var meta map[string]any
+	if err := json.Unmarshal([]byte(n.ReadHostFile(t, "/var/lib/sim/host.json")), &meta); err != nil {
+		t.Fatal(err)
+	}
+	meta["podmanVersion"] = "" // the repositories ship no podman
+	raw, err := json.Marshal(meta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.WriteHostFile(t, "/var/lib/sim/host.json", string(raw))
+
+	_, stderr, code := RunCrimig(t, migrateArgs(n.Name, "--no-reboot")...)
+	if code != 0 {
+		t.Fatalf("migrate exited %d:\n%s", code, stderr)
+	}
+	WaitNodeOn(t, n.Name, "cri-o://", 10*time.Second)
+	if !regexp.MustCompile(`(?m)^\S+ +` + regexp.QuoteMeta(n.Name) + ` +install +warning +podman could not be installed`).MatchString(stderr) {
+		t.Errorf("no warning line for the failed podman:\n%s", stderr)
+	}
+	st := NodeState(t, n.Name)
+	if st.Phase != migrate.StateSucceeded || len(st.Warnings) != 1 || !strings.HasPrefix(st.Warnings[0], "install: podman could not be installed") {
+		t.Errorf("state %+v, want Succeeded with the podman warning", st)
 	}
 }
 

@@ -180,7 +180,7 @@ func (h *Host) installFile(pm, file string, done *[]string) error {
 
 func (h *Host) installOne(pm, name string, done *[]string) error {
 	def, ok := catalog[name]
-	if !ok || (def.crio && !h.crioAvailable(pm)) {
+	if !ok || (def.crio && !h.crioAvailable(pm)) || (name == "podman" && !h.podmanAvailable()) {
 		return notFound(pm, name)
 	}
 	return h.installVersion(pm, name, "", done)
@@ -226,6 +226,13 @@ func (h *Host) installVersion(pm, name, version string, done *[]string) error {
 func (h *Host) crioAvailable(pm string) bool {
 	_, ok := h.crioFromRepos(pm)
 	return ok
+}
+
+// podmanAvailable tells whether the repositories ship podman: a host.json
+// without podmanVersion stands for a site whose mirror lacks it.
+func (h *Host) podmanAvailable() bool {
+	m, _ := h.Meta()
+	return m == nil || m.PodmanVersion != ""
 }
 
 func (h *Host) pkgVersion(pm, name string) string {
