@@ -1,18 +1,22 @@
 package plugin
 
 import (
+	"encoding/json"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/printers"
 	"k8s.io/kubectl/pkg/cmd/get"
 )
 
 // printFlags binds -o as kubectl get binds it, on cli-runtime's PrintFlags,
-// for plan, version and migrate's events:
+// for plan, status, version and migrate's events:
 //   - json, yaml, kyaml and the templates (go-template, jsonpath and their
 //     -file forms) print the command's document with cli-runtime's printers;
 //   - with items, name and kubectl's custom-columns print one line per item
@@ -71,6 +75,22 @@ func (f *printFlags) AddFlags(cmd *cobra.Command, help string) {
 	f.print.OutputFlagSpecified = func() bool { return cmd.Flag("output").Changed }
 }
 
+// Format is the -o value in effect: go-template when only --template was
+// given, as in kubectl.
+func (f *printFlags) Format() string {
+	if f.templateOnly() {
+		return "go-template"
+	}
+	return f.format()
+}
+
+// IsTable reports whether the command prints the format itself: its
+// default, or one of the formats it names (such as wide).
+func (f *printFlags) IsTable() bool {
+	_, own := f.ownFormat()
+	return own
+}
+
 // ownFormat returns the format when the command prints it itself.
 func (f *printFlags) ownFormat() (string, bool) {
 	format := f.format()
@@ -119,4 +139,20 @@ func (f *printFlags) Validate() error {
 	}
 	_, err := f.ToPrinter()
 	return err
+}
+
+// PrintObject prints obj with a kubectl printer the way kubectl get prints
+// what it read: in its unstructured (JSON) form. Every printer then sees the
+// JSON field names, and -o name and -o custom-columns print each item of a
+// list (an object with Items whose items carry kind and metadata.name).
+func PrintObject(p printers.ResourcePrinter, obj runtime.Object, out io.Writer) error {
+	data, err := json.Marshal(obj)
+	if err != nil {
+		return err
+	}
+	u, err := runtime.Decode(unstructured.UnstructuredJSONScheme, data)
+	if err != nil {
+		return fmt.Errorf("printing %s: %w", obj.GetObjectKind().GroupVersionKind().Kind, err)
+	}
+	return p.PrintObj(u, out)
 }

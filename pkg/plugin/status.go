@@ -58,9 +58,10 @@ var statusExample = templates.Examples(i18n.T(`
 // StatusOptions holds the flags of `kubectl crimig status`.
 type StatusOptions struct {
 	Nodes []string
-	// PrintFlags is -o: status prints table and wide itself, kubectl's
-	// printers print the rest.
-	PrintFlags *PrintFlags
+	// Output is -o; PrintFlags binds it: status prints table and wide
+	// itself, kubectl's printers print the rest.
+	Output     string
+	PrintFlags *printFlags
 	Watch      bool
 	LogFile    string
 	// Exec names the pod namespace (Leases) and the node pod used to read a
@@ -76,12 +77,13 @@ type StatusOptions struct {
 
 // NewStatusOptions returns the defaults.
 func NewStatusOptions(streams genericiooptions.IOStreams) *StatusOptions {
-	return &StatusOptions{
+	o := &StatusOptions{
 		Exec:       NewNodeExecFlags(),
-		PrintFlags: NewPrintFlags("table", "wide"),
 		isTerminal: func() bool { return isTerminal(streams.In) && isTerminalWriter(streams.Out) },
 		IOStreams:  streams,
 	}
+	o.PrintFlags = newPrintFlags(&o.Output, true, "table", "wide")
+	return o
 }
 
 // NewCmdStatus builds `kubectl crimig status`.
@@ -105,7 +107,7 @@ func NewCmdStatus(f cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.
 		},
 	}
 	fs := cmd.Flags()
-	o.PrintFlags.AddFlags(cmd)
+	o.PrintFlags.AddFlags(cmd, "Output format.")
 	fs.Lookup("output").Usage += " Default: the interactive view on a terminal, table otherwise."
 	fs.BoolVarP(&o.Watch, "watch", "w", false, "After the list, print each node again whenever it changes, until Ctrl-C.")
 	addLogFileFlag(fs, &o.LogFile)

@@ -9,11 +9,11 @@ import (
 )
 
 // TestStatusPrintPathImports: status -o and --watch (status.go, through
-// printflags.go and fleetstatus) never reach the interactive view, which
+// printers.go and fleetstatus) never reach the interactive view, which
 // lives in status_tui.go; fleetstatus's own test checks its dependencies.
 func TestStatusPrintPathImports(t *testing.T) {
 	fset := token.NewFileSet()
-	for _, name := range []string{"status.go", "printflags.go"} {
+	for _, name := range []string{"status.go", "printers.go"} {
 		f, err := parser.ParseFile(fset, name, nil, parser.ImportsOnly)
 		if err != nil {
 			t.Fatal(err)

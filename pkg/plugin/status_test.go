@@ -60,7 +60,7 @@ func runStatus(t *testing.T, client *fake.Clientset, output string, nodes ...str
 	streams, _, out, errOut := genericiooptions.NewTestIOStreams()
 	o := NewStatusOptions(streams)
 	o.client, o.Nodes = client, nodes
-	*o.PrintFlags.OutputFormat = output
+	o.Output = output
 	if err := o.completePrinter(); err != nil {
 		t.Fatal(err)
 	}
@@ -156,7 +156,7 @@ func TestStatusLeasesForbidden(t *testing.T) {
 // status's own formats and kubectl's.
 func TestStatusUnknownOutput(t *testing.T) {
 	o := NewStatusOptions(genericiooptions.NewTestIOStreamsDiscard())
-	*o.PrintFlags.OutputFormat = "x"
+	o.Output = "x"
 	err := o.completePrinter()
 	want := `unable to match a printer suitable for the output format "x", allowed formats are: ` +
 		"custom-columns,custom-columns-file,go-template,go-template-file,json,jsonpath,jsonpath-as-json,jsonpath-file,kyaml,name,table,template,templatefile,wide,yaml"
@@ -201,7 +201,7 @@ func TestStatusWatchName(t *testing.T) {
 	out := &syncBuffer{}
 	o := NewStatusOptions(genericiooptions.IOStreams{In: strings.NewReader(""), Out: out, ErrOut: io.Discard})
 	o.client, o.Watch = client, true
-	*o.PrintFlags.OutputFormat = "jsonpath={.metadata.name} {.cordoned}{\"\\n\"}"
+	o.Output = "jsonpath={.metadata.name} {.cordoned}{\"\\n\"}"
 	if err := o.completePrinter(); err != nil {
 		t.Fatal(err)
 	}

@@ -11,9 +11,9 @@ import (
 	fst "github.com/crimig/kubectl-crimig/pkg/fleetstatus/fleetstatustest"
 )
 
-// TestPrintFlags: the command's own tables, kubectl's formats, --template
+// TestPrintFlagsStatus: status's own tables, kubectl's formats, --template
 // alone as kubectl takes it, and kubectl's error for anything else.
-func TestPrintFlags(t *testing.T) {
+func TestPrintFlagsStatus(t *testing.T) {
 	st := fleetstatus.BuildStatus(fst.Fleet(), []string{"node-b", "node-d"})
 	for _, tc := range []struct {
 		args  []string
@@ -27,9 +27,10 @@ func TestPrintFlags(t *testing.T) {
 		{args: []string{"-o", "custom-columns-file=/no/such/file"}, want: "error"},
 		{args: []string{"-o", "tabel"}, want: "error"},
 	} {
-		f := NewPrintFlags("table", "wide")
+		var output string
+		f := newPrintFlags(&output, true, "table", "wide")
 		cmd := &cobra.Command{Use: "x", RunE: func(*cobra.Command, []string) error { return nil }}
-		f.AddFlags(cmd)
+		f.AddFlags(cmd, "Output format.")
 		if err := cmd.ParseFlags(tc.args); err != nil {
 			t.Fatal(err)
 		}
