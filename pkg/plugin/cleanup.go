@@ -58,15 +58,7 @@ func NewCmdCleanup(f cmdutil.Factory, streams genericiooptions.IOStreams) *cobra
 		Long:              cleanupLong,
 		Example:           cleanupExample,
 		ValidArgsFunction: nodeNameCompletion(f),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(f, args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE:              completeValidateRun(f, o),
 	}
 	fs := cmd.Flags()
 	fs.BoolVar(&o.KeepData, "keep-data", false, "Keep /var/lib/docker; remove only the packages.")

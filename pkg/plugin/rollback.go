@@ -56,15 +56,7 @@ func NewCmdRollback(f cmdutil.Factory, streams genericiooptions.IOStreams) *cobr
 		Long:              rollbackLong,
 		Example:           rollbackExample,
 		ValidArgsFunction: nodeNameCompletion(f),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(f, args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE:              completeValidateRun(f, o),
 	}
 	fs := cmd.Flags()
 	fs.DurationVar(&o.SwapTimeout, "swap-timeout", o.SwapTimeout, "How long to wait for the node to come back on docker.")

@@ -95,16 +95,7 @@ func NewCmdStatus(f cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.
 		Long:              statusLong,
 		Example:           statusExample,
 		ValidArgsFunction: nodeNameCompletion(f),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(f, args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			cmd.SilenceUsage = true
-			return o.Run(cmd.Context())
-		},
+		RunE:              completeValidateRun(f, o),
 	}
 	fs := cmd.Flags()
 	o.PrintFlags.AddFlags(cmd, "Output format.")
