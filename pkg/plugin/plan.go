@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
 	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 	"k8s.io/kubectl/pkg/util/i18n"
@@ -55,6 +56,9 @@ type PlanOptions struct {
 
 	client     kubernetes.Interface
 	restConfig *rest.Config
+	// listers read the cluster facts: protobuf, and metadata only where
+	// that is enough (see inspect.CollectFacts).
+	listers inspect.Listers
 	// executor, when set, is shared with the caller (migrate) and not closed here.
 	executor *nodeexec.Executor
 	genericiooptions.IOStreams
@@ -106,8 +110,26 @@ func (o *PlanOptions) Complete(f cmdutil.Factory, args []string) error {
 	if o.restConfig, err = f.ToRESTConfig(); err != nil {
 		return err
 	}
-	o.client, err = f.KubernetesClientSet()
+	if o.client, err = f.KubernetesClientSet(); err != nil {
+		return err
+	}
+	o.listers, err = newListers(o.restConfig)
 	return err
+}
+
+// newListers returns the clients plan lists the cluster with: a protobuf
+// clientset of its own (the other requests keep the factory's client) and a
+// metadata client.
+func newListers(cfg *rest.Config) (inspect.Listers, error) {
+	typed, err := kubernetes.NewForConfig(inspect.ProtobufConfig(cfg))
+	if err != nil {
+		return inspect.Listers{}, err
+	}
+	meta, err := metadata.NewForConfig(cfg)
+	if err != nil {
+		return inspect.Listers{}, err
+	}
+	return inspect.Listers{Typed: typed, Metadata: meta}, nil
 }
 
 // Validate checks flag values without contacting the cluster.
@@ -143,12 +165,12 @@ func (o *PlanOptions) Run(ctx context.Context) error {
 
 // Build gathers the facts and assembles the plan; migrate reuses it.
 func (o *PlanOptions) Build(ctx context.Context) (*inspect.Plan, error) {
-	cf, err := inspect.CollectCluster(ctx, o.client)
+	facts, err := inspect.CollectFacts(ctx, o.listers)
 	if err != nil {
 		return nil, err
 	}
 	opts := inspect.Options{Target: hostconf.Target(o.Target), TargetVersion: o.TargetVersion, Nodes: o.Nodes, Source: o.Source}
-	plan, err := inspect.BuildPlan(cf, nil, opts)
+	plan, err := facts.Plan(nil, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -159,7 +181,7 @@ func (o *PlanOptions) Build(ctx context.Context) (*inspect.Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	return inspect.BuildPlan(cf, hosts, opts)
+	return facts.Plan(hosts, opts)
 }
 
 func eligibleNodes(p *inspect.Plan) []string {
