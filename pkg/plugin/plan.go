@@ -220,7 +220,7 @@ func (o *PlanOptions) hostFacts(ctx context.Context, nodes []string, versions ma
 	}
 	fmt.Fprintf(o.ErrOut, "Reading host facts from %d node(s) through pods in namespace %s…\n", len(nodes), o.Exec.PodNamespace)
 	var mu sync.Mutex
-	start := time.Now()
+	progress := newFactsProgress(o.ErrOut, isTerminalWriter(o.ErrOut), len(nodes), time.Now)
 	_ = ex.ForEachNode(ctx, nodes, func(ctx context.Context, node string) error {
 		facts, err := ex.Facts(ctx, node)
 		var probe *inspect.SourceProbe
@@ -228,13 +228,9 @@ func (o *PlanOptions) hostFacts(ctx context.Context, nodes []string, versions ma
 			probe = o.probeSource(ctx, ex, node, versions[node])
 		}
 		mu.Lock()
-		defer mu.Unlock()
 		hosts[node] = inspect.HostResult{Facts: facts, Err: err, Source: probe}
-		status := "ok"
-		if err != nil {
-			status = "failed: " + err.Error()
-		}
-		fmt.Fprintf(o.ErrOut, "  %s: %s (%d/%d, %s)\n", node, status, len(hosts), len(nodes), time.Since(start).Round(100*time.Millisecond))
+		mu.Unlock()
+		progress.nodeDone(node, err)
 		return nil
 	})
 	if ctx.Err() != nil {
