@@ -53,23 +53,34 @@ main() {
   [[ -x "${BIN}" ]] || die "${BIN} is missing: run make build, or set BENCH_BIN"
   [[ -z "${BASELINE_BIN}" || -x "${BASELINE_BIN}" ]] || die "BENCH_BASELINE_BIN=${BASELINE_BIN} is not an executable"
   "${REPO_ROOT}/hack/build-sandbox-tools.sh"
+  [[ "${BENCH_KEEP:-0}" == 1 ]] || trap teardown EXIT
   if reusable; then
     log "measuring the cluster already filled in ${BENCH_DIR}"
   else
-    [[ ! -e "${BENCH_DIR}" ]] || "${REPO_ROOT}/hack/sandbox-down.sh"
-    [[ "${BENCH_KEEP:-0}" == 1 ]] || trap teardown EXIT
-    start_control_plane
+    if serving; then
+      log "resuming the fill of the cluster kept in ${BENCH_DIR}"
+    else
+      [[ ! -e "${BENCH_DIR}" ]] || "${REPO_ROOT}/hack/sandbox-down.sh"
+      start_control_plane
+    fi
     log "filling: ${NODES} nodes, ${PODS} pods, ${REPLICASETS} ReplicaSets"
     "${BENCH_TOOL}" fill --kubeconfig "${DIRECT_KUBECONFIG}" --nodes "${NODES}" --pods "${PODS}" \
-      --replicasets "${REPLICASETS}" | tee "${BENCH_DIR}/filled"
+      --replicasets "${REPLICASETS}" >"${BENCH_DIR}/fill.out"
+    mv "${BENCH_DIR}/fill.out" "${BENCH_DIR}/filled"
+    cat "${BENCH_DIR}/filled"
   fi
   [[ "${BENCH_KEEP:-0}" != 1 ]] || log "BENCH_KEEP=1: stop it with SANDBOX_DIR=${BENCH_DIR} hack/sandbox-down.sh"
   measure
 }
 
+# reusable: a cluster kept with BENCH_KEEP=1 and completely filled.
 reusable() {
-  [[ -s "${BENCH_DIR}/filled" && -x "${BENCH_TOOL}" ]] &&
-    curl -sf --max-time 2 --cacert "${PKI}/ca.crt" "${APISERVER_URL}/readyz" >/dev/null
+  [[ -s "${BENCH_DIR}/filled" ]] && serving
+}
+
+# serving: a kept cluster (BENCH_KEEP=1) is up, perhaps filled only in part.
+serving() {
+  [[ -x "${BENCH_TOOL}" ]] && curl -sf --max-time 2 --cacert "${PKI}/ca.crt" "${APISERVER_URL}/readyz" >/dev/null
 }
 
 teardown() {

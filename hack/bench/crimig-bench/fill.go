@@ -15,6 +15,7 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -120,23 +121,31 @@ func fill(ctx context.Context, c kubernetes.Interface, o fillOptions) error {
 		if i >= 0 {
 			name = nsName(i)
 			ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}
-			if _, err := c.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil {
+			if _, err := c.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); exists(err) != nil {
 				return err
 			}
 		}
 		sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: name, Name: "default"}}
-		if _, err := c.CoreV1().ServiceAccounts(name).Create(ctx, sa, metav1.CreateOptions{}); err != nil {
+		if _, err := c.CoreV1().ServiceAccounts(name).Create(ctx, sa, metav1.CreateOptions{}); exists(err) != nil {
 			return err
 		}
 	}
 	for _, cm := range configMaps() {
-		if _, err := c.CoreV1().ConfigMaps(cm.Namespace).Create(ctx, cm, metav1.CreateOptions{}); err != nil {
+		if _, err := c.CoreV1().ConfigMaps(cm.Namespace).Create(ctx, cm, metav1.CreateOptions{}); exists(err) != nil {
 			return err
 		}
 	}
 	cj := cronJob()
-	if _, err := c.BatchV1().CronJobs(cj.Namespace).Create(ctx, cj, metav1.CreateOptions{}); err != nil {
+	if _, err := c.BatchV1().CronJobs(cj.Namespace).Create(ctx, cj, metav1.CreateOptions{}); exists(err) != nil {
 		return err
+	}
+	// A fill that stopped half-way is resumed: running pods are kept.
+	running, err := runningPods(ctx, c)
+	if err != nil {
+		return err
+	}
+	if len(running) > 0 {
+		fmt.Fprintf(os.Stderr, "  fill: resuming, %d running pods are there already\n", len(running))
 	}
 	p := newPool(o.workers)
 	stop := make(chan struct{})
@@ -157,18 +166,20 @@ func fill(ctx context.Context, c kubernetes.Interface, o fillOptions) error {
 		n := node(i)
 		p.tasks <- func() error {
 			_, err := c.CoreV1().Nodes().Create(ctx, n, metav1.CreateOptions{})
-			return err
+			return exists(err)
 		}
 	}
 	dsPods := min(2*o.nodes, o.pods)
 	for d, ds := range daemonSets() {
 		p.tasks <- func() error {
 			_, err := c.AppsV1().DaemonSets(ds.Namespace).Create(ctx, ds, metav1.CreateOptions{})
-			return err
+			return exists(err)
 		}
 		for i := d; i < dsPods; i += 2 {
 			pod := dsPod(ds, i/2, node(i/2).Name)
-			p.tasks <- func() error { return createPod(ctx, c, pod) }
+			if !running[pod.Namespace+"/"+pod.Name] {
+				p.tasks <- func() error { return createPod(ctx, c, pod) }
+			}
 		}
 	}
 	rsPods := o.pods - dsPods
@@ -180,13 +191,17 @@ func fill(ctx context.Context, c kubernetes.Interface, o fillOptions) error {
 		}
 		d, rs, pdb := workload(r, replicas)
 		p.tasks <- func() error {
-			if _, err := c.AppsV1().Deployments(d.Namespace).Create(ctx, d, metav1.CreateOptions{}); err != nil {
+			if _, err := c.AppsV1().Deployments(d.Namespace).Create(ctx, d, metav1.CreateOptions{}); exists(err) != nil {
 				return err
 			}
-			if _, err := c.AppsV1().ReplicaSets(rs.Namespace).Create(ctx, rs, metav1.CreateOptions{}); err != nil {
+			if _, err := c.AppsV1().ReplicaSets(rs.Namespace).Create(ctx, rs, metav1.CreateOptions{}); exists(err) != nil {
 				return err
 			}
-			created, err := c.PolicyV1().PodDisruptionBudgets(pdb.Namespace).Create(ctx, pdb, metav1.CreateOptions{})
+			pdbs := c.PolicyV1().PodDisruptionBudgets(pdb.Namespace)
+			created, err := pdbs.Create(ctx, pdb, metav1.CreateOptions{})
+			if apierrors.IsAlreadyExists(err) {
+				created, err = pdbs.Get(ctx, pdb.Name, metav1.GetOptions{})
+			}
 			if err != nil {
 				return err
 			}
@@ -194,10 +209,13 @@ func fill(ctx context.Context, c kubernetes.Interface, o fillOptions) error {
 			_, err = c.PolicyV1().PodDisruptionBudgets(pdb.Namespace).UpdateStatus(ctx, created, metav1.UpdateOptions{})
 			return err
 		}
+		used := map[string]bool{}
 		for j := range replicas {
-			pod := rsPod(r, rs, j, node(k%o.nodes).Name)
+			pod := rsPod(r, rs, j, node(k%o.nodes).Name, used)
 			k++
-			p.tasks <- func() error { return createPod(ctx, c, pod) }
+			if !running[pod.Namespace+"/"+pod.Name] {
+				p.tasks <- func() error { return createPod(ctx, c, pod) }
+			}
 		}
 	}
 	return p.wait()
@@ -207,13 +225,45 @@ func fill(ctx context.Context, c kubernetes.Interface, o fillOptions) error {
 // the status of a new pod to Pending, and no kubelet is there to update it.
 func createPod(ctx context.Context, c kubernetes.Interface, pod *corev1.Pod) error {
 	status := pod.Status
-	created, err := c.CoreV1().Pods(pod.Namespace).Create(ctx, pod, metav1.CreateOptions{})
+	pods := c.CoreV1().Pods(pod.Namespace)
+	created, err := pods.Create(ctx, pod, metav1.CreateOptions{})
+	if apierrors.IsAlreadyExists(err) {
+		created, err = pods.Get(ctx, pod.Name, metav1.GetOptions{})
+	}
 	if err != nil {
 		return err
 	}
 	created.Status = status
 	_, err = c.CoreV1().Pods(pod.Namespace).UpdateStatus(ctx, created, metav1.UpdateOptions{})
 	return err
+}
+
+// exists forgives AlreadyExists, so that a fill can be resumed.
+func exists(err error) error {
+	if apierrors.IsAlreadyExists(err) {
+		return nil
+	}
+	return err
+}
+
+// runningPods returns the "namespace/name" of the pods already Running.
+func runningPods(ctx context.Context, c kubernetes.Interface) (map[string]bool, error) {
+	out := map[string]bool{}
+	opts := metav1.ListOptions{Limit: 1000}
+	for {
+		list, err := c.CoreV1().Pods("").List(ctx, opts)
+		if err != nil {
+			return nil, err
+		}
+		for i := range list.Items {
+			if p := &list.Items[i]; p.Status.Phase == corev1.PodRunning {
+				out[p.Namespace+"/"+p.Name] = true
+			}
+		}
+		if opts.Continue = list.Continue; opts.Continue == "" {
+			return out, nil
+		}
+	}
 }
 
 func nsName(i int) string { return fmt.Sprintf("bench-%02d", i%namespaces) }
@@ -441,13 +491,15 @@ func podSpec(image string, dockerSock, dockerHost bool) corev1.PodSpec {
 	}
 }
 
-func rsPod(r int, rs *appsv1.ReplicaSet, j int, nodeName string) *corev1.Pod {
+// rsPod makes the j-th pod of rs; used holds the names taken in rs, so
+// that two pods never share a random-looking suffix.
+func rsPod(r int, rs *appsv1.ReplicaSet, j int, nodeName string, used map[string]bool) *corev1.Pod {
 	spec := *rs.Spec.Template.Spec.DeepCopy()
 	spec.NodeName = nodeName
 	yes := true
 	p := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{
-			Namespace: rs.Namespace, Name: rs.Name + "-" + hash(fmt.Sprintf("%s-%d", rs.Name, j), 5),
+			Namespace: rs.Namespace, Name: podName(rs.Name, j, used),
 			Labels:      rs.Spec.Template.Labels,
 			Annotations: map[string]string{"prometheus.io/scrape": "true", "prometheus.io/port": "8080"},
 			OwnerReferences: []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "ReplicaSet", Name: rs.Name,
@@ -457,6 +509,18 @@ func rsPod(r int, rs *appsv1.ReplicaSet, j int, nodeName string) *corev1.Pod {
 	}
 	p.Status = runningStatus(p, r*1000+j)
 	return p
+}
+
+func podName(rs string, j int, used map[string]bool) string {
+	seed := fmt.Sprintf("%s-%d", rs, j)
+	for {
+		name := rs + "-" + hash(seed, 5)
+		if !used[name] {
+			used[name] = true
+			return name
+		}
+		seed += "+"
+	}
 }
 
 func runningStatus(p *corev1.Pod, i int) corev1.PodStatus {
