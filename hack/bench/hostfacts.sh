@@ -41,21 +41,50 @@ main() {
   fi
   local kc="${SANDBOX_DIR}/kubeconfig" out p
   out=$(mktemp)
-  "${BENCH_TOOL}" time --runs "${RUNS}" --label "plan node-1 -o json (host facts: 1 node)" --ok-codes 0,2 -- \
-    "${BIN}" --kubeconfig "${kc}" plan node-1 -o json | tee -a "${out}"
+  timed "plan node-1 -o json (host facts: 1 node)" "${BIN}" --kubeconfig "${kc}" plan node-1 -o json
   if ((${#PARALLEL[@]} == 0)); then
-    "${BENCH_TOOL}" time --runs "${RUNS}" --label "plan -o json (host facts: ${SANDBOX_NODES} nodes)" --ok-codes 0,2 -- \
-      "${BIN}" --kubeconfig "${kc}" plan -o json | tee -a "${out}"
+    timed "plan -o json (host facts: ${SANDBOX_NODES} nodes)" "${BIN}" --kubeconfig "${kc}" plan -o json
   fi
   for p in "${PARALLEL[@]}"; do
-    "${BENCH_TOOL}" time --runs "${RUNS}" --label "plan -o json --parallel ${p} (${SANDBOX_NODES} nodes)" --ok-codes 0,2 -- \
-      "${BIN}" --kubeconfig "${kc}" plan -o json --parallel "${p}" | tee -a "${out}"
+    timed "plan -o json --parallel ${p} (${SANDBOX_NODES} nodes)" "${BIN}" --kubeconfig "${kc}" plan -o json --parallel "${p}"
   done
   echo
-  awk -F'\t' 'BEGIN { printf "%-50s %8s %14s\n", "command (median)", "wall s", "peak RSS MiB" }
-    { printf "%-50s %8s %14s\n", $1, $2, $3; if (NR == 1) one = $2; else printf "%-50s %8.1fx\n", "  against one node", $2 / one }' "${out}"
+  awk -F'\t' 'BEGIN { printf "%-50s %8s %14s %16s\n", "command (median)", "wall s", "peak RSS MiB", "sandbox CPU s" }
+    { printf "%-50s %8s %14s %16s\n", $1, $2, $3, $5; if (NR == 1) one = $2; else printf "%-50s %8.1fx\n", "  against one node", $2 / one }' "${out}"
   rm -f "${out}"
   echo "sandbox: $(sandbox_memory) MiB RSS in its processes; load average $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs"
+}
+
+# timed LABEL COMMAND... times COMMAND and appends its figures to ${out},
+# with the CPU seconds the sandbox's processes (simulated hosts included)
+# spent meanwhile, per run.
+timed() {
+  local label=$1 c0 c1 line
+  shift
+  c0=$(sandbox_cpu)
+  line=$("${BENCH_TOOL}" time --runs "${RUNS}" --label "${label}" --ok-codes 0,2 -- "$@")
+  c1=$(sandbox_cpu)
+  line+=$'\t'$(awk -v a="${c0}" -v b="${c1}" -v n="${RUNS}" 'BEGIN { printf "%.0f", (b - a) / n }')
+  echo "${line}" | tee -a "${out}"
+}
+
+# sandbox_pids prints the PIDs of the sandbox's components.
+sandbox_pids() {
+  local file
+  for file in "${PIDS_DIR}"/*.pid; do
+    sandbox_pid "$(basename "${file}" .pid)" || true
+  done
+}
+
+# sandbox_cpu prints the CPU seconds used so far by the sandbox's process
+# groups, their reaped children included.
+sandbox_cpu() {
+  local pids
+  pids=$(sandbox_pids | tr '\n' ' ')
+  { cat /proc/[0-9]*/stat 2>/dev/null || true; } | awk -v ids=" ${pids} " -v hz="$(getconf CLK_TCK)" '
+    { pid = $1; sub(/^[0-9]+ \(.*\) /, "")
+      if (index(ids, " " pid " ") || index(ids, " " $3 " ")) t += $12 + $13 + $14 + $15 }
+    END { printf "%.1f", t / hz }'
 }
 
 # running_nodes prints the node count of a sandbox already up, or nothing.
@@ -67,11 +96,9 @@ running_nodes() {
 
 # sandbox_memory sums the RSS of the sandbox's components and their children.
 sandbox_memory() {
-  local file pids=()
-  for file in "${PIDS_DIR}"/*.pid; do
-    pids+=("$(sandbox_pid "$(basename "${file}" .pid)")") || true
-  done
-  { cat /proc/[0-9]*/stat 2>/dev/null || true; } | awk -v ids=" ${pids[*]} " '
+  local pids
+  pids=$(sandbox_pids | tr '\n' ' ')
+  { cat /proc/[0-9]*/stat 2>/dev/null || true; } | awk -v ids=" ${pids} " '
     { pid = $1; sub(/^[0-9]+ \(.*\) /, "")
       if (index(ids, " " pid " ") || index(ids, " " $3 " ")) kib += $22 * 4 }
     END { printf "%.0f", kib / 1024 }'
