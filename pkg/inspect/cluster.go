@@ -2,7 +2,9 @@ package inspect
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 
 	"golang.org/x/sync/errgroup"
 	appsv1 "k8s.io/api/apps/v1"
@@ -102,14 +104,18 @@ func CollectCluster(ctx context.Context, c kubernetes.Interface) (*ClusterFacts,
 
 // Listers are the clients CollectFacts lists with: Typed for objects whose
 // spec or status plan reads (ask it for protobuf: see ProtobufConfig),
-// Metadata for those it needs only the owner references of.
+// Metadata for those it needs only the owner references of, and PodStream,
+// when set, for the pods: one protobuf list read as a stream (see
+// PodListStream); without it pods are listed page by page with Typed.
 type Listers struct {
-	Typed    kubernetes.Interface
-	Metadata metadata.Interface
+	Typed     kubernetes.Interface
+	Metadata  metadata.Interface
+	PodStream func(ctx context.Context) (io.ReadCloser, error)
 }
 
-// Page sizes of CollectFacts: pods are the bulk, so their pages stay small
-// enough to be reduced while the next one is read; the other kinds are few.
+// Page sizes of CollectFacts: pods are the bulk, so their pages (without a
+// PodStream) stay small enough to be reduced while the next one is read;
+// the other kinds are few.
 const (
 	podPageSize   = 500
 	otherPageSize = 1000
@@ -125,9 +131,10 @@ func ProtobufConfig(cfg *rest.Config) *rest.Config {
 	return c
 }
 
-// CollectFacts lists the kinds plan needs, all at once, page by page, and
-// reduces each page to Facts before the next one arrives: memory grows with
-// what plan keeps, not with the size of the listed objects.
+// CollectFacts lists the kinds plan needs, all at once, and reduces every
+// object to Facts as it arrives (pods one by one from the stream, the other
+// kinds page by page): memory grows with what plan keeps, not with the size
+// of the listed objects.
 func CollectFacts(ctx context.Context, l Listers) (*Facts, error) {
 	f := newFacts()
 	g, ctx := errgroup.WithContext(ctx)
@@ -138,9 +145,19 @@ func CollectFacts(ctx context.Context, l Listers) (*Facts, error) {
 	}
 	c := l.Typed
 	podIn := newInterner()
-	typed("pods", podPageSize, func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+	addPod := func(p *corev1.Pod) { f.pods = append(f.pods, podIn.reducePod(p)) }
+	listPods := func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
 		return c.CoreV1().Pods("").List(ctx, o)
-	}, func(o runtime.Object) { f.pods = append(f.pods, podIn.reducePod(o.(*corev1.Pod))) })
+	}
+	g.Go(func() error {
+		if l.PodStream != nil {
+			err := streamPods(ctx, l.PodStream, addPod)
+			if !errors.Is(err, errNotProtobuf) {
+				return err
+			}
+		}
+		return streamPages(ctx, "pods", podPageSize, listPods, func(o runtime.Object) error { addPod(o.(*corev1.Pod)); return nil })
+	})
 	typed("nodes", otherPageSize, func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
 		return c.CoreV1().Nodes().List(ctx, o)
 	}, func(o runtime.Object) { f.Nodes = append(f.Nodes, slimNode(o.(*corev1.Node))) })
@@ -196,6 +213,21 @@ func CollectFacts(ctx context.Context, l Listers) (*Facts, error) {
 		return nil, err
 	}
 	return f, nil
+}
+
+// streamPods reads the pods from one streamed protobuf list.
+func streamPods(ctx context.Context, open func(context.Context) (io.ReadCloser, error), fn func(*corev1.Pod)) error {
+	body, err := open(ctx)
+	if err != nil {
+		return fmt.Errorf("listing pods: %w", err)
+	}
+	defer body.Close()
+	if err := eachStreamedPod(body, fn); err != nil && !errors.Is(err, errNotProtobuf) {
+		return fmt.Errorf("listing pods: %w", err)
+	} else if err != nil {
+		return err
+	}
+	return nil
 }
 
 // streamPages walks a paginated list, reading the next page while fn takes

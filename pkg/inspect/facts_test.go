@@ -1,7 +1,11 @@
 package inspect
 
 import (
+	"bytes"
 	"context"
+	"io"
+	"sort"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -12,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/fake"
+	"k8s.io/client-go/kubernetes/scheme"
 	metadatafake "k8s.io/client-go/metadata/fake"
 )
 
@@ -161,5 +166,81 @@ func TestFactsOwner(t *testing.T) {
 		if got := f.owner(&c.pod); got != c.want {
 			t.Errorf("owner of %s/%s = %q, want %q", c.pod.namespace, c.pod.name, got, c.want)
 		}
+	}
+}
+
+// protobufPodList encodes the pods among objs as the API server sends
+// GET /api/v1/pods in protobuf.
+func protobufPodList(t testing.TB, objs []runtime.Object) []byte {
+	t.Helper()
+	list := &corev1.PodList{}
+	for _, o := range objs {
+		if p, ok := o.(*corev1.Pod); ok {
+			list.Items = append(list.Items, *p)
+		}
+	}
+	sort.Slice(list.Items, func(i, j int) bool {
+		a, b := list.Items[i], list.Items[j]
+		return a.Namespace < b.Namespace || (a.Namespace == b.Namespace && a.Name < b.Name)
+	})
+	info, ok := runtime.SerializerInfoForMediaType(scheme.Codecs.SupportedMediaTypes(), runtime.ContentTypeProtobuf)
+	if !ok {
+		t.Fatal("no protobuf serializer")
+	}
+	var buf bytes.Buffer
+	if err := scheme.Codecs.EncoderForVersion(info.Serializer, corev1.SchemeGroupVersion).Encode(list, &buf); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// TestCollectFactsPodStreamGolden: pods read one by one from a protobuf
+// stream give the same plan as pods listed page by page.
+func TestCollectFactsPodStreamGolden(t *testing.T) {
+	objs := richCluster()
+	l, typed, _ := fakeListers(t, objs)
+	body := protobufPodList(t, objs)
+	l.PodStream = func(context.Context) (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+	f, err := CollectFacts(context.Background(), l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range typed.Actions() {
+		if a.GetResource().Resource == "pods" {
+			t.Errorf("pods listed page by page although streamed: %v", a)
+		}
+	}
+	checkGolden(t, "plan-rich.json", goldenPlans(t, f.Plan))
+}
+
+// TestCollectFactsPodStreamFallback: an answer that is no protobuf list
+// (a proxy that rewrote it) falls back to paged lists; a cut one fails.
+func TestCollectFactsPodStreamFallback(t *testing.T) {
+	objs := richCluster()
+	l, typed, _ := fakeListers(t, objs)
+	l.PodStream = func(context.Context) (io.ReadCloser, error) {
+		return io.NopCloser(strings.NewReader(`{"kind":"PodList","items":[]}`)), nil
+	}
+	f, err := CollectFacts(context.Background(), l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed := 0
+	for _, a := range typed.Actions() {
+		if a.GetResource().Resource == "pods" {
+			listed++
+		}
+	}
+	if listed != 1 {
+		t.Errorf("pods listed %d times after a JSON answer, want 1", listed)
+	}
+	checkGolden(t, "plan-rich.json", goldenPlans(t, f.Plan))
+
+	body := protobufPodList(t, objs)
+	l.PodStream = func(context.Context) (io.ReadCloser, error) {
+		return io.NopCloser(bytes.NewReader(body[:len(body)*2/3])), nil
+	}
+	if _, err := CollectFacts(context.Background(), l); err == nil || !strings.Contains(err.Error(), "listing pods") {
+		t.Errorf("a cut stream: err = %v, want a pod list error", err)
 	}
 }

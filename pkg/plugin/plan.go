@@ -118,8 +118,8 @@ func (o *PlanOptions) Complete(f cmdutil.Factory, args []string) error {
 }
 
 // newListers returns the clients plan lists the cluster with: a protobuf
-// clientset of its own (the other requests keep the factory's client) and a
-// metadata client.
+// clientset of its own (the other requests keep the factory's client), which
+// also streams the pods, and a metadata client.
 func newListers(cfg *rest.Config) (inspect.Listers, error) {
 	typed, err := kubernetes.NewForConfig(inspect.ProtobufConfig(cfg))
 	if err != nil {
@@ -129,7 +129,7 @@ func newListers(cfg *rest.Config) (inspect.Listers, error) {
 	if err != nil {
 		return inspect.Listers{}, err
 	}
-	return inspect.Listers{Typed: typed, Metadata: meta}, nil
+	return inspect.Listers{Typed: typed, Metadata: meta, PodStream: inspect.PodListStream(typed)}, nil
 }
 
 // Validate checks flag values without contacting the cluster.
