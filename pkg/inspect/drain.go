@@ -38,8 +38,8 @@ func drainFindings(node string, pc *planContext) []Finding {
 			add(IDBarePod, Warning, pc.f.owner(p), "pod has no controller; drain deletes it and nothing recreates it",
 				"recreate it elsewhere or give it a controller; migrate needs --force to delete it")
 		}
-		if p.hasEmptyDir {
-			add(IDEmptyDir, Warning, pc.f.owner(p), fmt.Sprintf("emptyDir volume %q is lost when the pod is evicted", p.emptyDir),
+		if x := p.extra(); x.hasEmptyDir {
+			add(IDEmptyDir, Warning, pc.f.owner(p), fmt.Sprintf("emptyDir volume %q is lost when the pod is evicted", x.emptyDir),
 				"save the data if it matters; migrate needs --delete-emptydir-data")
 		}
 		for _, pdb := range pc.pdbs.covering(p.namespace, p.labels) {

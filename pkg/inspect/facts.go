@@ -51,6 +51,12 @@ type podFacts struct {
 	mirror bool
 	// cpuMilli and memBytes sum the containers' requests.
 	cpuMilli, memBytes int64
+	// extra is nil for the many pods with none of what it holds.
+	*podExtra
+}
+
+// podExtra is what few pods have, out of line so that the others stay small.
+type podExtra struct {
 	// hits are the docker dependencies of the spec, in scan order.
 	hits []specHit
 	// emptyDir is the name of the first emptyDir volume; hasEmptyDir tells.
@@ -134,29 +140,43 @@ func (in *interner) reducePod(p *corev1.Pod) podFacts {
 	_, pf.mirror = p.Annotations[corev1.MirrorPodAnnotationKey]
 	cpu, mem := podRequests(p)
 	pf.cpuMilli, pf.memBytes = cpu.MilliValue(), mem.Value()
-	pf.hits = in.specHits(&p.Spec)
+	var x podExtra
+	x.hits = in.specHits(&p.Spec)
 	for _, v := range p.Spec.Volumes {
 		if v.EmptyDir != nil {
-			pf.emptyDir, pf.hasEmptyDir = v.Name, true
+			x.emptyDir, x.hasEmptyDir = v.Name, true
 			break
 		}
 	}
 	if pf.returnsToNode() {
 		for _, c := range allContainers(&p.Spec) {
 			if c.Image != "" {
-				pf.images = append(pf.images, in.str(c.Image))
+				x.images = append(x.images, in.str(c.Image))
 			}
 		}
 	}
-	if pf.logAgent = logAgentName(p); pf.logAgent != "" {
+	if x.logAgent = logAgentName(p); x.logAgent != "" {
 		for _, v := range p.Spec.Volumes {
 			if v.ConfigMap != nil {
-				pf.configMaps = append(pf.configMaps, in.str(v.ConfigMap.Name))
+				x.configMaps = append(x.configMaps, in.str(v.ConfigMap.Name))
 			}
 		}
+	}
+	if x.hits != nil || x.hasEmptyDir || x.images != nil || x.logAgent != "" {
+		pf.podExtra = &x
 	}
 	return pf
 }
+
+// extra returns what the pod has of podExtra, empty when nothing.
+func (p *podFacts) extra() *podExtra {
+	if p.podExtra == nil {
+		return &noExtra
+	}
+	return p.podExtra
+}
+
+var noExtra podExtra
 
 // specHits lists the docker dependencies of spec in the order workload
 // findings take them: hostPath volumes, then each container's DOCKER_HOST

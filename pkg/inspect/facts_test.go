@@ -112,12 +112,14 @@ func TestReducePod(t *testing.T) {
 		labels: map[string]string{"app": "agent", "rev": "1"}, ctrl: &ownerRef{kind: "DaemonSet", name: "agent"},
 		// 1.5m twice is 3m; each rounded up alone would make 4m.
 		cpuMilli: 3, memBytes: 1 << 20,
-		hits:     []specHit{{IDRunMount, "/run/"}, {IDDockerSocket, "/var/run/docker.sock"}, {IDDockerHost, "tcp://a"}, {IDShortImageName, "busybox"}},
-		emptyDir: "d", hasEmptyDir: true,
-		images:   []string{"busybox", "registry.k8s.io/pause:3.9", "cr.fluentbit.io/fluent/fluent-bit:2.2"},
-		logAgent: "fluent-bit", configMaps: []string{"cfg"},
+		podExtra: &podExtra{
+			hits:     []specHit{{IDRunMount, "/run/"}, {IDDockerSocket, "/var/run/docker.sock"}, {IDDockerHost, "tcp://a"}, {IDShortImageName, "busybox"}},
+			emptyDir: "d", hasEmptyDir: true,
+			images:   []string{"busybox", "registry.k8s.io/pause:3.9", "cr.fluentbit.io/fluent/fluent-bit:2.2"},
+			logAgent: "fluent-bit", configMaps: []string{"cfg"},
+		},
 	}
-	if diff := cmp.Diff(want, got, cmp.AllowUnexported(podFacts{}, ownerRef{}, specHit{})); diff != "" {
+	if diff := cmp.Diff(want, got, cmp.AllowUnexported(podFacts{}, podExtra{}, ownerRef{}, specHit{})); diff != "" {
 		t.Errorf("reducePod (-want +got):\n%s", diff)
 	}
 	if got.evicted() || !got.returnsToNode() {
@@ -133,8 +135,8 @@ func TestReducePod(t *testing.T) {
 	}
 	a, b := web("web-1-a"), web("web-1-b")
 	ra, rb := in.reducePod(&a), in.reducePod(&b)
-	if ra.images != nil || ra.logAgent != "" || ra.configMaps != nil || ra.hits != nil {
-		t.Errorf("an evicted pod without docker dependencies keeps %+v", ra)
+	if ra.podExtra != nil {
+		t.Errorf("an evicted pod without docker dependencies keeps %+v", *ra.podExtra)
 	}
 	if !ra.evicted() || ra.returnsToNode() {
 		t.Errorf("a ReplicaSet pod: evicted %v, returns to the node %v; want true, false", ra.evicted(), ra.returnsToNode())

@@ -22,7 +22,7 @@ func nodeImages(pods []*podFacts, pause string) (images, bad []string) {
 		if !p.returnsToNode() {
 			continue
 		}
-		for _, img := range p.images {
+		for _, img := range p.extra().images {
 			set[img] = true
 		}
 	}

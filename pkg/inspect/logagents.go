@@ -42,7 +42,7 @@ func logAgentFindings(f *Facts) []Finding {
 	jsonHits, otherHits := hitSet{}, hitSet{}
 	for i := range f.pods {
 		p := &f.pods[i]
-		agent := p.logAgent
+		agent := p.extra().logAgent
 		if agent == "" {
 			continue
 		}
@@ -65,7 +65,7 @@ func logAgentFindings(f *Facts) []Finding {
 // dockerJSONConfig returns the first ConfigMap the pod mounts whose content
 // parses docker JSON logs.
 func (f *Facts) dockerJSONConfig(p *podFacts) string {
-	for _, name := range p.configMaps {
+	for _, name := range p.extra().configMaps {
 		if f.dockerJSONConfigMaps[p.namespace+"/"+name] {
 			return name
 		}

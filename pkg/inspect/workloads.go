@@ -71,11 +71,12 @@ func workloadFindings(f *Facts) []Finding {
 	hits := map[string]hitSet{IDDockerSocket: {}, IDRunMount: {}, IDDockerDataMount: {}, IDDockerHost: {}, IDShortImageName: {}}
 	for i := range f.pods {
 		p := &f.pods[i]
-		if len(p.hits) == 0 {
+		podHits := p.extra().hits
+		if len(podHits) == 0 {
 			continue
 		}
 		owner := f.owner(p)
-		for _, h := range p.hits {
+		for _, h := range podHits {
 			hits[h.id].add(owner, p.node, h.detail)
 		}
 	}
