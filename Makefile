@@ -77,6 +77,14 @@ sandbox-down: ## Stop the sandbox and remove its state
 demo: build ## Sandbox + workloads, then plan and migrate one node, then status
 	hack/demo.sh
 
+.PHONY: bench-scale
+bench-scale: build sandbox-tools ## Plan and status at fleet scale against the raw API floor (BENCH_NODES, BENCH_PODS, BENCH_RATE, BENCH_RUNS)
+	hack/bench/scale.sh
+
+.PHONY: bench-hostfacts
+bench-hostfacts: build sandbox-tools ## plan with host facts on 1 node and on BENCH_HOSTFACTS_NODES (200) simulated nodes
+	hack/bench/hostfacts.sh
+
 .PHONY: clean
 clean: ## Remove build outputs
 	rm -rf bin dist

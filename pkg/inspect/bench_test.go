@@ -35,23 +35,24 @@ func syntheticCluster(nodes, podsPerNode int) []runtime.Object {
 	return objs
 }
 
-// BenchmarkPlan2000Nodes lists and analyses 2,000 nodes and 60,000 pods.
+// BenchmarkPlan2000Nodes lists and analyses 2,000 nodes and 60,000 pods
+// the way plan does: CollectFacts, then Plan.
 func BenchmarkPlan2000Nodes(b *testing.B) {
-	client := fake.NewClientset(syntheticCluster(2000, 30)...)
+	l, _, _ := fakeListers(b, syntheticCluster(2000, 30))
 	ctx := context.Background()
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
-		cf, err := CollectCluster(ctx, client)
+		f, err := CollectFacts(ctx, l)
 		if err != nil {
 			b.Fatal(err)
 		}
-		p, err := BuildPlan(cf, nil, Options{Target: hostconf.TargetCRIO})
+		p, err := f.Plan(nil, Options{Target: hostconf.TargetCRIO})
 		if err != nil {
 			b.Fatal(err)
 		}
-		if len(p.Nodes) != 2000 || len(cf.Pods) != 60000 {
-			b.Fatalf("got %d nodes, %d pods", len(p.Nodes), len(cf.Pods))
+		if len(p.Nodes) != 2000 || len(f.pods) != 60000 {
+			b.Fatalf("got %d nodes, %d pods", len(p.Nodes), len(f.pods))
 		}
 	}
 }
@@ -78,14 +79,15 @@ func TestCollectMakesOneListPerKind(t *testing.T) {
 
 // BenchmarkBuildPlan2000Nodes is the analysis alone, without the lists.
 func BenchmarkBuildPlan2000Nodes(b *testing.B) {
-	cf, err := CollectCluster(context.Background(), fake.NewClientset(syntheticCluster(2000, 30)...))
+	l, _, _ := fakeListers(b, syntheticCluster(2000, 30))
+	f, err := CollectFacts(context.Background(), l)
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
-		if _, err := BuildPlan(cf, nil, Options{Target: hostconf.TargetCRIO}); err != nil {
+		if _, err := f.Plan(nil, Options{Target: hostconf.TargetCRIO}); err != nil {
 			b.Fatal(err)
 		}
 	}

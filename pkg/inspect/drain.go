@@ -11,51 +11,38 @@ import (
 )
 
 // podsByNode indexes the pods that still hold resources on each node.
-func podsByNode(pods []corev1.Pod) map[string][]*corev1.Pod {
-	m := map[string][]*corev1.Pod{}
+func podsByNode(pods []podFacts) map[string][]*podFacts {
+	m := map[string][]*podFacts{}
 	for i := range pods {
 		p := &pods[i]
-		if p.Spec.NodeName == "" || p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
+		if p.node == "" || p.phase == corev1.PodSucceeded || p.phase == corev1.PodFailed {
 			continue
 		}
-		m[p.Spec.NodeName] = append(m[p.Spec.NodeName], p)
+		m[p.node] = append(m[p.node], p)
 	}
 	return m
 }
 
-// evicted tells the pods a drain removes: not DaemonSet pods, not mirror pods.
-func evicted(p *corev1.Pod) bool {
-	if _, mirror := p.Annotations[corev1.MirrorPodAnnotationKey]; mirror {
-		return false
-	}
-	ref := metav1.GetControllerOf(p)
-	return ref == nil || ref.Kind != "DaemonSet"
-}
-
 // drainFindings reports what would stop or hurt a drain of node.
 func drainFindings(node string, pc *planContext) []Finding {
-	idx := pc.idx
 	var fs []Finding
 	add := func(id string, sev Severity, subject, msg, remedy string) {
 		fs = append(fs, Finding{ID: id, Severity: sev, Node: node, Subject: subject, Message: msg, Remedy: remedy})
 	}
 	blocked := map[string]bool{}
 	for _, p := range pc.byNode[node] {
-		if !evicted(p) {
+		if !p.evicted() {
 			continue
 		}
-		if metav1.GetControllerOf(p) == nil {
-			add(IDBarePod, Warning, idx.Owner(p), "pod has no controller; drain deletes it and nothing recreates it",
+		if p.ctrl == nil {
+			add(IDBarePod, Warning, pc.f.owner(p), "pod has no controller; drain deletes it and nothing recreates it",
 				"recreate it elsewhere or give it a controller; migrate needs --force to delete it")
 		}
-		for _, v := range p.Spec.Volumes {
-			if v.EmptyDir != nil {
-				add(IDEmptyDir, Warning, idx.Owner(p), fmt.Sprintf("emptyDir volume %q is lost when the pod is evicted", v.Name),
-					"save the data if it matters; migrate needs --delete-emptydir-data")
-				break
-			}
+		if x := p.extra(); x.hasEmptyDir {
+			add(IDEmptyDir, Warning, pc.f.owner(p), fmt.Sprintf("emptyDir volume %q is lost when the pod is evicted", x.emptyDir),
+				"save the data if it matters; migrate needs --delete-emptydir-data")
 		}
-		for _, pdb := range pc.pdbs.Covering(p) {
+		for _, pdb := range pc.pdbs.covering(p.namespace, p.labels) {
 			key := pdb.Namespace + "/" + pdb.Name
 			if pdb.Status.DisruptionsAllowed < 1 && !blocked[key] {
 				blocked[key] = true
@@ -107,9 +94,13 @@ func NewPDBIndex(pdbs []policyv1.PodDisruptionBudget) PDBIndex {
 
 // Covering returns the PDBs whose selector matches the pod.
 func (idx PDBIndex) Covering(p *corev1.Pod) []*policyv1.PodDisruptionBudget {
+	return idx.covering(p.Namespace, p.Labels)
+}
+
+func (idx PDBIndex) covering(namespace string, podLabels labels.Set) []*policyv1.PodDisruptionBudget {
 	var out []*policyv1.PodDisruptionBudget
-	for _, pp := range idx[p.Namespace] {
-		if pp.sel.Matches(labels.Set(p.Labels)) {
+	for _, pp := range idx[namespace] {
+		if pp.sel.Matches(podLabels) {
 			out = append(out, pp.pdb)
 		}
 	}
@@ -124,18 +115,17 @@ type capacity struct {
 	totalCPU, totalMem int64 // free on every schedulable, Ready node
 }
 
-func newCapacity(nodes []corev1.Node, byNode map[string][]*corev1.Pod) *capacity {
+func newCapacity(nodes []corev1.Node, byNode map[string][]*podFacts) *capacity {
 	c := &capacity{evictCPU: map[string]int64{}, evictMem: map[string]int64{}, freeCPU: map[string]int64{}, freeMem: map[string]int64{}}
 	for i := range nodes {
 		n := &nodes[i]
 		cpu, mem := n.Status.Allocatable.Cpu().MilliValue(), n.Status.Allocatable.Memory().Value()
 		for _, p := range byNode[n.Name] {
-			pc, pm := podRequests(p)
-			cpu -= pc.MilliValue()
-			mem -= pm.Value()
-			if evicted(p) {
-				c.evictCPU[n.Name] += pc.MilliValue()
-				c.evictMem[n.Name] += pm.Value()
+			cpu -= p.cpuMilli
+			mem -= p.memBytes
+			if p.evicted() {
+				c.evictCPU[n.Name] += p.cpuMilli
+				c.evictMem[n.Name] += p.memBytes
 			}
 		}
 		if n.Spec.Unschedulable || !NodeReady(n) {

@@ -5,9 +5,6 @@ import (
 	"regexp"
 	"sort"
 	"strconv"
-
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // nodeImages lists the images the node needs back once it runs the new
@@ -16,19 +13,17 @@ import (
 // node by themselves, DaemonSet pods and mirror (static) pods. Evicted pods
 // are left out: they may be scheduled anywhere. migrate --carry-images copies
 // these from docker into the new runtime's store, for nodes that cannot pull.
-func nodeImages(pods []*corev1.Pod, pause string) (images, bad []string) {
+func nodeImages(pods []*podFacts, pause string) (images, bad []string) {
 	set := map[string]bool{}
 	if pause != "" {
 		set[pause] = true
 	}
 	for _, p := range pods {
-		if !returnsToNode(p) {
+		if !p.returnsToNode() {
 			continue
 		}
-		for _, c := range allContainers(&p.Spec) {
-			if c.Image != "" {
-				set[c.Image] = true
-			}
+		for _, img := range p.extra().images {
+			set[img] = true
 		}
 	}
 	for img := range set {
@@ -57,16 +52,6 @@ func badImageFindings(node string, bad []string) []Finding {
 			Remedy: "find the pod with \"kubectl get pods -A --field-selector spec.nodeName=" + node + " -o wide\" and fix its image"})
 	}
 	return out
-}
-
-// returnsToNode tells the pods recreated on the same node after the swap:
-// DaemonSet pods and mirror pods of static pods.
-func returnsToNode(p *corev1.Pod) bool {
-	if _, mirror := p.Annotations[corev1.MirrorPodAnnotationKey]; mirror {
-		return true
-	}
-	ref := metav1.GetControllerOf(p)
-	return ref != nil && ref.Kind == "DaemonSet"
 }
 
 // pauseImage is the new runtime's pause image, from the translation; empty

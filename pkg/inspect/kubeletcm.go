@@ -31,8 +31,8 @@ func KubeletConfigMap(cms []corev1.ConfigMap) *corev1.ConfigMap {
 	return found[len(found)-1]
 }
 
-func kubeletConfigMapFindings(cf *ClusterFacts) []Finding {
-	cm := KubeletConfigMap(cf.ConfigMaps)
+func kubeletConfigMapFindings(f *Facts) []Finding {
+	cm := KubeletConfigMap(f.kubeletConfigMaps)
 	if cm == nil {
 		return []Finding{{ID: IDKubeletConfigCM404, Severity: Info, Subject: "ConfigMap kube-system/kubelet-config",
 			Message: "no kubelet-config ConfigMap: the cluster was not set up by kubeadm, or it was removed",

@@ -36,24 +36,20 @@ func logAgentName(p *corev1.Pod) string {
 	return ""
 }
 
-// logAgentFindings checks each log agent's mounted ConfigMaps for a docker
-// JSON parser.
-func logAgentFindings(f *ClusterFacts, idx ownerIndex) []Finding {
-	cms := map[string]*corev1.ConfigMap{}
-	for i := range f.ConfigMaps {
-		cms[f.ConfigMaps[i].Namespace+"/"+f.ConfigMaps[i].Name] = &f.ConfigMaps[i]
-	}
+// logAgentFindings reports log agents, by owner, and whether their
+// ConfigMap parses docker's JSON log lines.
+func logAgentFindings(f *Facts) []Finding {
 	jsonHits, otherHits := hitSet{}, hitSet{}
-	for i := range f.Pods {
-		p := &f.Pods[i]
-		agent := logAgentName(p)
+	for i := range f.pods {
+		p := &f.pods[i]
+		agent := p.extra().logAgent
 		if agent == "" {
 			continue
 		}
-		if cm := dockerJSONConfig(p, cms); cm != "" {
-			jsonHits.add(idx.Owner(p), p.Spec.NodeName, agent+" (ConfigMap "+cm+")")
+		if cm := f.dockerJSONConfig(p); cm != "" {
+			jsonHits.add(f.owner(p), p.node, agent+" (ConfigMap "+cm+")")
 		} else {
-			otherHits.add(idx.Owner(p), p.Spec.NodeName, agent)
+			otherHits.add(f.owner(p), p.node, agent)
 		}
 	}
 	fs := jsonHits.findings(IDLogAgentDockerJSON, Warning,
@@ -66,21 +62,12 @@ func logAgentFindings(f *ClusterFacts, idx ownerIndex) []Finding {
 		"check that it reads /var/log/pods in CRI format")...)
 }
 
-func dockerJSONConfig(p *corev1.Pod, cms map[string]*corev1.ConfigMap) string {
-	for _, v := range p.Spec.Volumes {
-		if v.ConfigMap == nil {
-			continue
-		}
-		cm := cms[p.Namespace+"/"+v.ConfigMap.Name]
-		if cm == nil {
-			continue
-		}
-		for _, content := range cm.Data {
-			for _, re := range dockerJSONParsers {
-				if re.MatchString(content) {
-					return cm.Name
-				}
-			}
+// dockerJSONConfig returns the first ConfigMap the pod mounts whose content
+// parses docker JSON logs.
+func (f *Facts) dockerJSONConfig(p *podFacts) string {
+	for _, name := range p.extra().configMaps {
+		if f.dockerJSONConfigMaps[p.namespace+"/"+name] {
+			return name
 		}
 	}
 	return ""

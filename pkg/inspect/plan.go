@@ -68,17 +68,21 @@ const (
 
 // BuildPlan assembles findings, file changes and steps. It does no I/O.
 func BuildPlan(cf *ClusterFacts, hosts map[string]HostResult, o Options) (*Plan, error) {
-	selected, err := selectNodes(cf.Nodes, o.Nodes)
+	return NewFacts(cf).Plan(hosts, o)
+}
+
+// Plan assembles findings, file changes and steps. It does no I/O.
+func (f *Facts) Plan(hosts map[string]HostResult, o Options) (*Plan, error) {
+	selected, err := selectNodes(f.Nodes, o.Nodes)
 	if err != nil {
 		return nil, err
 	}
-	idx := newOwnerIndex(cf)
-	byNode := podsByNode(cf.Pods)
+	byNode := podsByNode(f.pods)
 	p := &Plan{APIVersion: PlanAPIVersion, Kind: "Plan", Target: string(o.Target)}
-	p.Findings = append(workloadFindings(cf, idx), logAgentFindings(cf, idx)...)
-	p.Findings = append(p.Findings, kubeletConfigMapFindings(cf)...)
-	controlPlanes := countControlPlanes(cf.Nodes)
-	ctx := &planContext{cf: cf, byNode: byNode, idx: idx, cap: newCapacity(cf.Nodes, byNode), pdbs: NewPDBIndex(cf.PDBs)}
+	p.Findings = append(workloadFindings(f), logAgentFindings(f)...)
+	p.Findings = append(p.Findings, kubeletConfigMapFindings(f)...)
+	controlPlanes := countControlPlanes(f.Nodes)
+	ctx := &planContext{f: f, byNode: byNode, cap: newCapacity(f.Nodes, byNode), pdbs: NewPDBIndex(f.PDBs)}
 	for _, n := range selected {
 		np := buildNodePlan(n, ctx, hosts, controlPlanes, o)
 		p.Nodes = append(p.Nodes, np)
@@ -110,9 +114,8 @@ func (p *Plan) settle() {
 
 // planContext holds the cluster-wide indexes every node plan reads.
 type planContext struct {
-	cf     *ClusterFacts
-	byNode map[string][]*corev1.Pod
-	idx    ownerIndex
+	f      *Facts
+	byNode map[string][]*podFacts
 	cap    *capacity
 	pdbs   PDBIndex
 }

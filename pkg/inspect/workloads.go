@@ -67,14 +67,23 @@ func hostPathKind(p string) string {
 }
 
 // workloadFindings reports, by owner, workloads that depend on docker.
-func workloadFindings(f *ClusterFacts, idx ownerIndex) []Finding {
+func workloadFindings(f *Facts) []Finding {
 	hits := map[string]hitSet{IDDockerSocket: {}, IDRunMount: {}, IDDockerDataMount: {}, IDDockerHost: {}, IDShortImageName: {}}
-	for i := range f.Pods {
-		p := &f.Pods[i]
-		scanPodSpec(hits, idx.Owner(p), p.Spec.NodeName, &p.Spec)
+	for i := range f.pods {
+		p := &f.pods[i]
+		podHits := p.extra().hits
+		if len(podHits) == 0 {
+			continue
+		}
+		owner := f.owner(p)
+		for _, h := range podHits {
+			hits[h.id].add(owner, p.node, h.detail)
+		}
 	}
-	for _, t := range templates(f) {
-		scanPodSpec(hits, t.owner, "", t.spec)
+	for _, t := range f.templates() {
+		for _, h := range t.hits {
+			hits[h.id].add(t.owner, "", h.detail)
+		}
 	}
 	var fs []Finding
 	fs = append(fs, hits[IDDockerSocket].findings(IDDockerSocket, Blocker,
@@ -95,55 +104,6 @@ func workloadFindings(f *ClusterFacts, idx ownerIndex) []Finding {
 		func(d string) string { return fmt.Sprintf("uses the short image name %q", d) },
 		"nothing to do: crimig writes unqualified-search-registries = [\"docker.io\"]; fully qualified names are still better")...)
 	return fs
-}
-
-func scanPodSpec(hits map[string]hitSet, owner, node string, spec *corev1.PodSpec) {
-	for _, v := range spec.Volumes {
-		if v.HostPath == nil {
-			continue
-		}
-		if id := hostPathKind(v.HostPath.Path); id != "" {
-			hits[id].add(owner, node, v.HostPath.Path)
-		}
-	}
-	for _, c := range allContainers(spec) {
-		for _, e := range c.Env {
-			if e.Name == "DOCKER_HOST" {
-				hits[IDDockerHost].add(owner, node, e.Value)
-			}
-		}
-		if IsShortImageName(c.Image) {
-			hits[IDShortImageName].add(owner, node, c.Image)
-		}
-	}
-}
-
-type podTemplate struct {
-	owner string
-	spec  *corev1.PodSpec
-}
-
-// templates lists the workloads' pod templates under the same owner names
-// that ownerIndex gives their pods, so both merge into one finding.
-func templates(f *ClusterFacts) []podTemplate {
-	var out []podTemplate
-	for i := range f.DaemonSets {
-		d := &f.DaemonSets[i]
-		out = append(out, podTemplate{"DaemonSet/" + d.Namespace + "/" + d.Name, &d.Spec.Template.Spec})
-	}
-	for i := range f.Deployments {
-		d := &f.Deployments[i]
-		out = append(out, podTemplate{"Deployment/" + d.Namespace + "/" + d.Name, &d.Spec.Template.Spec})
-	}
-	for i := range f.StatefulSets {
-		s := &f.StatefulSets[i]
-		out = append(out, podTemplate{"StatefulSet/" + s.Namespace + "/" + s.Name, &s.Spec.Template.Spec})
-	}
-	for i := range f.CronJobs {
-		c := &f.CronJobs[i]
-		out = append(out, podTemplate{"CronJob/" + c.Namespace + "/" + c.Name, &c.Spec.JobTemplate.Spec.Template.Spec})
-	}
-	return out
 }
 
 func allContainers(spec *corev1.PodSpec) []corev1.Container {

@@ -180,12 +180,28 @@ func (e *Executor) Close(ctx context.Context) error {
 	e.nodes = map[string]*nodeState{}
 	e.mu.Unlock()
 
-	var errs []error
+	// As many deletes at once as nodes were worked on at once: one at a
+	// time, 200 pods took longer than the 30 seconds given.
+	var (
+		mu   sync.Mutex
+		errs []error
+		wg   sync.WaitGroup
+	)
+	sem := make(chan struct{}, max(e.opts.Parallel, 1))
 	for pod, node := range pods {
-		if err := e.deletePod(ctx, node, pod); err != nil {
-			errs = append(errs, err)
-		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			if err := e.deletePod(ctx, node, pod); err != nil {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			}
+		}()
 	}
+	wg.Wait()
 	return utilerrors.NewAggregate(errs)
 }
 

@@ -9,8 +9,11 @@ import (
 	utilerrors "k8s.io/apimachinery/pkg/util/errors"
 )
 
-// DefaultParallel is the default bound on nodes worked on at once (--parallel).
-const DefaultParallel = 10
+// DefaultParallel is the default bound on nodes worked on at once
+// (--parallel). Reading host facts is a few seconds per node, mostly waiting
+// for the pod to start; at 10 at a time 200 nodes took twenty rounds of it,
+// at 50 they take four (make bench-hostfacts).
+const DefaultParallel = 50
 
 // ForEachNode calls fn for every node, at most parallel at a time (a
 // non-positive parallel means DefaultParallel). It keeps going when one node

@@ -8,9 +8,13 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes/fake"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/tools/remotecommand"
 	"k8s.io/streaming/pkg/httpstream"
 
@@ -430,4 +434,75 @@ func TestRunPassesTheStateDir(t *testing.T) {
 			t.Errorf("a caller's CRIMIG_STATE_DIR: err = %v", err)
 		}
 	}
+}
+
+// TestCloseDeletesInParallel: Close deletes the pods several at a time,
+// never more than Options.Parallel.
+func TestCloseDeletesInParallel(t *testing.T) {
+	var nodes []string
+	var objs []runtime.Object
+	for i := range 12 {
+		name := fmt.Sprintf("node-%d", i)
+		nodes = append(nodes, name)
+		objs = append(objs, readyNode(name))
+	}
+	client := fakeCluster(t, nil, objs...)
+	// The fake runs one reactor at a time: the deletes are counted around it.
+	counting := &deleteCounter{Clientset: client}
+	fixedSuffix(t)
+	e := newExecutor(counting, Options{Parallel: 4}, localStreams())
+	ctx := context.Background()
+	if err := e.ForEachNode(ctx, nodes, func(ctx context.Context, node string) error {
+		_, err := e.Run(ctx, node, "true", nil)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	pods, _ := client.CoreV1().Pods(DefaultNamespace).List(ctx, metav1.ListOptions{})
+	if len(pods.Items) != 0 {
+		t.Errorf("Close left %d of 12 pods", len(pods.Items))
+	}
+	if counting.most < 2 || counting.most > 4 {
+		t.Errorf("at most %d deletes ran at once, want 2 to 4 (Parallel 4)", counting.most)
+	}
+}
+
+// deleteCounter records how many pod deletes run at once, each held 20 ms.
+type deleteCounter struct {
+	*fake.Clientset
+	mu             sync.Mutex
+	inFlight, most int
+}
+
+func (c *deleteCounter) CoreV1() typedcorev1.CoreV1Interface {
+	return countingCore{c.Clientset.CoreV1(), c}
+}
+
+type countingCore struct {
+	typedcorev1.CoreV1Interface
+	c *deleteCounter
+}
+
+func (cc countingCore) Pods(ns string) typedcorev1.PodInterface {
+	return countingPods{cc.CoreV1Interface.Pods(ns), cc.c}
+}
+
+type countingPods struct {
+	typedcorev1.PodInterface
+	c *deleteCounter
+}
+
+func (p countingPods) Delete(ctx context.Context, name string, opts metav1.DeleteOptions) error {
+	p.c.mu.Lock()
+	p.c.inFlight++
+	p.c.most = max(p.c.most, p.c.inFlight)
+	p.c.mu.Unlock()
+	time.Sleep(20 * time.Millisecond)
+	p.c.mu.Lock()
+	p.c.inFlight--
+	p.c.mu.Unlock()
+	return p.PodInterface.Delete(ctx, name, opts)
 }

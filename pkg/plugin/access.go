@@ -45,7 +45,7 @@ const (
 )
 
 var (
-	// needsClusterFacts: plan's one paginated list per kind (inspect.CollectCluster).
+	// needsClusterFacts: plan's one paginated list per kind (inspect.CollectFacts).
 	needsClusterFacts = []Need{
 		{Verb: "list", Resource: "nodes", Why: "cluster facts: runtimes, versions, cordon state, cri-socket annotations"},
 		{Verb: "list", Resource: "pods", Why: "cluster facts: workloads mounting docker.sock, drain blockers, capacity"},

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
 	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 	"k8s.io/kubectl/pkg/util/i18n"
@@ -68,6 +69,9 @@ type PlanOptions struct {
 
 	client     kubernetes.Interface
 	restConfig *rest.Config
+	// listers read the cluster facts: protobuf, and metadata only where
+	// that is enough (see inspect.CollectFacts).
+	listers inspect.Listers
 	// executor, when set, is shared with the caller (migrate) and not closed here.
 	executor *nodeexec.Executor
 	genericiooptions.IOStreams
@@ -113,8 +117,26 @@ func (o *PlanOptions) Complete(f cmdutil.Factory, args []string) error {
 	if o.restConfig, err = f.ToRESTConfig(); err != nil {
 		return err
 	}
-	o.client, err = f.KubernetesClientSet()
+	if o.client, err = f.KubernetesClientSet(); err != nil {
+		return err
+	}
+	o.listers, err = newListers(o.restConfig)
 	return err
+}
+
+// newListers returns the clients plan lists the cluster with: a protobuf
+// clientset of its own (the other requests keep the factory's client), which
+// also streams the pods, and a metadata client.
+func newListers(cfg *rest.Config) (inspect.Listers, error) {
+	typed, err := kubernetes.NewForConfig(inspect.ProtobufConfig(cfg))
+	if err != nil {
+		return inspect.Listers{}, err
+	}
+	meta, err := metadata.NewForConfig(cfg)
+	if err != nil {
+		return inspect.Listers{}, err
+	}
+	return inspect.Listers{Typed: typed, Metadata: meta, PodStream: inspect.PodListStream(typed)}, nil
 }
 
 // Validate checks flag values without contacting the cluster.
@@ -148,12 +170,12 @@ func (o *PlanOptions) Run(ctx context.Context) error {
 
 // Build gathers the facts and assembles the plan; migrate reuses it.
 func (o *PlanOptions) Build(ctx context.Context) (*inspect.Plan, error) {
-	cf, err := inspect.CollectCluster(ctx, o.client)
+	facts, err := inspect.CollectFacts(ctx, o.listers)
 	if err != nil {
 		return nil, err
 	}
 	opts := inspect.Options{Target: hostconf.Target(o.Target), TargetVersion: o.TargetVersion, Nodes: o.Nodes, Source: o.Source}
-	plan, err := inspect.BuildPlan(cf, nil, opts)
+	plan, err := facts.Plan(nil, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -164,7 +186,7 @@ func (o *PlanOptions) Build(ctx context.Context) (*inspect.Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	return inspect.BuildPlan(cf, hosts, opts)
+	return facts.Plan(hosts, opts)
 }
 
 func eligibleNodes(p *inspect.Plan) []string {
@@ -203,7 +225,7 @@ func (o *PlanOptions) hostFacts(ctx context.Context, nodes []string, versions ma
 	}
 	fmt.Fprintf(o.ErrOut, "Reading host facts from %d node(s) through pods in namespace %s…\n", len(nodes), o.Exec.PodNamespace)
 	var mu sync.Mutex
-	start := time.Now()
+	progress := newFactsProgress(o.ErrOut, isTerminalWriter(o.ErrOut), len(nodes), time.Now)
 	_ = ex.ForEachNode(ctx, nodes, func(ctx context.Context, node string) error {
 		facts, err := ex.Facts(ctx, node)
 		var probe *inspect.SourceProbe
@@ -211,13 +233,9 @@ func (o *PlanOptions) hostFacts(ctx context.Context, nodes []string, versions ma
 			probe = o.probeSource(ctx, ex, node, versions[node])
 		}
 		mu.Lock()
-		defer mu.Unlock()
 		hosts[node] = inspect.HostResult{Facts: facts, Err: err, Source: probe}
-		status := "ok"
-		if err != nil {
-			status = "failed: " + err.Error()
-		}
-		fmt.Fprintf(o.ErrOut, "  %s: %s (%d/%d, %s)\n", node, status, len(hosts), len(nodes), time.Since(start).Round(100*time.Millisecond))
+		mu.Unlock()
+		progress.nodeDone(node, err)
 		return nil
 	})
 	if ctx.Err() != nil {
