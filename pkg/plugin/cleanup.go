@@ -66,11 +66,6 @@ func NewCmdCleanup(f cmdutil.Factory, streams genericiooptions.IOStreams) *cobra
 	return cmd
 }
 
-// Complete takes the named nodes and resolves clients.
-func (o *CleanupOptions) Complete(f cmdutil.Factory, args []string) error {
-	return o.complete(f, args)
-}
-
 // Validate checks flag values without contacting the cluster.
 func (o *CleanupOptions) Validate() error {
 	if err := o.validateFlags(); err != nil {

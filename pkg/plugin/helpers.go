@@ -8,6 +8,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 	"k8s.io/kubectl/pkg/util/completion"
 
@@ -51,6 +53,24 @@ func validateSource(source string, insecureRepo bool) error {
 		}
 	}
 	return nil
+}
+
+// clusterClients are the clients a command resolves in Complete from the
+// kubeconfig flags: the typed clientset and the REST config that pod exec
+// and plan's own listers are built from.
+type clusterClients struct {
+	client     kubernetes.Interface
+	restConfig *rest.Config
+}
+
+// completeClients resolves both clients through the factory.
+func (c *clusterClients) completeClients(f cmdutil.Factory) error {
+	var err error
+	if c.restConfig, err = f.ToRESTConfig(); err != nil {
+		return err
+	}
+	c.client, err = f.KubernetesClientSet()
+	return err
 }
 
 // commandOptions is a command's Options, run the kubectl way.

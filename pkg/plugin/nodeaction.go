@@ -7,8 +7,6 @@ import (
 
 	"github.com/spf13/pflag"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
 	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 
 	"github.com/crimig/kubectl-crimig/pkg/migrate"
@@ -29,8 +27,7 @@ type nodeActionOptions struct {
 	// action, with its advice, when --yes is missing without a terminal.
 	noNode, noTerminal string
 
-	client     kubernetes.Interface
-	restConfig *rest.Config
+	clusterClients
 	isTerminal func() bool
 	genericiooptions.IOStreams
 }
@@ -50,18 +47,14 @@ func (o *nodeActionOptions) addFlags(fs *pflag.FlagSet) {
 	o.Exec.AddFlags(fs)
 }
 
-// complete takes the named nodes and resolves the clients.
-func (o *nodeActionOptions) complete(f cmdutil.Factory, args []string) error {
+// Complete takes the named nodes and resolves the clients: the same for
+// rollback and cleanup, whose Options have it from here.
+func (o *nodeActionOptions) Complete(f cmdutil.Factory, args []string) error {
 	if len(args) == 0 {
 		return errors.New(o.noNode)
 	}
 	o.Nodes = args
-	var err error
-	if o.restConfig, err = f.ToRESTConfig(); err != nil {
-		return err
-	}
-	o.client, err = f.KubernetesClientSet()
-	return err
+	return o.completeClients(f)
 }
 
 // validateFlags checks the shared flags without contacting the cluster.
@@ -83,7 +76,7 @@ func (o *nodeActionOptions) validateConfirmation() error {
 // run acts on each named node in turn, asking first unless --yes.
 func (o *nodeActionOptions) run(ctx context.Context, opts migrate.Options, prompt func(node string) string,
 	act func(ctx context.Context, e *migrate.Engine, node string) error) error {
-	access := PlanOptions{Exec: o.Exec, client: o.client, restConfig: o.restConfig}
+	access := PlanOptions{Exec: o.Exec, clusterClients: o.clusterClients}
 	if err := access.checkAccess(ctx, o.command); err != nil {
 		return err
 	}

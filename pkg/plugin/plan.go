@@ -67,8 +67,7 @@ type PlanOptions struct {
 	PrintFlags    *printFlags
 	Exec          *NodeExecFlags
 
-	client     kubernetes.Interface
-	restConfig *rest.Config
+	clusterClients
 	// listers read the cluster facts: protobuf, and metadata only where
 	// that is enough (see inspect.CollectFacts).
 	listers inspect.Listers
@@ -113,13 +112,10 @@ func (o *PlanOptions) AddFlags(cmd *cobra.Command) {
 // Complete resolves clients.
 func (o *PlanOptions) Complete(f cmdutil.Factory, args []string) error {
 	o.Nodes = args
+	if err := o.completeClients(f); err != nil {
+		return err
+	}
 	var err error
-	if o.restConfig, err = f.ToRESTConfig(); err != nil {
-		return err
-	}
-	if o.client, err = f.KubernetesClientSet(); err != nil {
-		return err
-	}
 	o.listers, err = newListers(o.restConfig)
 	return err
 }

@@ -67,11 +67,6 @@ func NewCmdRollback(f cmdutil.Factory, streams genericiooptions.IOStreams) *cobr
 	return cmd
 }
 
-// Complete takes the named nodes and resolves clients.
-func (o *RollbackOptions) Complete(f cmdutil.Factory, args []string) error {
-	return o.complete(f, args)
-}
-
 // Validate checks flag values without contacting the cluster.
 func (o *RollbackOptions) Validate() error {
 	if err := o.validateFlags(); err != nil {

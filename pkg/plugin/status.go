@@ -9,8 +9,6 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/cli-runtime/pkg/printers"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
 	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 	"k8s.io/kubectl/pkg/util/i18n"
 	"k8s.io/kubectl/pkg/util/templates"
@@ -68,9 +66,8 @@ type StatusOptions struct {
 	// run's journal from the interactive view.
 	Exec *NodeExecFlags
 
-	printer    printers.ResourcePrinter
-	client     kubernetes.Interface
-	restConfig *rest.Config
+	printer printers.ResourcePrinter
+	clusterClients
 	isTerminal func() bool
 	genericiooptions.IOStreams
 }
@@ -112,12 +109,7 @@ func (o *StatusOptions) Complete(f cmdutil.Factory, args []string) error {
 	if err := o.completePrinter(); err != nil {
 		return err
 	}
-	var err error
-	if o.restConfig, err = f.ToRESTConfig(); err != nil {
-		return err
-	}
-	o.client, err = f.KubernetesClientSet()
-	return err
+	return o.completeClients(f)
 }
 
 // completePrinter resolves -o: a table status prints itself, or one of
