@@ -96,34 +96,43 @@ func TestScriptsPassShellcheck(t *testing.T) {
 	}
 }
 
-// The scripts that print JSON strings carry the same escaper: each runs
-// alone on the host, so it cannot source a shared file.
-func TestJSONEscaperIsTheSameEverywhere(t *testing.T) {
-	const begin, end = "# --- json escaper", "# --- end of json escaper ---"
-	block := func(name string) string {
-		s := Get(name)
-		i, j := strings.Index(s, begin), strings.Index(s, end)
-		if i < 0 || j < i {
-			return ""
+// Some scripts carry the same shell function: each runs alone on the host,
+// so it cannot source a shared file. Each such block is kept identical to
+// its first copy, and the scripts that need it have it.
+func TestSharedShellBlocksAreTheSameEverywhere(t *testing.T) {
+	for _, c := range []struct {
+		begin, end string
+		from       string
+		in         []string
+	}{
+		{"# --- json escaper", "# --- end of json escaper ---", JournalLib, []string{Backup, Facts}},
+		{"# --- ensure_file", "# --- end of ensure_file ---", Install, []string{Kernel}},
+	} {
+		block := func(name string) string {
+			s := Get(name)
+			i, j := strings.Index(s, c.begin), strings.Index(s, c.end)
+			if i < 0 || j < i {
+				return ""
+			}
+			return s[i:j]
 		}
-		return s[i:j]
-	}
-	want := block(JournalLib)
-	if want == "" {
-		t.Fatalf("%s has no json escaper block", JournalLib)
-	}
-	var with []string
-	for _, name := range scriptNames(t) {
-		if got := block(name); got != "" {
-			with = append(with, name)
-			if got != want {
-				t.Errorf("the json escaper in %s differs from %s; keep them identical", name, JournalLib)
+		want := block(c.from)
+		if want == "" {
+			t.Fatalf("%s has no %q block", c.from, c.begin)
+		}
+		var with []string
+		for _, name := range scriptNames(t) {
+			if got := block(name); got != "" {
+				with = append(with, name)
+				if got != want {
+					t.Errorf("the %q block in %s differs from %s's; keep them identical", c.begin, name, c.from)
+				}
 			}
 		}
-	}
-	for _, name := range []string{Backup, Facts} {
-		if !slices.Contains(with, name) {
-			t.Errorf("%s has no json escaper block", name)
+		for _, name := range c.in {
+			if !slices.Contains(with, name) {
+				t.Errorf("%s has no %q block", name, c.begin)
+			}
 		}
 	}
 }

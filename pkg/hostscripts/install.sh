@@ -35,7 +35,7 @@ set -eu
 target=${CRIMIG_TARGET:-cri-o}
 source=${CRIMIG_SOURCE:-pkgs}
 podman=${CRIMIG_PODMAN:-1}
-files=
+written=
 
 die() {
   echo "install: $1" >&2
@@ -74,7 +74,7 @@ find_bin() {
 result() {
   path=$(find_bin || true)
   printf '{"installed":%s,"method":"%s","binary":"%s","version":"%s","podman":"%s","files":[%s]}\n' \
-    "$1" "$2" "$path" "$(version_of "$path")" "$3" "$files"
+    "$1" "$2" "$path" "$(version_of "$path")" "$3" "$written"
 }
 
 pm=
@@ -95,8 +95,10 @@ pkg_install() {
   esac
 }
 
-# ensure_file FILE CONTENT writes FILE when its content differs and adds it
-# to the files this run wrote.
+# --- ensure_file: keep identical in every script that has it ---
+# ensure_file FILE CONTENT writes CONTENT and a newline to FILE, through a
+# temporary file and a rename, when FILE's content differs; it adds FILE to
+# $written, a list of JSON strings, when it wrote it.
 ensure_file() {
   mkdir -p "$(dirname "$1")"
   printf '%s\n' "$2" >"$1.crimig-tmp"
@@ -106,8 +108,9 @@ ensure_file() {
   fi
   chmod 0644 "$1.crimig-tmp"
   mv -f "$1.crimig-tmp" "$1"
-  files="$files${files:+,}\"$1\""
+  written="$written${written:+,}\"$1\""
 }
+# --- end of ensure_file ---
 
 # fetch URL FILE downloads with curl or wget.
 fetch() {
@@ -162,7 +165,7 @@ gpgkey=$key}"
             { rm -f "$keyring.crimig-tmp"; die "cannot download the signing key $key; put it at $keyring"; }
           chmod 0644 "$keyring.crimig-tmp"
           mv -f "$keyring.crimig-tmp" "$keyring"
-          files="$files${files:+,}\"$keyring\""
+          written="$written${written:+,}\"$keyring\""
         fi
       fi
       ensure_file "/etc/apt/sources.list.d/crimig-$name.list" "deb $opt $url /"

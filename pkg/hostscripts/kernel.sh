@@ -26,22 +26,28 @@ net.ipv4.ip_forward = 1
 net.bridge.bridge-nf-call-ip6tables = 1'
 header='# Written by kubectl crimig: needed by the CRI container runtime.'
 
-changed=
-# ensure_file FILE CONTENT writes FILE when its content differs.
+written=
+# --- ensure_file: keep identical in every script that has it ---
+# ensure_file FILE CONTENT writes CONTENT and a newline to FILE, through a
+# temporary file and a rename, when FILE's content differs; it adds FILE to
+# $written, a list of JSON strings, when it wrote it.
 ensure_file() {
   mkdir -p "$(dirname "$1")"
-  printf '%s\n%s\n' "$header" "$2" >"$1.crimig-tmp"
+  printf '%s\n' "$2" >"$1.crimig-tmp"
   if [ -f "$1" ] && cmp -s "$1.crimig-tmp" "$1"; then
     rm -f "$1.crimig-tmp"
     return 0
   fi
   chmod 0644 "$1.crimig-tmp"
   mv -f "$1.crimig-tmp" "$1"
-  changed="$changed${changed:+,}\"$1\""
+  written="$written${written:+,}\"$1\""
 }
+# --- end of ensure_file ---
 
-ensure_file "$modules_file" "$modules"
-ensure_file "$sysctl_file" "$sysctls"
+ensure_file "$modules_file" "$header
+$modules"
+ensure_file "$sysctl_file" "$header
+$sysctls"
 
 # module_present MODULE succeeds when the kernel already has MODULE.
 module_present() {
@@ -64,4 +70,4 @@ for m in $modules; do
 done
 sysctl -p "$sysctl_file" >/dev/null || { echo "kernel: sysctl -p $sysctl_file failed" >&2; exit 1; }
 
-printf '{"changed":[%s],"modules":["overlay","br_netfilter"],"present":[%s]}\n' "$changed" "$present"
+printf '{"changed":[%s],"modules":["overlay","br_netfilter"],"present":[%s]}\n' "$written" "$present"
