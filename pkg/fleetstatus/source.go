@@ -69,10 +69,10 @@ func (w *WatchSource) Start(ctx context.Context) error {
 	if err := nodes.SetTransform(SlimNode); err != nil {
 		return err
 	}
-	if _, err := nodes.AddEventHandler(w.nodeHandler()); err != nil {
+	if _, err := nodes.AddEventHandler(handler(w, w.fleet.SetNode, w.fleet.DeleteNode)); err != nil {
 		return err
 	}
-	if _, err := leases.AddEventHandler(w.leaseHandler()); err != nil {
+	if _, err := leases.AddEventHandler(handler(w, w.fleet.SetLease, w.fleet.DeleteLease)); err != nil {
 		return err
 	}
 	if err := leases.SetWatchErrorHandlerWithContext(func(_ context.Context, _ *cache.Reflector, err error) {
@@ -89,34 +89,21 @@ func (w *WatchSource) Start(ctx context.Context) error {
 	return nil
 }
 
-func (w *WatchSource) nodeHandler() cache.ResourceEventHandler {
-	set := func(obj any) {
-		if n, ok := obj.(*corev1.Node); ok {
-			w.markDirty(w.fleet.SetNode(n))
+// handler applies an informer's events for one kind to the fleet, marking
+// the view dirty when set or del reports a change.
+func handler[T any](w *WatchSource, set func(T) bool, del func(name string) bool) cache.ResourceEventHandler {
+	apply := func(obj any) {
+		if o, ok := obj.(T); ok {
+			w.markDirty(set(o))
 		}
 	}
 	return cache.ResourceEventHandlerFuncs{
-		AddFunc:    set,
-		UpdateFunc: func(_, obj any) { set(obj) },
-		DeleteFunc: func(obj any) { w.markDirty(w.fleet.DeleteNode(objectName(obj))) },
+		AddFunc:    apply,
+		UpdateFunc: func(_, obj any) { apply(obj) },
+		DeleteFunc: func(obj any) { w.markDirty(del(objectName(obj))) },
 	}
 }
 
-func (w *WatchSource) leaseHandler() cache.ResourceEventHandler {
-	set := func(obj any) {
-		if l, ok := obj.(*coordinationv1.Lease); ok {
-			w.markDirty(w.fleet.SetLease(l))
-		}
-	}
-	return cache.ResourceEventHandlerFuncs{
-		AddFunc:    set,
-		UpdateFunc: func(_, obj any) { set(obj) },
-		DeleteFunc: func(obj any) { w.markDirty(w.fleet.DeleteLease(objectName(obj))) },
-	}
-}
-
-// objectName is the name of a deleted object, also when the watch missed
-// the delete and the informer hands over its last known state.
 func objectName(obj any) string {
 	if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
 		obj = d.Obj
