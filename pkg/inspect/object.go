@@ -9,24 +9,35 @@ import (
 	"github.com/crimig/kubectl-crimig/pkg/hostconf"
 )
 
-// The Plan is a runtime.Object so that cli-runtime's printers (-o json,
-// yaml, jsonpath, go-template) print it as kubectl prints its objects. Its
-// apiVersion and kind stay plain fields, first in the document, as they
-// always were.
-var _ runtime.Object = &Plan{}
+// DocumentMeta is the apiVersion and kind that head each document crimig
+// prints (the plan, version's): first in the document, as they always
+// were, where metav1.TypeMeta would put kind first. It makes the document
+// a schema.ObjectKind, so that cli-runtime's printers (-o json, yaml,
+// jsonpath, go-template) print it as kubectl prints its objects.
+type DocumentMeta struct {
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+}
 
-// GetObjectKind returns the plan itself: it carries its apiVersion and kind.
-func (p *Plan) GetObjectKind() schema.ObjectKind { return p }
+// NewDocumentMeta heads a document of the given kind, crimig.io/v1alpha1.
+func NewDocumentMeta(kind string) DocumentMeta {
+	return DocumentMeta{APIVersion: PlanAPIVersion, Kind: kind}
+}
 
-// GroupVersionKind returns crimig.io/v1alpha1, Kind=Plan for a built plan.
-func (p *Plan) GroupVersionKind() schema.GroupVersionKind {
-	return schema.FromAPIVersionAndKind(p.APIVersion, p.Kind)
+// GetObjectKind returns the document's apiVersion and kind.
+func (m *DocumentMeta) GetObjectKind() schema.ObjectKind { return m }
+
+// GroupVersionKind returns them as a GroupVersionKind.
+func (m *DocumentMeta) GroupVersionKind() schema.GroupVersionKind {
+	return schema.FromAPIVersionAndKind(m.APIVersion, m.Kind)
 }
 
 // SetGroupVersionKind sets apiVersion and kind.
-func (p *Plan) SetGroupVersionKind(gvk schema.GroupVersionKind) {
-	p.APIVersion, p.Kind = gvk.ToAPIVersionAndKind()
+func (m *DocumentMeta) SetGroupVersionKind(gvk schema.GroupVersionKind) {
+	m.APIVersion, m.Kind = gvk.ToAPIVersionAndKind()
 }
+
+var _ runtime.Object = &Plan{}
 
 // DeepCopyObject implements runtime.Object.
 func (p *Plan) DeepCopyObject() runtime.Object {

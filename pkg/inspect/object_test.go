@@ -66,7 +66,7 @@ func sharedMemory(a, b reflect.Value, path string) string {
 }
 
 func TestPlanKind(t *testing.T) {
-	p := &Plan{APIVersion: PlanAPIVersion, Kind: "Plan"}
+	p := &Plan{DocumentMeta: NewDocumentMeta("Plan")}
 	want := schema.GroupVersionKind{Group: "crimig.io", Version: "v1alpha1", Kind: "Plan"}
 	if got := p.GetObjectKind().GroupVersionKind(); got != want {
 		t.Errorf("kind %v, want %v", got, want)

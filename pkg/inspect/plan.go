@@ -26,12 +26,11 @@ type Options struct {
 
 // Plan is the document `kubectl crimig plan` prints.
 type Plan struct {
-	APIVersion string     `json:"apiVersion"`
-	Kind       string     `json:"kind"`
-	Target     string     `json:"target"`
-	Summary    Summary    `json:"summary"`
-	Findings   []Finding  `json:"findings"`
-	Nodes      []NodePlan `json:"nodes"`
+	DocumentMeta
+	Target   string     `json:"target"`
+	Summary  Summary    `json:"summary"`
+	Findings []Finding  `json:"findings"`
+	Nodes    []NodePlan `json:"nodes"`
 }
 
 // NodePlan is what would happen on one node.
@@ -78,7 +77,7 @@ func (f *Facts) Plan(hosts map[string]HostResult, o Options) (*Plan, error) {
 		return nil, err
 	}
 	byNode := podsByNode(f.pods)
-	p := &Plan{APIVersion: PlanAPIVersion, Kind: "Plan", Target: string(o.Target)}
+	p := &Plan{DocumentMeta: NewDocumentMeta("Plan"), Target: string(o.Target)}
 	p.Findings = append(workloadFindings(f), logAgentFindings(f)...)
 	p.Findings = append(p.Findings, kubeletConfigMapFindings(f)...)
 	controlPlanes := countControlPlanes(f.Nodes)

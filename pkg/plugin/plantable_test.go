@@ -21,7 +21,7 @@ import (
 // the rest with one bare pod each (two on every seventh), and a CronJob
 // with DOCKER_HOST that blocks every node to migrate.
 func fleetPlan(n int) *inspect.Plan {
-	p := &inspect.Plan{APIVersion: inspect.PlanAPIVersion, Kind: "Plan", Target: "cri-o"}
+	p := &inspect.Plan{DocumentMeta: inspect.NewDocumentMeta("Plan"), Target: "cri-o"}
 	p.Findings = []inspect.Finding{{ID: inspect.IDDockerHost, Severity: inspect.Blocker, Subject: "CronJob/ops/prune",
 		Message: "sets DOCKER_HOST=unix:///var/run/docker.sock", Remedy: "remove it"}}
 	agent := inspect.Finding{ID: inspect.IDLogAgentDockerJSON, Severity: inspect.Warning, Subject: "DaemonSet/logging/fluentd",

@@ -28,7 +28,7 @@ func parsedPrintFlags(t *testing.T, args ...string) *printFlags {
 }
 
 func twoNodePlan() *inspect.Plan {
-	return &inspect.Plan{APIVersion: inspect.PlanAPIVersion, Kind: "Plan", Target: "cri-o",
+	return &inspect.Plan{DocumentMeta: inspect.NewDocumentMeta("Plan"), Target: "cri-o",
 		Summary:  inspect.Summary{Blockers: 1, Warnings: 1},
 		Findings: []inspect.Finding{{ID: inspect.IDDockerHost, Severity: inspect.Blocker, Subject: "CronJob/ops/prune", Message: "sets DOCKER_HOST"}},
 		Nodes: []inspect.NodePlan{

@@ -7,7 +7,6 @@ import (
 
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 	"k8s.io/kubectl/pkg/util/i18n"
@@ -30,24 +29,10 @@ var versionExample = templates.Examples(i18n.T(`
 // VersionOutput is the stable document printed by `version -o json|yaml`
 // and read by its templates.
 type VersionOutput struct {
-	APIVersion  string       `json:"apiVersion"`
-	Kind        string       `json:"kind"`
+	inspect.DocumentMeta
 	Client      version.Info `json:"client"`
 	Server      *ServerInfo  `json:"server,omitempty"`
 	ServerError string       `json:"serverError,omitempty"`
-}
-
-// GetObjectKind implements runtime.Object, for cli-runtime's printers.
-func (v *VersionOutput) GetObjectKind() schema.ObjectKind { return v }
-
-// GroupVersionKind returns crimig.io/v1alpha1, Kind=Version.
-func (v *VersionOutput) GroupVersionKind() schema.GroupVersionKind {
-	return schema.FromAPIVersionAndKind(v.APIVersion, v.Kind)
-}
-
-// SetGroupVersionKind sets apiVersion and kind.
-func (v *VersionOutput) SetGroupVersionKind(gvk schema.GroupVersionKind) {
-	v.APIVersion, v.Kind = gvk.ToAPIVersionAndKind()
 }
 
 // DeepCopyObject implements runtime.Object.
@@ -150,7 +135,7 @@ func (o *VersionOptions) Validate() error {
 // Run prints the versions.
 func (o *VersionOptions) Run(ctx context.Context) error {
 	// The plan's API version: both documents belong to crimig.io/v1alpha1.
-	out := VersionOutput{APIVersion: inspect.PlanAPIVersion, Kind: "Version", Client: version.Get()}
+	out := VersionOutput{DocumentMeta: inspect.NewDocumentMeta("Version"), Client: version.Get()}
 	if o.serverVersion != nil {
 		if ctx == nil {
 			ctx = context.Background()
