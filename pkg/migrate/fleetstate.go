@@ -40,20 +40,19 @@ type FleetProgress struct {
 // ReadFleetProgress decodes the fleet annotation of l; nil when there is
 // none (an older crimig, or a run that has not started its first wave).
 func ReadFleetProgress(l *coordinationv1.Lease) (*FleetProgress, error) {
-	raw, ok := l.Annotations[AnnotationFleet]
-	if !ok || raw == "" {
-		return nil, nil
-	}
-	var p FleetProgress
-	if err := json.Unmarshal([]byte(raw), &p); err != nil {
+	p, err := readAnnotation[FleetProgress](l.Annotations, AnnotationFleet)
+	if err != nil {
 		return nil, fmt.Errorf("the Lease %s/%s: annotation %s is not valid JSON (%w)", l.Namespace, l.Name, AnnotationFleet, err)
+	}
+	if p == nil {
+		return nil, nil
 	}
 	for _, s := range []*[]string{&p.InFlight, &p.Done, &p.Failed, &p.Pending} {
 		if *s == nil {
 			*s = []string{}
 		}
 	}
-	return &p, nil
+	return p, nil
 }
 
 // Total is the number of nodes in the run.

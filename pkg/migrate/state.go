@@ -76,18 +76,28 @@ func (s *State) SwapJob() string {
 	return fmt.Sprintf("%s-%d", jobSwap, s.SwapAttempt+1)
 }
 
-// ReadState decodes the state annotation; nil when there is none.
-func ReadState(n *corev1.Node) (*State, error) {
-	raw, ok := n.Annotations[AnnotationState]
+// readAnnotation decodes the JSON annotation key; nil when it is absent or
+// empty.
+func readAnnotation[T any](annotations map[string]string, key string) (*T, error) {
+	raw, ok := annotations[key]
 	if !ok || raw == "" {
 		return nil, nil
 	}
-	var s State
-	if err := json.Unmarshal([]byte(raw), &s); err != nil {
+	var v T
+	if err := json.Unmarshal([]byte(raw), &v); err != nil {
+		return nil, err
+	}
+	return &v, nil
+}
+
+// ReadState decodes the state annotation; nil when there is none.
+func ReadState(n *corev1.Node) (*State, error) {
+	s, err := readAnnotation[State](n.Annotations, AnnotationState)
+	if err != nil {
 		return nil, fmt.Errorf("node %s: annotation %s is not valid JSON (%w); remove it with 'kubectl annotate node %s %s-' to start over",
 			n.Name, AnnotationState, err, n.Name, AnnotationState)
 	}
-	return &s, nil
+	return s, nil
 }
 
 // saveState writes the annotation with a JSON merge patch.
