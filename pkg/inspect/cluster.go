@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 
 	"golang.org/x/sync/errgroup"
 	appsv1 "k8s.io/api/apps/v1"
@@ -44,6 +45,11 @@ type ClusterFacts struct {
 
 type lister func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error)
 
+// listerOf makes a lister of a typed client's List method.
+func listerOf[L runtime.Object](list func(context.Context, metav1.ListOptions) (L, error)) lister {
+	return func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) { return list(ctx, o) }
+}
+
 // eachPage walks a paginated list and hands every item to fn.
 func eachPage(ctx context.Context, kind string, list lister, fn func(runtime.Object) error) error {
 	p := pager.New(pager.ListPageFunc(list))
@@ -54,46 +60,45 @@ func eachPage(ctx context.Context, kind string, list lister, fn func(runtime.Obj
 	return nil
 }
 
-// CollectCluster lists the kinds plan needs.
-func CollectCluster(ctx context.Context, c kubernetes.Interface) (*ClusterFacts, error) {
+// appendTo hands a list's items, decoded as T, to the end of *s.
+func appendTo[T any, P interface {
+	*T
+	runtime.Object
+}](s *[]T) func(runtime.Object) {
+	return func(o runtime.Object) { *s = append(*s, *o.(P)) }
+}
+
+// CollectCluster lists the kinds plan needs, whole, page by page; with
+// kinds (resource names: "nodes", "pods", ...), only those. Plan itself
+// reads the cluster with CollectFacts, which keeps only what it uses.
+func CollectCluster(ctx context.Context, c kubernetes.Interface, kinds ...string) (*ClusterFacts, error) {
 	f := &ClusterFacts{}
-	steps := []struct {
+	type step struct {
 		kind string
 		list lister
 		add  func(runtime.Object)
-	}{
-		{"nodes", func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-			return c.CoreV1().Nodes().List(ctx, o)
-		}, func(o runtime.Object) { f.Nodes = append(f.Nodes, *o.(*corev1.Node)) }},
-		{"pods", func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-			return c.CoreV1().Pods("").List(ctx, o)
-		}, func(o runtime.Object) { f.Pods = append(f.Pods, *o.(*corev1.Pod)) }},
-		{"poddisruptionbudgets", func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-			return c.PolicyV1().PodDisruptionBudgets("").List(ctx, o)
-		}, func(o runtime.Object) { f.PDBs = append(f.PDBs, *o.(*policyv1.PodDisruptionBudget)) }},
-		{"replicasets", func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-			return c.AppsV1().ReplicaSets("").List(ctx, o)
-		}, func(o runtime.Object) { f.ReplicaSets = append(f.ReplicaSets, *o.(*appsv1.ReplicaSet)) }},
-		{"jobs", func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-			return c.BatchV1().Jobs("").List(ctx, o)
-		}, func(o runtime.Object) { f.Jobs = append(f.Jobs, *o.(*batchv1.Job)) }},
-		{"daemonsets", func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-			return c.AppsV1().DaemonSets("").List(ctx, o)
-		}, func(o runtime.Object) { f.DaemonSets = append(f.DaemonSets, *o.(*appsv1.DaemonSet)) }},
-		{"deployments", func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-			return c.AppsV1().Deployments("").List(ctx, o)
-		}, func(o runtime.Object) { f.Deployments = append(f.Deployments, *o.(*appsv1.Deployment)) }},
-		{"statefulsets", func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-			return c.AppsV1().StatefulSets("").List(ctx, o)
-		}, func(o runtime.Object) { f.StatefulSets = append(f.StatefulSets, *o.(*appsv1.StatefulSet)) }},
-		{"cronjobs", func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-			return c.BatchV1().CronJobs("").List(ctx, o)
-		}, func(o runtime.Object) { f.CronJobs = append(f.CronJobs, *o.(*batchv1.CronJob)) }},
-		{"configmaps", func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-			return c.CoreV1().ConfigMaps("").List(ctx, o)
-		}, func(o runtime.Object) { f.ConfigMaps = append(f.ConfigMaps, *o.(*corev1.ConfigMap)) }},
+	}
+	steps := []step{
+		{"nodes", listerOf(c.CoreV1().Nodes().List), appendTo(&f.Nodes)},
+		{"pods", listerOf(c.CoreV1().Pods("").List), appendTo(&f.Pods)},
+		{"poddisruptionbudgets", listerOf(c.PolicyV1().PodDisruptionBudgets("").List), appendTo(&f.PDBs)},
+		{"replicasets", listerOf(c.AppsV1().ReplicaSets("").List), appendTo(&f.ReplicaSets)},
+		{"jobs", listerOf(c.BatchV1().Jobs("").List), appendTo(&f.Jobs)},
+		{"daemonsets", listerOf(c.AppsV1().DaemonSets("").List), appendTo(&f.DaemonSets)},
+		{"deployments", listerOf(c.AppsV1().Deployments("").List), appendTo(&f.Deployments)},
+		{"statefulsets", listerOf(c.AppsV1().StatefulSets("").List), appendTo(&f.StatefulSets)},
+		{"cronjobs", listerOf(c.BatchV1().CronJobs("").List), appendTo(&f.CronJobs)},
+		{"configmaps", listerOf(c.CoreV1().ConfigMaps("").List), appendTo(&f.ConfigMaps)},
+	}
+	for _, k := range kinds {
+		if !slices.ContainsFunc(steps, func(s step) bool { return s.kind == k }) {
+			return nil, fmt.Errorf("CollectCluster: %q is not a kind plan lists", k)
+		}
 	}
 	for _, s := range steps {
+		if len(kinds) > 0 && !slices.Contains(kinds, s.kind) {
+			continue
+		}
 		add := s.add
 		if err := eachPage(ctx, s.kind, s.list, func(o runtime.Object) error { add(o); return nil }); err != nil {
 			return nil, err
@@ -146,9 +151,7 @@ func CollectFacts(ctx context.Context, l Listers) (*Facts, error) {
 	c := l.Typed
 	podIn := newInterner()
 	addPod := func(p *corev1.Pod) { f.pods = append(f.pods, podIn.reducePod(p)) }
-	listPods := func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-		return c.CoreV1().Pods("").List(ctx, o)
-	}
+	listPods := listerOf(c.CoreV1().Pods("").List)
 	g.Go(func() error {
 		if l.PodStream != nil {
 			err := streamPods(ctx, l.PodStream, addPod)
@@ -158,15 +161,9 @@ func CollectFacts(ctx context.Context, l Listers) (*Facts, error) {
 		}
 		return streamPages(ctx, "pods", podPageSize, listPods, func(o runtime.Object) error { addPod(o.(*corev1.Pod)); return nil })
 	})
-	typed("nodes", otherPageSize, func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-		return c.CoreV1().Nodes().List(ctx, o)
-	}, func(o runtime.Object) { f.Nodes = append(f.Nodes, slimNode(o.(*corev1.Node))) })
-	typed("poddisruptionbudgets", otherPageSize, func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-		return c.PolicyV1().PodDisruptionBudgets("").List(ctx, o)
-	}, func(o runtime.Object) { f.PDBs = append(f.PDBs, slimPDB(o.(*policyv1.PodDisruptionBudget))) })
-	typed("configmaps", otherPageSize, func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-		return c.CoreV1().ConfigMaps("").List(ctx, o)
-	}, func(o runtime.Object) { f.addConfigMap(o.(*corev1.ConfigMap)) })
+	typed("nodes", otherPageSize, listerOf(c.CoreV1().Nodes().List), func(o runtime.Object) { f.Nodes = append(f.Nodes, slimNode(o.(*corev1.Node))) })
+	typed("poddisruptionbudgets", otherPageSize, listerOf(c.PolicyV1().PodDisruptionBudgets("").List), func(o runtime.Object) { f.PDBs = append(f.PDBs, slimPDB(o.(*policyv1.PodDisruptionBudget))) })
+	typed("configmaps", otherPageSize, listerOf(c.CoreV1().ConfigMaps("").List), func(o runtime.Object) { f.addConfigMap(o.(*corev1.ConfigMap)) })
 	// The workload templates share one interner, so one goroutine lists them.
 	g.Go(func() error {
 		in := newInterner()
@@ -175,18 +172,10 @@ func CollectFacts(ctx context.Context, l Listers) (*Facts, error) {
 			list lister
 			add  func(runtime.Object)
 		}{
-			{"daemonsets", func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-				return c.AppsV1().DaemonSets("").List(ctx, o)
-			}, func(o runtime.Object) { f.addDaemonSet(in, o.(*appsv1.DaemonSet)) }},
-			{"deployments", func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-				return c.AppsV1().Deployments("").List(ctx, o)
-			}, func(o runtime.Object) { f.addDeployment(in, o.(*appsv1.Deployment)) }},
-			{"statefulsets", func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-				return c.AppsV1().StatefulSets("").List(ctx, o)
-			}, func(o runtime.Object) { f.addStatefulSet(in, o.(*appsv1.StatefulSet)) }},
-			{"cronjobs", func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-				return c.BatchV1().CronJobs("").List(ctx, o)
-			}, func(o runtime.Object) { f.addCronJob(in, o.(*batchv1.CronJob)) }},
+			{"daemonsets", listerOf(c.AppsV1().DaemonSets("").List), func(o runtime.Object) { f.addDaemonSet(in, o.(*appsv1.DaemonSet)) }},
+			{"deployments", listerOf(c.AppsV1().Deployments("").List), func(o runtime.Object) { f.addDeployment(in, o.(*appsv1.Deployment)) }},
+			{"statefulsets", listerOf(c.AppsV1().StatefulSets("").List), func(o runtime.Object) { f.addStatefulSet(in, o.(*appsv1.StatefulSet)) }},
+			{"cronjobs", listerOf(c.BatchV1().CronJobs("").List), func(o runtime.Object) { f.addCronJob(in, o.(*batchv1.CronJob)) }},
 		}
 		for _, s := range steps {
 			add := s.add

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -189,4 +190,31 @@ func TestPlanGolden(t *testing.T) {
 	checkGolden(t, "plan-rich.json", goldenPlans(t, func(hosts map[string]HostResult, o Options) (*Plan, error) {
 		return BuildPlan(cf, hosts, o)
 	}))
+}
+
+// CollectCluster with kinds lists only those, as migrate --fleet asks
+// (nodes, pods, budgets), and refuses a kind it does not know.
+func TestCollectClusterKinds(t *testing.T) {
+	client := fake.NewClientset(richCluster()...)
+	all, err := CollectCluster(context.Background(), client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	some, err := CollectCluster(context.Background(), client, "nodes", "pods", "poddisruptionbudgets")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(some.Nodes) != len(all.Nodes) || len(some.Pods) != len(all.Pods) || len(some.PDBs) != len(all.PDBs) {
+		t.Errorf("asked kinds: %d nodes, %d pods, %d budgets; want %d, %d, %d",
+			len(some.Nodes), len(some.Pods), len(some.PDBs), len(all.Nodes), len(all.Pods), len(all.PDBs))
+	}
+	if len(all.ConfigMaps) == 0 || len(all.DaemonSets) == 0 {
+		t.Fatal("richCluster has no ConfigMaps or DaemonSets: the test shows nothing")
+	}
+	if len(some.ConfigMaps) != 0 || len(some.DaemonSets) != 0 {
+		t.Errorf("kinds not asked for were listed: %d ConfigMaps, %d DaemonSets", len(some.ConfigMaps), len(some.DaemonSets))
+	}
+	if _, err := CollectCluster(context.Background(), client, "node"); err == nil || !strings.Contains(err.Error(), `"node"`) {
+		t.Errorf("unknown kind: err = %v, want one naming it", err)
+	}
 }

@@ -134,7 +134,8 @@ func (o *MigrateOptions) runFleet(ctx context.Context, engine *migrate.Engine) e
 }
 
 func (o *MigrateOptions) planWaves(ctx context.Context) ([]migrate.Wave, error) {
-	cf, err := inspect.CollectCluster(ctx, o.Plan.client)
+	// The waves need the nodes, and the pods and budgets a drain meets.
+	cf, err := inspect.CollectCluster(ctx, o.Plan.client, "nodes", "pods", "poddisruptionbudgets")
 	if err != nil {
 		return nil, err
 	}
