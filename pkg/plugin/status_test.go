@@ -17,6 +17,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 
@@ -197,34 +198,68 @@ func TestStatusOutputFormats(t *testing.T) {
 // TestStatusWatchName: --watch with a kubectl format prints each node that
 // changes as one object.
 func TestStatusWatchName(t *testing.T) {
-	client := statusFixture()
-	out := &syncBuffer{}
-	o := NewStatusOptions(genericiooptions.IOStreams{In: strings.NewReader(""), Out: out, ErrOut: io.Discard})
-	o.client, o.Watch = client, true
-	o.Output = "jsonpath={.metadata.name} {.cordoned}{\"\\n\"}"
+	w := startStatusWatch(t, "jsonpath={.metadata.name} {.cordoned}{\"\\n\"}")
+	w.waitFor("node-3 false\n")
+	w.cordon("node-1")
+	w.waitFor("node-1 true\n")
+	if got, want := w.stop(), "node-1 false\nnode-2 false\nnode-3 false\nnode-1 true\n"; got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+}
+
+// statusWatch is `status --watch` running on the fixture's fake clientset.
+type statusWatch struct {
+	t      *testing.T
+	client kubernetes.Interface
+	out    *syncBuffer
+	cancel context.CancelFunc
+	done   chan error
+}
+
+// startStatusWatch runs status --watch with -o output ("" for the table).
+func startStatusWatch(t *testing.T, output string) *statusWatch {
+	t.Helper()
+	w := &statusWatch{t: t, client: statusFixture(), out: &syncBuffer{}, done: make(chan error, 1)}
+	o := NewStatusOptions(genericiooptions.IOStreams{In: strings.NewReader(""), Out: w.out, ErrOut: io.Discard})
+	o.client, o.Watch, o.Output = w.client, true, output
 	if err := o.completePrinter(); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error)
-	go func() { done <- o.Run(ctx) }()
-	waitForText(t, out, "node-3 false\n")
-	n, err := client.CoreV1().Nodes().Get(ctx, "node-1", metav1.GetOptions{})
+	var ctx context.Context
+	ctx, w.cancel = context.WithCancel(context.Background())
+	t.Cleanup(w.cancel)
+	go func() { w.done <- o.Run(ctx) }()
+	return w
+}
+
+// cordon marks a node unschedulable through the API, as kubectl cordon.
+func (w *statusWatch) cordon(name string) {
+	w.t.Helper()
+	ctx := context.Background()
+	n, err := w.client.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
 	if err != nil {
-		t.Fatal(err)
+		w.t.Fatal(err)
 	}
 	n.Spec.Unschedulable = true
-	if _, err := client.CoreV1().Nodes().Update(ctx, n, metav1.UpdateOptions{}); err != nil {
-		t.Fatal(err)
+	if _, err := w.client.CoreV1().Nodes().Update(ctx, n, metav1.UpdateOptions{}); err != nil {
+		w.t.Fatal(err)
 	}
-	waitForText(t, out, "node-1 true\n")
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
+}
+
+// waitFor waits for text in the output and says how long it took.
+func (w *statusWatch) waitFor(text string) time.Duration {
+	w.t.Helper()
+	return waitForText(w.t, w.out, text)
+}
+
+// stop ends the watch, which must end cleanly, and returns its output.
+func (w *statusWatch) stop() string {
+	w.t.Helper()
+	w.cancel()
+	if err := <-w.done; err != nil {
+		w.t.Fatal(err)
 	}
-	if want := "node-1 false\nnode-2 false\nnode-3 false\nnode-1 true\n"; out.String() != want {
-		t.Errorf("got\n%s\nwant\n%s", out.String(), want)
-	}
+	return w.out.String()
 }
 
 var errForbidden = &forbiddenErr{}
@@ -265,35 +300,17 @@ func waitForText(t *testing.T, b *syncBuffer, text string) time.Duration {
 }
 
 // TestStatusWatch: --watch prints every node once, then only the node that
-// changed, within a second of the change.
+// changed. How soon is logged, not asserted: the fleetstatus benchmarks
+// measure the update path.
 func TestStatusWatch(t *testing.T) {
-	client := statusFixture()
-	out := &syncBuffer{}
-	o := NewStatusOptions(genericiooptions.IOStreams{In: strings.NewReader(""), Out: out, ErrOut: io.Discard})
-	o.client, o.Watch = client, true
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error)
-	go func() { done <- o.Run(ctx) }()
-	waitForText(t, out, "node-3")
-	n, err := client.CoreV1().Nodes().Get(ctx, "node-1", metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	n.Spec.Unschedulable = true
-	if _, err := client.CoreV1().Nodes().Update(ctx, n, metav1.UpdateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	latency := waitForText(t, out, "node-1   worker   docker 20.10.24   v1.29.15   yes     yes")
+	w := startStatusWatch(t, "")
+	w.waitFor("node-3")
+	w.cordon("node-1")
+	latency := w.waitFor("node-1   worker   docker 20.10.24   v1.29.15   yes     yes")
 	t.Logf("a node change reached the output after %s", latency)
-	if latency > time.Second {
-		t.Errorf("the change took %s to show", latency)
-	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
-	if got := strings.Count(out.String(), "\n"); got != 5 {
-		t.Errorf("want a header, 3 rows and 1 changed row, got %d lines:\n%s", got, out.String())
+	out := w.stop()
+	if got := strings.Count(out, "\n"); got != 5 {
+		t.Errorf("want a header, 3 rows and 1 changed row, got %d lines:\n%s", got, out)
 	}
 }
 
