@@ -16,7 +16,8 @@
 # Environment: BENCH_NODES (2000), BENCH_PODS (60000), BENCH_REPLICASETS
 #   (2800), BENCH_RATE (10), BENCH_RUNS (3), BENCH_STATUS_SECONDS (30),
 #   BENCH_BIN (bin/kubectl-crimig), BENCH_BASELINE_BIN (empty; another
-#   kubectl-crimig build measured the same way, e.g. the previous release),
+#   kubectl-crimig build whose plan and status are measured the same way,
+#   e.g. the previous release),
 #   BENCH_DIR (/dev/shm/crimig-bench: etcd on tmpfs), BENCH_APISERVER_PORT
 #   (36443), BENCH_ETCD_PORT (32379), BENCH_ETCD_PEER_PORT (32380),
 #   BENCH_KEEP (0; 1 leaves the filled cluster running, and a later run with
@@ -115,6 +116,9 @@ measure() {
   log "status: ${STATUS_SECONDS}s idle, then ${STATUS_SECONDS}s with ${RATE} Node updates a second"
   "${BENCH_TOOL}" status --kubeconfig "${kc}" --rate "${RATE}" --seconds "${STATUS_SECONDS}" --nodes "${NODES}" -- \
     "${BIN}" status | tee -a "${out}"
+  [[ -z "${BASELINE_BIN}" ]] ||
+    "${BENCH_TOOL}" status --kubeconfig "${kc}" --rate "${RATE}" --seconds "${STATUS_SECONDS}" --nodes "${NODES}" -- \
+      "${BASELINE_BIN}" status | sed 's/^status/baseline status/' | tee -a "${out}"
   report "${out}"
 }
 
@@ -124,7 +128,7 @@ report() {
   cat "${BENCH_DIR}/filled"
   awk -F'\t' -v runs="${RUNS}" '
     BEGIN { printf "%-42s %10s %14s\n", "command (median of " runs ")", "wall s", "peak RSS MiB" }
-    /^status/ { status[++n] = $0; next }
+    /^(baseline )?status/ { status[++n] = $0; next }
     { printf "%-42s %10s %14s\n", $1, $2, $3; if ($1 ~ /raw/) floor = $2; else if ($1 ~ /^kubectl crimig/) plan = $2 }
     END {
       if (floor > 0 && plan > 0) printf "plan / floor wall time: %.2fx\n", plan / floor
