@@ -433,7 +433,7 @@ func (t *nodeTable) update(msg tea.Msg) tea.Cmd {
 	var cmd tea.Cmd
 	t.table, cmd = t.table.Update(msg)
 	t.remember()
-	if c := t.table.Cursor(); c < len(t.visible) && t.visible[c].Name != t.selected {
+	if c := t.table.Cursor(); c >= 0 && c < len(t.visible) && t.visible[c].Name != t.selected {
 		t.markCursor(c)
 		t.show()
 	}

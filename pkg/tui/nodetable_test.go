@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -133,5 +134,36 @@ func TestTableTick(t *testing.T) {
 	}
 	if inc.tick(later) {
 		t.Error("a second tick at the same time reported a change")
+	}
+}
+
+// A filter that matches no node leaves bubbles' table cursor at -1; a
+// status that then widens the name column (a node with a longer name joins)
+// hands the table its rows again. It must not panic, and clearing the
+// filter shows every node.
+func TestNodeTableFilteredEmptyThenWiderNames(t *testing.T) {
+	for _, first := range []string{"no-such-node", ""} {
+		tbl := newTestTable(0, false, first)
+		if first == "" {
+			tbl.setData(nil, testNow)
+		} else {
+			tbl.setData(fleet().Items, testNow)
+		}
+		all := fleet().Items
+		all[0].Name = "a-node-with-a-much-longer-name-" + all[0].Name
+		tbl.setData(all, testNow)
+		tbl.setData(all, testNow.Add(time.Second))
+		tbl.update(keyDown)
+		if first != "" && len(tbl.visible) != 0 {
+			t.Errorf("filter %q: the table lists %d nodes, want none", first, len(tbl.visible))
+		}
+		tbl.filter = ""
+		tbl.refresh(testNow)
+		if got := len(tbl.visible); got != len(all) {
+			t.Errorf("filter %q then none: the table lists %d nodes, want %d", first, got, len(all))
+		}
+		if v := tbl.table.View(); !strings.Contains(v, all[0].Name) {
+			t.Errorf("filter %q then none: the table does not show %s:\n%s", first, all[0].Name, v)
+		}
 	}
 }

@@ -25,10 +25,14 @@ type window struct {
 }
 
 // windowAt is the window the table renders for these rows and cursor: the
-// same bounds as bubbles' table.UpdateViewport.
+// same bounds as bubbles' table.UpdateViewport. The cursor is -1 when the
+// table was last given no rows (a filter that matches no node): the window
+// then starts at 0, as bubbles' does.
 func windowAt(rows []table.Row, cursor, height int) (start, end int) {
-	start = min(max(cursor-height, 0), cursor)
-	end = min(max(cursor+height, cursor), len(rows))
+	if cursor >= 0 {
+		start = min(max(cursor-height, 0), cursor)
+	}
+	end = max(min(max(cursor+height, cursor), len(rows)), 0)
 	return min(start, end), end
 }
 
