@@ -32,7 +32,7 @@ func windowAt(rows []table.Row, cursor, height int) (start, end int) {
 	if cursor >= 0 {
 		start = min(max(cursor-height, 0), cursor)
 	}
-	end = max(min(max(cursor+height, cursor), len(rows)), 0)
+	end = min(max(cursor+height, cursor, 0), len(rows))
 	return min(start, end), end
 }
 
