@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/crimig/kubectl-crimig/deploy"
+	"github.com/crimig/kubectl-crimig/pkg/fleetstatus"
 )
 
 // TestRBACViewer binds crimig-viewer from deploy/rbac.yaml to the sandbox
@@ -52,12 +53,7 @@ func TestRBACViewer(t *testing.T) {
 	}
 	// status works without the Leases, with a warning: every node is listed.
 	stdout, stderr, code := RunCrimigAs(t, viewer, "status", "-o", "json")
-	var st struct {
-		Kind  string `json:"kind"`
-		Items []struct {
-			Name string `json:"name"`
-		} `json:"items"`
-	}
+	var st fleetstatus.Status
 	if err := json.Unmarshal([]byte(stdout), &st); code != 0 || err != nil || st.Kind != "NodeStatusList" || len(st.Items) == 0 ||
 		!strings.Contains(stderr, "cannot read the crimig Leases") {
 		t.Errorf("status as crimig-viewer exited %d (%v), want a NodeStatusList of every node and a warning about the Leases:\n%s\n%s",
