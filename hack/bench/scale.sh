@@ -102,6 +102,13 @@ start_control_plane() {
   start_apiserver
 }
 
+# status_cpu BIN prints the CPU share and peak RSS of BIN's status TUI, idle
+# and under Node updates.
+status_cpu() {
+  "${BENCH_TOOL}" status --kubeconfig "${DIRECT_KUBECONFIG}" --rate "${RATE}" --seconds "${STATUS_SECONDS}" --nodes "${NODES}" -- \
+    "$1" status
+}
+
 measure() {
   local kc="${DIRECT_KUBECONFIG}" out="${BENCH_DIR}/results"
   : >"${out}"
@@ -114,11 +121,8 @@ measure() {
     "${BENCH_TOOL}" time --runs "${RUNS}" --label "baseline plan --no-host -o json" --ok-codes 0,2 -- \
       "${BASELINE_BIN}" --kubeconfig "${kc}" plan --no-host -o json | tee -a "${out}"
   log "status: ${STATUS_SECONDS}s idle, then ${STATUS_SECONDS}s with ${RATE} Node updates a second"
-  "${BENCH_TOOL}" status --kubeconfig "${kc}" --rate "${RATE}" --seconds "${STATUS_SECONDS}" --nodes "${NODES}" -- \
-    "${BIN}" status | tee -a "${out}"
-  [[ -z "${BASELINE_BIN}" ]] ||
-    "${BENCH_TOOL}" status --kubeconfig "${kc}" --rate "${RATE}" --seconds "${STATUS_SECONDS}" --nodes "${NODES}" -- \
-      "${BASELINE_BIN}" status | sed 's/^status/baseline status/' | tee -a "${out}"
+  status_cpu "${BIN}" | tee -a "${out}"
+  [[ -z "${BASELINE_BIN}" ]] || status_cpu "${BASELINE_BIN}" | sed 's/^status/baseline status/' | tee -a "${out}"
   report "${out}"
 }
 
